@@ -1,0 +1,121 @@
+namespace GradientDescent.Autodiff;
+
+/// <summary>A matrix node of a <see cref="Tape"/>: a 16-byte handle to rows × cols values, row-major.</summary>
+/// <remarks>
+/// Arithmetic is elementwise, with broadcasting of a <see cref="Scalar"/> over every element and of a
+/// <see cref="Vector"/> of length <see cref="Cols"/> over every row (<c>X * W + b</c>). <c>M * v</c> with a
+/// vector is the matrix–vector product only through <see cref="Ops.MatVec"/>; the operator broadcasts.
+/// </remarks>
+public readonly struct Matrix
+{
+    internal readonly Node Handle;
+
+    internal Matrix(Node handle) => Handle = handle;
+
+    internal Matrix(Tape tape, int index) => Handle = new Node(tape, index);
+
+    /// <summary>The tape the node was recorded on.</summary>
+    public Tape Tape => Handle.Tape;
+
+    /// <summary>Number of rows.</summary>
+    public int Rows => Handle.Shape.Rows;
+
+    /// <summary>Number of columns.</summary>
+    public int Cols => Handle.Shape.Cols;
+
+    /// <summary>A copy of the values.</summary>
+    public double[,] Value => ToMatrix(Handle.ToArray());
+
+    /// <summary>A copy of ∂L/∂this from the last backward pass.</summary>
+    public double[,] Grad => ToMatrix(Handle.GradToArray());
+
+    private double[,] ToMatrix(double[] flat)
+    {
+        var result = new double[Rows, Cols];
+        flat.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref result[0, 0], flat.Length));
+        return result;
+    }
+
+    /// <summary>Element (<paramref name="row"/>, <paramref name="col"/>) as a scalar node sharing this matrix's storage.</summary>
+    public Scalar this[int row, int col] => new(Views.Element(Handle, row, col));
+
+    /// <summary>Row <paramref name="row"/> as a vector node sharing this matrix's storage (no copy).</summary>
+    public Vector Row(int row) => new(Views.Row(Handle, row));
+
+    /// <summary>Backward from this matrix with the seed gradient ∂L/∂this (row-major, one value per element).</summary>
+    public void Backward(ReadOnlySpan<double> seed, bool retainGraph = false) => Handle.Tape.Backward(Handle, seed, retainGraph);
+
+    /// <summary>The untyped handle.</summary>
+    public static implicit operator Node(Matrix m) => m.Handle;
+
+    /// <summary>A + B elementwise.</summary>
+    public static Matrix operator +(Matrix a, Matrix b) => Add(a, b);
+    /// <summary>A − B elementwise.</summary>
+    public static Matrix operator -(Matrix a, Matrix b) => Subtract(a, b);
+    /// <summary>A ⊙ B elementwise (see <see cref="Ops.MatMul"/> for the matrix product).</summary>
+    public static Matrix operator *(Matrix a, Matrix b) => Multiply(a, b);
+    /// <summary>A / B elementwise.</summary>
+    public static Matrix operator /(Matrix a, Matrix b) => Divide(a, b);
+    /// <summary>−A.</summary>
+    public static Matrix operator -(Matrix a) => new(Elementwise.Unary(OpKind.Negate, a));
+    /// <summary>A + v, v added to every row.</summary>
+    public static Matrix operator +(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Add, a, v));
+    /// <summary>v + A, v added to every row.</summary>
+    public static Matrix operator +(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Add, v, a));
+    /// <summary>A − v, v subtracted from every row.</summary>
+    public static Matrix operator -(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Subtract, a, v));
+    /// <summary>v − A, row by row.</summary>
+    public static Matrix operator -(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Subtract, v, a));
+    /// <summary>A ⊙ v, every row multiplied elementwise by v.</summary>
+    public static Matrix operator *(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Multiply, a, v));
+    /// <summary>v ⊙ A, every row multiplied elementwise by v.</summary>
+    public static Matrix operator *(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Multiply, v, a));
+    /// <summary>A / v, every row divided elementwise by v.</summary>
+    public static Matrix operator /(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Divide, a, v));
+    /// <summary>v / A, row by row.</summary>
+    public static Matrix operator /(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Divide, v, a));
+    /// <summary>A + s, s broadcast.</summary>
+    public static Matrix operator +(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Add, a, s));
+    /// <summary>s + A, s broadcast.</summary>
+    public static Matrix operator +(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Add, s, a));
+    /// <summary>A − s, s broadcast.</summary>
+    public static Matrix operator -(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Subtract, a, s));
+    /// <summary>s − A, s broadcast.</summary>
+    public static Matrix operator -(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Subtract, s, a));
+    /// <summary>A · s, s broadcast.</summary>
+    public static Matrix operator *(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Multiply, a, s));
+    /// <summary>s · A, s broadcast.</summary>
+    public static Matrix operator *(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Multiply, s, a));
+    /// <summary>A / s, s broadcast.</summary>
+    public static Matrix operator /(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Divide, a, s));
+    /// <summary>s / A, s broadcast.</summary>
+    public static Matrix operator /(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Divide, s, a));
+    /// <summary>A + c.</summary>
+    public static Matrix operator +(Matrix a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, c));
+    /// <summary>c + A.</summary>
+    public static Matrix operator +(double c, Matrix a) => new(Elementwise.Unary(OpKind.AddConstant, a, c));
+    /// <summary>A − c.</summary>
+    public static Matrix operator -(Matrix a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, -c));
+    /// <summary>c − A.</summary>
+    public static Matrix operator -(double c, Matrix a) => new(Arithmetic.Binary(OpKind.Subtract, a.Tape.Constant(c), a));
+    /// <summary>A · c.</summary>
+    public static Matrix operator *(Matrix a, double c) => new(Elementwise.Unary(OpKind.MultiplyConstant, a, c));
+    /// <summary>c · A.</summary>
+    public static Matrix operator *(double c, Matrix a) => new(Elementwise.Unary(OpKind.MultiplyConstant, a, c));
+    /// <summary>A / c.</summary>
+    public static Matrix operator /(Matrix a, double c) => new(Arithmetic.Binary(OpKind.Divide, a, a.Tape.Constant(c)));
+    /// <summary>c / A.</summary>
+    public static Matrix operator /(double c, Matrix a) => new(Arithmetic.Binary(OpKind.Divide, a.Tape.Constant(c), a));
+
+    /// <summary>A + B elementwise; ∂/∂A = 1, ∂/∂B = 1.</summary>
+    public static Matrix Add(Matrix a, Matrix b) => new(Arithmetic.Binary(OpKind.Add, a, b));
+    /// <summary>A − B elementwise; ∂/∂A = 1, ∂/∂B = −1.</summary>
+    public static Matrix Subtract(Matrix a, Matrix b) => new(Arithmetic.Binary(OpKind.Subtract, a, b));
+    /// <summary>A ⊙ B; ∂/∂A = B, ∂/∂B = A.</summary>
+    public static Matrix Multiply(Matrix a, Matrix b) => new(Arithmetic.Binary(OpKind.Multiply, a, b));
+    /// <summary>A / B elementwise; ∂/∂A = 1/B, ∂/∂B = −A/B².</summary>
+    public static Matrix Divide(Matrix a, Matrix b) => new(Arithmetic.Binary(OpKind.Divide, a, b));
+
+    /// <summary>"Matrix[2×3] in node 5 (MatMul, [2×3])".</summary>
+    public override string ToString() => Handle.TapeOrNull is null ? "Matrix (default)" : $"Matrix[{Rows}×{Cols}] in {Handle}";
+}

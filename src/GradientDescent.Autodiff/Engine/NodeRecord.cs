@@ -1,0 +1,42 @@
+using System.Runtime.InteropServices;
+
+namespace GradientDescent.Autodiff;
+
+/// <summary>Per-node flags packed into one byte of <see cref="NodeRecord"/>.</summary>
+[Flags]
+internal enum NodeFlags : byte
+{
+    None = 0,
+    /// <summary>A gradient flows into this node (it depends on a parameter and was not detached).</summary>
+    RequiresGrad = 1,
+    /// <summary>The value lives in caller-owned storage (<see cref="Tape"/>'s external table), not in the arena.</summary>
+    External = 2,
+    /// <summary>The node shares storage with its input (a view); its derivative rule is the identity on that storage.</summary>
+    View = 4,
+}
+
+/// <summary>
+/// One recorded operation: 32 bytes. With its value and gradient (8 bytes each for a scalar) a scalar node costs
+/// 48 bytes of tape and no heap object.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NodeRecord
+{
+    /// <summary>First input node, or a side-table index for leaves and n-ary ops; −1 when unused.</summary>
+    public int A;
+    /// <summary>Second input node, or a side-table index / count; −1 when unused.</summary>
+    public int B;
+    /// <summary>Offset of the value (and of the gradient) in the tape's arenas, or the external slot for external values.</summary>
+    public int Offset;
+    public int Rows;
+    public int Cols;
+    public OpKind Op;
+    public NodeFlags Flags;
+    public ShapeKind Kind;
+    /// <summary>A per-op constant: an exponent, a clamp bound, an axis, a class label, an element index.</summary>
+    public double Aux;
+
+    public readonly int Length => Rows * Cols;
+    public readonly bool RequiresGrad => (Flags & NodeFlags.RequiresGrad) != 0;
+    public readonly Shape Shape => new(Kind, Rows, Cols);
+}

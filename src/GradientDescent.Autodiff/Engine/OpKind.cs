@@ -1,0 +1,119 @@
+namespace GradientDescent.Autodiff;
+
+/// <summary>
+/// The operation that produced a node of a <see cref="Tape"/>. Every kind has a forward kernel and a derivative
+/// rule, side by side, in the op-family file named in its comment.
+/// </summary>
+/// <remarks>The TorchSharp bridge maps every kind; a kind without a mapping fails its tests.</remarks>
+public enum OpKind : byte
+{
+    // Leaves (Engine/Tape.cs).
+    /// <summary>Constant data: no gradient flows into it.</summary>
+    Constant,
+    /// <summary>A <see cref="Parameter"/> used on this tape; its gradient is added into <see cref="Parameter.Grad"/>.</summary>
+    Parameter,
+
+    // Views that share storage with their input (Ops/Views.cs); their derivative rule is the identity on that storage.
+    /// <summary>A copy of the input's value through which no gradient flows.</summary>
+    Detach,
+    /// <summary>One element of a vector or matrix, as a scalar.</summary>
+    Element,
+    /// <summary>One row of a matrix, as a vector.</summary>
+    Row,
+    /// <summary>The same values under another shape.</summary>
+    Reshape,
+
+    // Binary elementwise with broadcasting (Ops/Arithmetic.cs).
+    /// <summary>a + b.</summary>
+    Add,
+    /// <summary>a − b.</summary>
+    Subtract,
+    /// <summary>a · b (elementwise).</summary>
+    Multiply,
+    /// <summary>a / b (elementwise).</summary>
+    Divide,
+    /// <summary>a ^ b with a variable exponent (Ops/Power.cs).</summary>
+    Power,
+    /// <summary>max(a, b) elementwise (Ops/MinMax.cs).</summary>
+    Maximum,
+    /// <summary>min(a, b) elementwise (Ops/MinMax.cs).</summary>
+    Minimum,
+
+    // Unary elementwise (Ops/Elementwise.cs, Ops/Power.cs, Ops/MinMax.cs); constants live in the node's Aux.
+    /// <summary>−x.</summary>
+    Negate,
+    /// <summary>x + c for a constant c.</summary>
+    AddConstant,
+    /// <summary>c · x for a constant c.</summary>
+    MultiplyConstant,
+    /// <summary>x ^ c for a constant c.</summary>
+    PowerConstant,
+    /// <summary>e^x.</summary>
+    Exp,
+    /// <summary>ln x.</summary>
+    Log,
+    /// <summary>√x.</summary>
+    Sqrt,
+    /// <summary>|x|.</summary>
+    Abs,
+    /// <summary>x².</summary>
+    Square,
+    /// <summary>tanh x.</summary>
+    Tanh,
+    /// <summary>σ(x) = 1 / (1 + e^−x).</summary>
+    Sigmoid,
+    /// <summary>max(x, 0).</summary>
+    Relu,
+    /// <summary>ln(1 + e^x).</summary>
+    Softplus,
+    /// <summary>ln σ(x).</summary>
+    LogSigmoid,
+    /// <summary>max(x, c) for a constant c (the lower half of a clamp).</summary>
+    MaxConstant,
+    /// <summary>min(x, c) for a constant c (the upper half of a clamp).</summary>
+    MinConstant,
+
+    // Linear algebra (Ops/LinearAlgebra.cs).
+    /// <summary>a · b of two vectors.</summary>
+    Dot,
+    /// <summary>M v.</summary>
+    MatVec,
+    /// <summary>A B.</summary>
+    MatMul,
+    /// <summary>Aᵀ.</summary>
+    Transpose,
+
+    // Reductions (Ops/Reductions.cs).
+    /// <summary>Σ of all elements.</summary>
+    Sum,
+    /// <summary>Mean of all elements.</summary>
+    Mean,
+    /// <summary>Σ over one axis of a matrix (Aux = axis).</summary>
+    SumAxis,
+    /// <summary>Mean over one axis of a matrix (Aux = axis).</summary>
+    MeanAxis,
+    /// <summary>ln Σ e^x of a vector, or of each row of a matrix.</summary>
+    LogSumExp,
+
+    // Shape assembly (Ops/Views.cs).
+    /// <summary>Vectors joined end to end.</summary>
+    Concat,
+
+    // Softmax family (Ops/Softmax.cs).
+    /// <summary>e^x / Σ e^x, of a vector or of each row of a matrix.</summary>
+    Softmax,
+    /// <summary>x − ln Σ e^x, of a vector or of each row of a matrix.</summary>
+    LogSoftmax,
+
+    // Fused losses (Losses/*.cs).
+    /// <summary>Mean binary cross-entropy on probabilities (PyTorch's clamping of ln at −100).</summary>
+    BinaryCrossEntropy,
+    /// <summary>Mean binary cross-entropy on logits, computed stably.</summary>
+    BinaryCrossEntropyWithLogits,
+    /// <summary>Mean softmax cross-entropy with integer class labels, computed stably.</summary>
+    SoftmaxCrossEntropy,
+
+    // Extension point (Ops/CustomOp.cs).
+    /// <summary>A user-defined <see cref="CustomOp"/>.</summary>
+    Custom,
+}

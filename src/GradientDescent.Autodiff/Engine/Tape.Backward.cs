@@ -1,0 +1,155 @@
+namespace GradientDescent.Autodiff;
+
+public sealed partial class Tape
+{
+    private int _backwardGeneration = -1;
+
+    /// <summary>
+    /// Computes ∂loss/∂node for every node recorded before <paramref name="loss"/>, and adds ∂loss/∂p into
+    /// <see cref="Parameter.Grad"/> of every parameter used (gradients accumulate until zeroed).
+    /// </summary>
+    /// <param name="loss">A scalar node of this tape; its own gradient is seeded with 1.</param>
+    /// <param name="retainGraph">
+    /// Keep the graph usable for another backward pass or more recording. Without it the graph is freed: recording
+    /// or a second backward throws until <see cref="Clear"/>.
+    /// </param>
+    public void Backward(Scalar loss, bool retainGraph = false)
+    {
+        int i = loss.Handle.Resolve(this, "Backward");
+        Span<double> one = [1.0];
+        Run(i, one, retainGraph);
+    }
+
+    /// <summary>Backward from any node, with an explicit seed gradient ∂L/∂output of the output's length.</summary>
+    public void Backward(Node output, ReadOnlySpan<double> seed, bool retainGraph = false)
+    {
+        int i = output.Resolve(this, "Backward");
+        ref readonly NodeRecord n = ref Nodes[i];
+        if (seed.Length != n.Length)
+        {
+            throw new ArgumentException(
+                $"Backward: the seed gradient has {seed.Length} elements but the output {n.Op} has shape {n.Shape} ({n.Length} elements); pass one seed value per output element.",
+                nameof(seed));
+        }
+        Run(i, seed, retainGraph);
+    }
+
+    private void Run(int output, ReadOnlySpan<double> seed, bool retainGraph)
+    {
+        if (_freed)
+        {
+            throw new InvalidOperationException(
+                "Backward: the graph was already freed by an earlier Backward; pass retainGraph: true to the first Backward to differentiate the same graph twice, or Clear() the tape and record it again.");
+        }
+        ref readonly NodeRecord o = ref Nodes[output];
+        if (!o.RequiresGrad)
+        {
+            throw new InvalidOperationException(
+                $"Backward: the output ({o.Op}, node {output}) does not depend on any parameter, or was detached or recorded under NoGrad; there is nothing to differentiate. Use tape.Use(parameter) for the values you want gradients of.");
+        }
+        if (Grads.Length < ValueCount) Grads = new double[Values.Length];
+        else Array.Clear(Grads, 0, ValueCount);
+        seed.CopyTo(GradSpan(output));
+
+        for (int i = output; i >= 0; i--)
+        {
+            ref NodeRecord n = ref Nodes[i];
+            if (!n.RequiresGrad) continue;
+            if (n.Length == 1 && Grads[n.Offset] == 0) continue;
+            if (DetectAnomalies) CheckFinite(i, GradSpan(i), "gradient");
+            Propagate(i, ref n);
+        }
+        _backwardGeneration = Generation;
+        if (!retainGraph) _freed = true;
+    }
+
+    /// <summary>Applies node <paramref name="i"/>'s derivative rule: adds its share of ∂L/∂node into its inputs' gradients.</summary>
+    private void Propagate(int i, ref NodeRecord n)
+    {
+        switch (n.Op)
+        {
+            case OpKind.Parameter:
+                ParameterTable[n.A].Accumulate(GradSpan(i));
+                break;
+            case OpKind.Detach:
+            case OpKind.Element:
+            case OpKind.Row:
+            case OpKind.Reshape:
+                // Views share their input's gradient storage: every contribution already landed there.
+                break;
+            case OpKind.Add:
+            case OpKind.Subtract:
+            case OpKind.Multiply:
+            case OpKind.Divide:
+            case OpKind.Power:
+            case OpKind.Maximum:
+            case OpKind.Minimum:
+                Arithmetic.Backward(this, i, ref n);
+                break;
+            case OpKind.Negate:
+            case OpKind.AddConstant:
+            case OpKind.MultiplyConstant:
+            case OpKind.PowerConstant:
+            case OpKind.Exp:
+            case OpKind.Log:
+            case OpKind.Sqrt:
+            case OpKind.Abs:
+            case OpKind.Square:
+            case OpKind.Tanh:
+            case OpKind.Sigmoid:
+            case OpKind.Relu:
+            case OpKind.Softplus:
+            case OpKind.LogSigmoid:
+            case OpKind.MaxConstant:
+            case OpKind.MinConstant:
+                Elementwise.Backward(this, i, ref n);
+                break;
+            case OpKind.Dot:
+            case OpKind.MatVec:
+            case OpKind.MatMul:
+            case OpKind.Transpose:
+                LinearAlgebra.Backward(this, i, ref n);
+                break;
+            case OpKind.Sum:
+            case OpKind.Mean:
+            case OpKind.SumAxis:
+            case OpKind.MeanAxis:
+            case OpKind.LogSumExp:
+                Reductions.Backward(this, i, ref n);
+                break;
+            case OpKind.Concat:
+                Views.ConcatBackward(this, i, ref n);
+                break;
+            case OpKind.Softmax:
+            case OpKind.LogSoftmax:
+                SoftmaxOps.Backward(this, i, ref n);
+                break;
+            case OpKind.BinaryCrossEntropy:
+            case OpKind.BinaryCrossEntropyWithLogits:
+                BinaryCrossEntropyOps.Backward(this, i, ref n);
+                break;
+            case OpKind.SoftmaxCrossEntropy:
+                SoftmaxCrossEntropyOps.Backward(this, i, ref n);
+                break;
+            case OpKind.Custom:
+                CustomOps.Backward(this, i, ref n);
+                break;
+            default:
+                // A missing rule is an error, never a silent zero.
+                throw new InvalidOperationException($"Backward: no derivative rule for {n.Op} (node {i}).");
+        }
+    }
+
+    /// <summary>The gradient of node <paramref name="i"/> from the last backward pass (zeros where none flowed).</summary>
+    internal void CopyGrad(int i, Span<double> destination)
+    {
+        ref readonly NodeRecord n = ref Nodes[i];
+        if (_backwardGeneration != Generation)
+        {
+            throw new InvalidOperationException(
+                $"Grad: no backward pass has run on this tape since it was last cleared; call Backward on a loss first (node {i}, {n.Op}).");
+        }
+        if (!n.RequiresGrad) destination.Clear();
+        else GradSpan(i).CopyTo(destination);
+    }
+}

@@ -1,0 +1,373 @@
+using System.Runtime.CompilerServices;
+
+namespace GradientDescent.Autodiff;
+
+/// <summary>
+/// A reverse-mode automatic differentiation graph, recorded in execution order (a Wengert list).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every operation on a <see cref="Scalar"/>, <see cref="Vector"/> or <see cref="Matrix"/> computes its value at
+/// once and appends one node to the tape. Because nodes are appended in execution order, every node's inputs stand
+/// before it, and <see cref="Backward(Scalar, bool)"/> is one loop from the output down to the first node: no
+/// recursion, no topological sort, any depth.
+/// </para>
+/// <para>
+/// Storage is flat: a 32-byte record per node, one <see cref="double"/> arena for values and one of the same layout
+/// for gradients. <see cref="Clear"/> keeps the capacity, so a training loop that records, differentiates and clears
+/// allocates nothing once the arenas have grown to the size of one step.
+/// </para>
+/// <para>
+/// A tape is used by one thread at a time; tapes share nothing, so independent graphs on different threads do not
+/// interfere. Handles remember their tape and its generation: a node of one tape used on another, or a handle kept
+/// across <see cref="Clear"/>, is an error naming both.
+/// </para>
+/// </remarks>
+public sealed partial class Tape
+{
+    private const int InitialNodes = 64;
+    private const int InitialValues = 256;
+
+    internal NodeRecord[] Nodes = new NodeRecord[InitialNodes];
+    internal int Count;
+    internal double[] Values = new double[InitialValues];
+    internal int ValueCount;
+    internal double[] Grads = [];
+
+    /// <summary>Caller-owned value storage referenced without a copy (large constant data).</summary>
+    internal readonly List<(double[] Array, int Start)> External = [];
+    /// <summary>Parameters used on this tape, indexed by the leaf's <see cref="NodeRecord.A"/>.</summary>
+    internal readonly List<Parameter> ParameterTable = [];
+    /// <summary>Objects an op needs besides numbers: custom ops, label arrays.</summary>
+    internal readonly List<object> Objects = [];
+    /// <summary>Input lists of n-ary ops (concat, custom ops): a node's A is the start, B the count.</summary>
+    internal readonly List<int> Operands = [];
+
+    private double[] _scratch = [];
+    private double[] _scratch2 = [];
+    private int _generation;
+    private int _noGradDepth;
+    private bool _freed;
+
+    /// <summary>Number of nodes recorded since the tape was created or last cleared.</summary>
+    public int NodeCount => Count;
+
+    /// <summary>Number of <see cref="double"/> slots the recorded values occupy (the gradient arena mirrors it).</summary>
+    public int ValueSlots => ValueCount;
+
+    /// <summary>
+    /// When set, every op checks its output for NaN or infinity as it is recorded, and every gradient as it is
+    /// propagated, and throws naming the op (the analogue of PyTorch's anomaly detection). Costs one pass per node.
+    /// </summary>
+    public bool DetectAnomalies { get; set; }
+
+    /// <summary>Whether new nodes are recorded without gradient (inside <see cref="NoGrad"/>).</summary>
+    public bool IsNoGrad => _noGradDepth > 0;
+
+    /// <summary>
+    /// Forgets every recorded node but keeps the storage, so the next step records into the same memory.
+    /// Handles taken before the call become invalid.
+    /// </summary>
+    public void Clear()
+    {
+        Count = 0;
+        ValueCount = 0;
+        External.Clear();
+        ParameterTable.Clear();
+        Objects.Clear();
+        Operands.Clear();
+        _generation++;
+        _freed = false;
+    }
+
+    /// <summary>
+    /// Records the nodes created until the returned scope is disposed without gradient, as for evaluation:
+    /// <c>using (tape.NoGrad()) { … }</c>. Their values are computed as usual; nothing flows back through them.
+    /// </summary>
+    public NoGradScope NoGrad()
+    {
+        _noGradDepth++;
+        return new NoGradScope(this);
+    }
+
+    /// <summary>Ends a <see cref="NoGrad"/> region when disposed.</summary>
+    public readonly struct NoGradScope : IDisposable
+    {
+        private readonly Tape _tape;
+        internal NoGradScope(Tape tape) => _tape = tape;
+        /// <summary>Restores gradient recording.</summary>
+        public void Dispose() => _tape._noGradDepth--;
+    }
+
+    // ---------------------------------------------------------------- leaves
+
+    /// <summary>A constant scalar: no gradient flows into it.</summary>
+    public Scalar Constant(double value)
+    {
+        int i = Append(OpKind.Constant, -1, -1, Shape.Scalar, NodeFlags.None);
+        Values[Nodes[i].Offset] = value;
+        return new Scalar(this, i);
+    }
+
+    /// <summary>
+    /// A constant vector that reads <paramref name="values"/> in place, without a copy. The array must not change
+    /// until the tape is cleared: backward reads it again.
+    /// </summary>
+    public Vector Constant(double[] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        return new Vector(this, AppendExternal(values, 0, Shape.Vector(values.Length)));
+    }
+
+    /// <summary>
+    /// A constant <paramref name="rows"/> × <paramref name="cols"/> matrix that reads the row-major
+    /// <paramref name="values"/> in place, without a copy (see <see cref="Constant(double[])"/>).
+    /// </summary>
+    public Matrix Constant(double[] values, int rows, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (rows <= 0 || cols <= 0 || (long)rows * cols != values.Length)
+        {
+            throw new ArgumentException(
+                $"Constant: {values.Length} values cannot form a matrix [{rows}×{cols}]; pass rows × cols values in row-major order.",
+                nameof(values));
+        }
+        return new Matrix(this, AppendExternal(values, 0, Shape.Matrix(rows, cols)));
+    }
+
+    /// <summary>A constant matrix copied from a two-dimensional array.</summary>
+    public Matrix Constant(double[,] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        int rows = values.GetLength(0), cols = values.GetLength(1);
+        if (rows == 0 || cols == 0)
+        {
+            throw new ArgumentException($"Constant: a matrix needs at least one row and one column, got [{rows}×{cols}].", nameof(values));
+        }
+        int i = Append(OpKind.Constant, -1, -1, Shape.Matrix(rows, cols), NodeFlags.None);
+        MemoryMarshalCopy(values, Values.AsSpan(Nodes[i].Offset, rows * cols));
+        return new Matrix(this, i);
+    }
+
+    private static void MemoryMarshalCopy(double[,] source, Span<double> destination)
+    {
+        System.Runtime.InteropServices.MemoryMarshal
+            .CreateReadOnlySpan(ref source[0, 0], source.Length)
+            .CopyTo(destination);
+    }
+
+    /// <summary>Uses a scalar parameter on this tape: its current value, and a gradient that backward adds into <see cref="Parameter.Grad"/>.</summary>
+    public Scalar Use(ScalarParameter parameter) => new(this, UseParameter(parameter));
+
+    /// <summary>Uses a vector parameter on this tape (see <see cref="Use(ScalarParameter)"/>).</summary>
+    public Vector Use(VectorParameter parameter) => new(this, UseParameter(parameter));
+
+    /// <summary>Uses a matrix parameter on this tape (see <see cref="Use(ScalarParameter)"/>).</summary>
+    public Matrix Use(MatrixParameter parameter) => new(this, UseParameter(parameter));
+
+    private int UseParameter(Parameter parameter)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        // Parameters are copied into the arena: the copy gives the leaf a gradient slot, and an optimizer step taken
+        // before backward cannot change the values the recorded graph was computed with.
+        int i = Append(OpKind.Parameter, ParameterTable.Count, -1, parameter.Shape, IsNoGrad ? NodeFlags.None : NodeFlags.RequiresGrad);
+        ParameterTable.Add(parameter);
+        parameter.Value.AsSpan().CopyTo(Values.AsSpan(Nodes[i].Offset, parameter.Value.Length));
+        return i;
+    }
+
+    // ---------------------------------------------------------------- recording
+
+    /// <summary>Appends a node whose value gets fresh arena storage; returns its index.</summary>
+    internal int Append(OpKind op, int a, int b, Shape shape, NodeFlags flags, double aux = 0)
+    {
+        ThrowIfFreed(op);
+        if (Count == Nodes.Length) Array.Resize(ref Nodes, Nodes.Length * 2);
+        int length = shape.Length;
+        if (ValueCount + length > Values.Length) GrowValues(length);
+        if (_noGradDepth > 0) flags &= ~NodeFlags.RequiresGrad;
+        ref NodeRecord n = ref Nodes[Count];
+        n.A = a;
+        n.B = b;
+        n.Offset = ValueCount;
+        n.Rows = shape.Rows;
+        n.Cols = shape.Cols;
+        n.Kind = shape.Kind;
+        n.Op = op;
+        n.Flags = flags;
+        n.Aux = aux;
+        ValueCount += length;
+        return Count++;
+    }
+
+    /// <summary>Appends a node that shares the storage of <paramref name="source"/> from element <paramref name="start"/> on.</summary>
+    internal int AppendView(OpKind op, int source, int start, Shape shape, bool requiresGrad, double aux = 0)
+    {
+        ThrowIfFreed(op);
+        if (Count == Nodes.Length) Array.Resize(ref Nodes, Nodes.Length * 2);
+        ref readonly NodeRecord s = ref Nodes[source];
+        int offset;
+        NodeFlags flags = NodeFlags.View;
+        if ((s.Flags & NodeFlags.External) != 0)
+        {
+            var (array, first) = External[~s.Offset];
+            External.Add((array, first + start));
+            offset = ~(External.Count - 1);
+            flags |= NodeFlags.External;
+        }
+        else
+        {
+            offset = s.Offset + start;
+        }
+        if (requiresGrad && _noGradDepth == 0) flags |= NodeFlags.RequiresGrad;
+        ref NodeRecord n = ref Nodes[Count];
+        n.A = source;
+        n.B = -1;
+        n.Offset = offset;
+        n.Rows = shape.Rows;
+        n.Cols = shape.Cols;
+        n.Kind = shape.Kind;
+        n.Op = op;
+        n.Flags = flags;
+        n.Aux = aux;
+        return Count++;
+    }
+
+    private int AppendExternal(double[] array, int start, Shape shape)
+    {
+        if (shape.Length == 0)
+        {
+            throw new ArgumentException("Constant: a vector needs at least one element.", nameof(array));
+        }
+        ThrowIfFreed(OpKind.Constant);
+        if (Count == Nodes.Length) Array.Resize(ref Nodes, Nodes.Length * 2);
+        External.Add((array, start));
+        ref NodeRecord n = ref Nodes[Count];
+        n.A = -1;
+        n.B = -1;
+        n.Offset = ~(External.Count - 1);
+        n.Rows = shape.Rows;
+        n.Cols = shape.Cols;
+        n.Kind = shape.Kind;
+        n.Op = OpKind.Constant;
+        n.Flags = NodeFlags.External;
+        n.Aux = 0;
+        return Count++;
+    }
+
+    private void GrowValues(int needed)
+    {
+        long size = Math.Max((long)Values.Length * 2, (long)ValueCount + needed);
+        if (size > Array.MaxLength)
+        {
+            throw new InvalidOperationException(
+                $"Tape: the value arena would need {size} doubles, more than an array can hold; clear the tape between steps or split the graph.");
+        }
+        Array.Resize(ref Values, (int)size);
+    }
+
+    private void ThrowIfFreed(OpKind op)
+    {
+        if (_freed)
+        {
+            throw new InvalidOperationException(
+                $"{op}: this tape's graph was freed by Backward; call Clear() before recording a new step, or pass retainGraph: true to Backward to keep using the graph.");
+        }
+    }
+
+    // ---------------------------------------------------------------- access
+
+    /// <summary>The value storage of node <paramref name="i"/>. Valid until the next node is recorded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal Span<double> ValueSpan(int i)
+    {
+        ref readonly NodeRecord n = ref Nodes[i];
+        if (n.Offset >= 0) return Values.AsSpan(n.Offset, n.Length);
+        var (array, start) = External[~n.Offset];
+        return array.AsSpan(start, n.Length);
+    }
+
+    /// <summary>The scalar value of node <paramref name="i"/> (its first element).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal double ValueOf(int i)
+    {
+        int offset = Nodes[i].Offset;
+        if (offset >= 0) return Values[offset];
+        var (array, start) = External[~offset];
+        return array[start];
+    }
+
+    /// <summary>The gradient storage of node <paramref name="i"/>; only for nodes that require a gradient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal Span<double> GradSpan(int i)
+    {
+        ref readonly NodeRecord n = ref Nodes[i];
+        return Grads.AsSpan(n.Offset, n.Length);
+    }
+
+    /// <summary>Checks that a handle belongs to this tape's current generation; returns its node index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int Resolve(Tape? tape, int index, int generation, OpKind op)
+    {
+        if (ReferenceEquals(tape, this) && generation == _generation) return index;
+        throw ResolveError(tape, op.ToString());
+    }
+
+    /// <inheritdoc cref="Resolve(Tape?, int, int, OpKind)"/>
+    internal int Resolve(Tape? tape, int index, int generation, string op)
+    {
+        if (ReferenceEquals(tape, this) && generation == _generation) return index;
+        throw ResolveError(tape, op);
+    }
+
+    private InvalidOperationException ResolveError(Tape? tape, string op)
+    {
+        if (tape is null)
+        {
+            return new InvalidOperationException($"{op}: the node is a default (uninitialised) handle; create nodes through a Tape.");
+        }
+        if (!ReferenceEquals(tape, this))
+        {
+            return new InvalidOperationException(
+                $"{op}: the node belongs to a different tape; nodes of one graph cannot be used in another. Record the whole computation on one tape (use the Parameter, not the node, to share values across tapes).");
+        }
+        return new InvalidOperationException(
+            $"{op}: the node was recorded before the tape was cleared and no longer exists; record it again on the current step.");
+    }
+
+    internal int Generation => _generation;
+
+    /// <summary>A scratch buffer of at least <paramref name="length"/> doubles, reused across calls.</summary>
+    internal Span<double> Scratch(int length, int which = 0)
+    {
+        ref double[] buffer = ref which == 0 ? ref _scratch : ref _scratch2;
+        if (buffer.Length < length) buffer = new double[Math.Max(length, buffer.Length * 2)];
+        return buffer.AsSpan(0, length);
+    }
+
+    /// <summary>Whether the gradient must flow into either input.</summary>
+    internal NodeFlags GradFlag(int a) => Nodes[a].RequiresGrad ? NodeFlags.RequiresGrad : NodeFlags.None;
+
+    internal NodeFlags GradFlag(int a, int b) =>
+        (Nodes[a].RequiresGrad || Nodes[b].RequiresGrad) ? NodeFlags.RequiresGrad : NodeFlags.None;
+
+    /// <summary>Throws if anomaly detection is on and the node's value has a NaN or an infinity.</summary>
+    internal int Checked(int i)
+    {
+        if (DetectAnomalies) CheckFinite(i, ValueSpan(i), "value");
+        return i;
+    }
+
+    private void CheckFinite(int i, ReadOnlySpan<double> values, string what)
+    {
+        for (int k = 0; k < values.Length; k++)
+        {
+            if (!double.IsFinite(values[k]))
+            {
+                ref readonly NodeRecord n = ref Nodes[i];
+                throw new ArithmeticException(
+                    $"{n.Op}: node {i} of shape {n.Shape} has a non-finite {what} ({values[k]}) at element {k}; check the inputs of this op (see Tape.Describe({i})).");
+            }
+        }
+    }
+}

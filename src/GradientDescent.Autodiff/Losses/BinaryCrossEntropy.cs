@@ -1,0 +1,79 @@
+namespace GradientDescent.Autodiff;
+
+/// <summary>Binary cross-entropy on probabilities and on logits, fused into one node each for stability.</summary>
+/// <remarks>
+/// <para>On probabilities p with targets y (the mean over the N elements):
+/// ℓ = −(1/N) Σ [y·max(ln p, −100) + (1 − y)·max(ln(1 − p), −100)], and
+/// ∂ℓ/∂p = (1/N)(p − y) / max(p(1 − p), 10⁻¹²).
+/// The clamps are PyTorch's: at p = 0 or 1 the loss stays finite (at most 100 per element) and the gradient
+/// finite, and where the loss is exactly 0 (p = y ∈ {0, 1}) the gradient is exactly 0.</para>
+/// <para>On logits z (p = σ(z)):
+/// ℓ = (1/N) Σ [max(z, 0) − z·y + ln(1 + e^−|z|)], and ∂ℓ/∂z = (1/N)(σ(z) − y) — the seed's −(y − ŷ) —
+/// with no overflow for any finite z (±1000 included).</para>
+/// <para>Targets are data: a target that requires a gradient is an error.</para>
+/// </remarks>
+internal static class BinaryCrossEntropyOps
+{
+    /// <summary>The floor PyTorch puts under ln p and ln(1 − p).</summary>
+    internal const double LogFloor = -100;
+
+    /// <summary>The floor PyTorch puts under p(1 − p) in the gradient.</summary>
+    internal const double Epsilon = 1e-12;
+
+    internal static Node Apply(OpKind op, Node prediction, Node target)
+    {
+        Tape t = prediction.Tape;
+        string name = op.ToString();
+        int ip = prediction.Resolve(t, name), iy = target.Resolve(t, name);
+        Shape sp = t.Nodes[ip].Shape, sy = t.Nodes[iy].Shape;
+        if (sp.Length != sy.Length || sp.Rows != sy.Rows)
+        {
+            throw new ArgumentException($"{name}: the prediction has shape {sp} but the target {sy}; they must match element for element.");
+        }
+        if (t.Nodes[iy].RequiresGrad)
+        {
+            throw new ArgumentException($"{name}: the target requires a gradient; targets are data. Pass a constant, or Ops.Detach(target).");
+        }
+        ReadOnlySpan<double> p = t.ValueSpan(ip), y = t.ValueSpan(iy);
+        if (op == OpKind.BinaryCrossEntropy)
+        {
+            for (int k = 0; k < p.Length; k++)
+            {
+                if (!(p[k] >= 0 && p[k] <= 1))
+                {
+                    throw new ArgumentOutOfRangeException(nameof(prediction),
+                        $"BinaryCrossEntropy: prediction element {k} is {p[k]}, not a probability in [0, 1]; apply Ops.Sigmoid first, or use Loss.BinaryCrossEntropyWithLogits on the raw scores.");
+                }
+            }
+        }
+        double sum = 0;
+        for (int k = 0; k < p.Length; k++) sum += op == OpKind.BinaryCrossEntropy ? OnProbability(p[k], y[k]) : OnLogit(p[k], y[k]);
+        int i = t.Append(op, ip, iy, Shape.Scalar, t.GradFlag(ip));
+        t.Values[t.Nodes[i].Offset] = sum / p.Length;
+        return new Node(t, t.Checked(i));
+    }
+
+    /// <summary>−[y·max(ln p, −100) + (1 − y)·max(ln(1 − p), −100)].</summary>
+    internal static double OnProbability(double p, double y) =>
+        -(y * Math.Max(Math.Log(p), LogFloor) + (1 - y) * Math.Max(Math.Log(1 - p), LogFloor));
+
+    /// <summary>max(z, 0) − z·y + ln(1 + e^−|z|).</summary>
+    internal static double OnLogit(double z, double y) => Math.Max(z, 0) - z * y + Math.Log(1 + Math.Exp(-Math.Abs(z)));
+
+    internal static void Backward(Tape t, int i, ref NodeRecord n)
+    {
+        int ip = n.A;
+        if (!t.Nodes[ip].RequiresGrad) return;
+        ReadOnlySpan<double> p = t.ValueSpan(ip), y = t.ValueSpan(n.B);
+        Span<double> gp = t.GradSpan(ip);
+        double scale = t.Grads[n.Offset] / p.Length;
+        if (n.Op == OpKind.BinaryCrossEntropy)
+        {
+            for (int k = 0; k < p.Length; k++) gp[k] += scale * (p[k] - y[k]) / Math.Max(p[k] * (1 - p[k]), Epsilon);
+        }
+        else
+        {
+            for (int k = 0; k < p.Length; k++) gp[k] += scale * (Elementwise.Sigmoid(p[k]) - y[k]);
+        }
+    }
+}

@@ -1,0 +1,229 @@
+using System.Numerics.Tensors;
+
+namespace GradientDescent.Autodiff;
+
+/// <summary>
+/// Binary elementwise ops with broadcasting: a + b, a − b, a · b, a / b, a^b, max(a, b), min(a, b).
+/// </summary>
+/// <remarks>
+/// <para>Broadcasting: equal shapes combine element by element; a scalar (or any one-element node) combines with
+/// every element of the other; a vector of length c combines with every row of an r×c matrix. The dual of
+/// broadcasting in the backward pass is summation: a broadcast scalar receives Σ of its contributions, a broadcast
+/// row receives the column sums.</para>
+/// <para>Derivative rules (g = ∂L/∂out):</para>
+/// <list type="table">
+/// <item><term>a + b</term><description>ḡa = g, ḡb = g</description></item>
+/// <item><term>a − b</term><description>ḡa = g, ḡb = −g</description></item>
+/// <item><term>a · b</term><description>ḡa = g·b, ḡb = g·a</description></item>
+/// <item><term>a / b</term><description>ḡa = g/b, ḡb = −g·a/b²</description></item>
+/// <item><term>a ^ b</term><description>ḡa = g·b·a^(b−1) (0 where b = 0), ḡb = g·a^b·ln a (0 where a = 0 and b ≥ 0)</description></item>
+/// <item><term>max(a, b)</term><description>g goes to the larger; where a = b each gets g/2 (PyTorch's convention)</description></item>
+/// <item><term>min(a, b)</term><description>g goes to the smaller; where a = b each gets g/2</description></item>
+/// </list>
+/// </remarks>
+internal static class Arithmetic
+{
+    internal static Node Binary(OpKind op, Node a, Node b)
+    {
+        Tape t = a.Tape;
+        int ia = a.Resolve(t, op);
+        int ib = b.Resolve(t, op);
+        Shape shape = BroadcastShape(op, t.Nodes[ia].Shape, t.Nodes[ib].Shape);
+        int i = t.Append(op, ia, ib, shape, t.GradFlag(ia, ib));
+        if (shape.Length == 1)
+        {
+            t.Values[t.Nodes[i].Offset] = Apply(op, t.ValueOf(ia), t.ValueOf(ib));
+        }
+        else
+        {
+            Span<double> y = t.ValueSpan(i);
+            ReadOnlySpan<double> va = t.ValueSpan(ia), vb = t.ValueSpan(ib);
+            int cols = shape.Cols;
+            if (IsRowBroadcast(va.Length, y.Length) || IsRowBroadcast(vb.Length, y.Length))
+            {
+                for (int r = 0; r < shape.Rows; r++)
+                {
+                    Kernel(op, Row(va, r, cols, y.Length), Row(vb, r, cols, y.Length), y.Slice(r * cols, cols));
+                }
+            }
+            else
+            {
+                Kernel(op, va, vb, y);
+            }
+        }
+        return new Node(t, t.Checked(i));
+    }
+
+    /// <summary>The shape of a ∘ b under the broadcasting rules, or an error naming the op and both shapes.</summary>
+    internal static Shape BroadcastShape(OpKind op, Shape a, Shape b)
+    {
+        if (a == b) return a;
+        ShapeKind kind = (ShapeKind)Math.Max((byte)a.Kind, (byte)b.Kind);
+        if (b.Length == 1 && b.Kind <= a.Kind) return a with { Kind = kind };
+        if (a.Length == 1 && a.Kind <= b.Kind) return b with { Kind = kind };
+        if (a.Kind == ShapeKind.Matrix && b.Kind == ShapeKind.Vector && b.Rows == a.Cols) return a;
+        if (b.Kind == ShapeKind.Matrix && a.Kind == ShapeKind.Vector && a.Rows == b.Cols) return b;
+        if (a.Kind == b.Kind && a.Length == b.Length && a.Kind != ShapeKind.Matrix) return a;
+        throw new ArgumentException(
+            $"{op}: shapes {a} and {b} do not broadcast. Elementwise ops need equal shapes, a scalar with anything, or a vector of length c with an r×c matrix (added to every row); reshape or transpose one operand.");
+    }
+
+    private static bool IsRowBroadcast(int inputLength, int outputLength) => inputLength != outputLength && inputLength != 1;
+
+    /// <summary>The part of an operand that lines up with output row <paramref name="r"/>.</summary>
+    private static ReadOnlySpan<double> Row(ReadOnlySpan<double> x, int r, int cols, int outputLength) =>
+        x.Length == outputLength ? x.Slice(r * cols, cols) : x;
+
+    private static double Apply(OpKind op, double x, double y) => op switch
+    {
+        OpKind.Add => x + y,
+        OpKind.Subtract => x - y,
+        OpKind.Multiply => x * y,
+        OpKind.Divide => x / y,
+        OpKind.Power => Math.Pow(x, y),
+        OpKind.Maximum => double.IsNaN(x) || double.IsNaN(y) ? double.NaN : Math.Max(x, y),
+        OpKind.Minimum => double.IsNaN(x) || double.IsNaN(y) ? double.NaN : Math.Min(x, y),
+        _ => throw new InvalidOperationException($"Arithmetic: {op} is not a binary elementwise op."),
+    };
+
+    /// <summary>d = x ∘ y where x and y each have d's length or length 1.</summary>
+    private static void Kernel(OpKind op, ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> d)
+    {
+        bool xs = x.Length == 1 && d.Length != 1, ys = y.Length == 1 && d.Length != 1;
+        switch (op)
+        {
+            case OpKind.Add:
+                if (xs) TensorPrimitives.Add(y, x[0], d);
+                else if (ys) TensorPrimitives.Add(x, y[0], d);
+                else TensorPrimitives.Add(x, y, d);
+                return;
+            case OpKind.Subtract:
+                if (xs) TensorPrimitives.Subtract(x[0], y, d);
+                else if (ys) TensorPrimitives.Subtract(x, y[0], d);
+                else TensorPrimitives.Subtract(x, y, d);
+                return;
+            case OpKind.Multiply:
+                if (xs) TensorPrimitives.Multiply(y, x[0], d);
+                else if (ys) TensorPrimitives.Multiply(x, y[0], d);
+                else TensorPrimitives.Multiply(x, y, d);
+                return;
+            case OpKind.Divide:
+                if (xs) TensorPrimitives.Divide(x[0], y, d);
+                else if (ys) TensorPrimitives.Divide(x, y[0], d);
+                else TensorPrimitives.Divide(x, y, d);
+                return;
+            default:
+                int sx = xs ? 0 : 1, sy = ys ? 0 : 1;
+                for (int k = 0; k < d.Length; k++) d[k] = Apply(op, x[k * sx], y[k * sy]);
+                return;
+        }
+    }
+
+    internal static void Backward(Tape t, int i, ref NodeRecord n)
+    {
+        int ia = n.A, ib = n.B;
+        OpKind op = n.Op;
+        bool ga = t.Nodes[ia].RequiresGrad, gb = t.Nodes[ib].RequiresGrad;
+        if (n.Length == 1)
+        {
+            double g = t.Grads[n.Offset], x = t.ValueOf(ia), y = t.ValueOf(ib);
+            if (ga) t.Grads[t.Nodes[ia].Offset] += Local(op, 0, g, x, y, t.Values[n.Offset]);
+            if (gb) t.Grads[t.Nodes[ib].Offset] += Local(op, 1, g, x, y, t.Values[n.Offset]);
+            return;
+        }
+        ReadOnlySpan<double> gOut = t.GradSpan(i);
+        if (ga) Accumulate(t, op, 0, i, ia, ib, gOut, t.GradSpan(ia), n.Cols);
+        if (gb) Accumulate(t, op, 1, i, ia, ib, gOut, t.GradSpan(ib), n.Cols);
+    }
+
+    /// <summary>∂L/∂(operand <paramref name="wrt"/>) for one element: the local derivative times g.</summary>
+    private static double Local(OpKind op, int wrt, double g, double x, double y, double result)
+    {
+        switch (op)
+        {
+            case OpKind.Add: return g;
+            case OpKind.Subtract: return wrt == 0 ? g : -g;
+            case OpKind.Multiply: return wrt == 0 ? g * y : g * x;
+            case OpKind.Divide: return wrt == 0 ? g / y : -g * x / (y * y);
+            case OpKind.Power:
+                if (wrt == 0) return y == 0 ? 0 : g * y * Math.Pow(x, y - 1);
+                return x == 0 && y >= 0 ? 0 : g * result * Math.Log(x);
+            case OpKind.Maximum:
+                return x == y ? g / 2 : (wrt == 0) == (x > y) ? g : 0;
+            case OpKind.Minimum:
+                return x == y ? g / 2 : (wrt == 0) == (x < y) ? g : 0;
+            default:
+                throw new InvalidOperationException($"Backward: no derivative rule for {op} in Arithmetic.");
+        }
+    }
+
+    /// <summary>Adds operand <paramref name="wrt"/>'s contribution into its gradient, summing over broadcast positions.</summary>
+    private static void Accumulate(Tape t, OpKind op, int wrt, int i, int ia, int ib, ReadOnlySpan<double> g, Span<double> target, int cols)
+    {
+        ReadOnlySpan<double> x = t.ValueSpan(ia), y = t.ValueSpan(ib);
+        ReadOnlySpan<double> other = wrt == 0 ? y : x;
+        int n = g.Length;
+
+        // Fast paths: same shape and the common ops need no scratch.
+        if (target.Length == n)
+        {
+            switch (op)
+            {
+                case OpKind.Add:
+                    TensorPrimitives.Add(target, g, target);
+                    return;
+                case OpKind.Subtract:
+                    if (wrt == 0) TensorPrimitives.Add(target, g, target);
+                    else TensorPrimitives.Subtract(target, g, target);
+                    return;
+                case OpKind.Multiply when other.Length == n:
+                    TensorPrimitives.MultiplyAdd(g, other, target, target);
+                    return;
+                case OpKind.Multiply when other.Length == 1:
+                    TensorPrimitives.MultiplyAdd(g, other[0], target, target);
+                    return;
+            }
+        }
+
+        // General case: the contribution in the output's shape, then reduced onto the operand's shape.
+        Span<double> c = t.Scratch(n);
+        ReadOnlySpan<double> result = t.ValueSpan(i);
+        if (x.Length == n && y.Length == n)
+        {
+            for (int k = 0; k < n; k++) c[k] = Local(op, wrt, g[k], x[k], y[k], result[k]);
+        }
+        else
+        {
+            int rows = n / cols;
+            for (int r = 0; r < rows; r++)
+            {
+                for (int j = 0; j < cols; j++)
+                {
+                    int k = r * cols + j;
+                    c[k] = Local(op, wrt, g[k], Broadcast(x, k, j, n), Broadcast(y, k, j, n), result[k]);
+                }
+            }
+        }
+        ReduceInto(c, target, cols);
+    }
+
+    private static double Broadcast(ReadOnlySpan<double> v, int k, int col, int n) =>
+        v.Length == n ? v[k] : v.Length == 1 ? v[0] : v[col];
+
+    /// <summary>target += c, summing c over the positions the target was broadcast to (all, or every row).</summary>
+    internal static void ReduceInto(ReadOnlySpan<double> c, Span<double> target, int cols)
+    {
+        if (target.Length == c.Length)
+        {
+            TensorPrimitives.Add(target, c, target);
+        }
+        else if (target.Length == 1)
+        {
+            target[0] += TensorPrimitives.Sum(c);
+        }
+        else
+        {
+            for (int r = 0; r < c.Length / cols; r++) TensorPrimitives.Add(target, c.Slice(r * cols, cols), target);
+        }
+    }
+}

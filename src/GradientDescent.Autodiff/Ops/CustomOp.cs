@@ -1,0 +1,109 @@
+namespace GradientDescent.Autodiff;
+
+/// <summary>
+/// A user-defined operation: a forward function and its derivative rule. Applied with
+/// <see cref="Ops.Custom(CustomOp, ReadOnlySpan{Node})"/>, it takes part in backward, gradient checking and
+/// inspection like a built-in op (the role of <c>torch.autograd.Function</c>).
+/// </summary>
+/// <remarks>
+/// Subclasses should be stateless or immutable: one instance may be applied many times, on many tapes.
+/// <see cref="Forward"/> writes the output from the inputs; <see cref="Backward"/> adds g·∂out/∂input into each
+/// input's gradient (add, never assign: an input used elsewhere already holds other contributions).
+/// </remarks>
+public abstract class CustomOp
+{
+    /// <summary>The name shown in errors, in <see cref="Tape.Describe"/> and in gradient-check reports.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The output's shape for inputs of these shapes; throw an <see cref="ArgumentException"/> to refuse them.</summary>
+    public abstract Shape OutputShape(ReadOnlySpan<Shape> inputs);
+
+    /// <summary>Computes <see cref="CustomOpContext.Output"/> from the inputs.</summary>
+    public abstract void Forward(CustomOpContext context);
+
+    /// <summary>Adds ∂L/∂inputₖ = Σ gⱼ ∂outⱼ/∂inputₖ into <see cref="CustomOpContext.InputGrad"/> for every input.</summary>
+    public abstract void Backward(CustomOpContext context);
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+}
+
+/// <summary>What a <see cref="CustomOp"/> sees of its node: input values and shapes, the output, and in backward the gradients.</summary>
+public readonly ref struct CustomOpContext
+{
+    private readonly Tape _tape;
+    private readonly int _node;
+
+    internal CustomOpContext(Tape tape, int node)
+    {
+        _tape = tape;
+        _node = node;
+    }
+
+    /// <summary>Number of inputs.</summary>
+    public int InputCount => _tape.Nodes[_node].B;
+
+    /// <summary>The values of input <paramref name="k"/>, row-major.</summary>
+    public ReadOnlySpan<double> Input(int k) => _tape.ValueSpan(InputNode(k));
+
+    /// <summary>The shape of input <paramref name="k"/>.</summary>
+    public Shape InputShape(int k) => _tape.Nodes[InputNode(k)].Shape;
+
+    /// <summary>The output values (written by <see cref="CustomOp.Forward"/>).</summary>
+    public Span<double> Output => _tape.ValueSpan(_node);
+
+    /// <summary>∂L/∂output (in <see cref="CustomOp.Backward"/> only).</summary>
+    public ReadOnlySpan<double> OutputGrad => _tape.GradSpan(_node);
+
+    /// <summary>Whether a gradient flows into input <paramref name="k"/>.</summary>
+    public bool RequiresGrad(int k) => _tape.Nodes[InputNode(k)].RequiresGrad;
+
+    /// <summary>∂L/∂input <paramref name="k"/>, to add into; empty when no gradient flows into that input.</summary>
+    public Span<double> InputGrad(int k) => RequiresGrad(k) ? _tape.GradSpan(InputNode(k)) : Span<double>.Empty;
+
+    private int InputNode(int k)
+    {
+        int count = InputCount;
+        if ((uint)k >= (uint)count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, $"CustomOpContext: input {k} does not exist; the op has {count} inputs.");
+        }
+        return _tape.Operands[_tape.Nodes[_node].A + k];
+    }
+}
+
+/// <summary>Recording and differentiating <see cref="CustomOp"/> nodes.</summary>
+internal static class CustomOps
+{
+    internal static Node Apply(CustomOp op, ReadOnlySpan<Node> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        if (inputs.Length == 0) throw new ArgumentException($"Custom op {op.Name}: needs at least one input.", nameof(inputs));
+        Tape t = inputs[0].Tape;
+        Span<Shape> shapes = inputs.Length <= 8 ? stackalloc Shape[inputs.Length] : new Shape[inputs.Length];
+        int start = t.Operands.Count;
+        NodeFlags flags = NodeFlags.None;
+        for (int k = 0; k < inputs.Length; k++)
+        {
+            int ik = inputs[k].Resolve(t, op.Name);
+            shapes[k] = t.Nodes[ik].Shape;
+            flags |= t.GradFlag(ik);
+        }
+        Shape shape = op.OutputShape(shapes);
+        if (shape.Rows <= 0 || shape.Cols <= 0 || (shape.Kind != ShapeKind.Matrix && shape.Cols != 1) || (shape.Kind == ShapeKind.Scalar && shape.Rows != 1))
+        {
+            throw new InvalidOperationException($"Custom op {op.Name}: OutputShape returned {shape} (rows {shape.Rows}, cols {shape.Cols}), which is not a valid shape; use Shape.Scalar, Shape.Vector(n) or Shape.Matrix(r, c).");
+        }
+        foreach (var input in inputs) t.Operands.Add(input.Index);
+        int slot = t.Objects.Count;
+        t.Objects.Add(op);
+        int i = t.Append(OpKind.Custom, start, inputs.Length, shape, flags, slot);
+        op.Forward(new CustomOpContext(t, i));
+        return new Node(t, t.Checked(i));
+    }
+
+    /// <summary>The op object of a custom node.</summary>
+    internal static CustomOp Of(Tape t, in NodeRecord n) => (CustomOp)t.Objects[(int)n.Aux];
+
+    internal static void Backward(Tape t, int i, ref NodeRecord n) => Of(t, n).Backward(new CustomOpContext(t, i));
+}

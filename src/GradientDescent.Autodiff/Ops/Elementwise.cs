@@ -1,0 +1,146 @@
+using System.Numerics.Tensors;
+
+namespace GradientDescent.Autodiff;
+
+/// <summary>
+/// Unary elementwise ops, each a forward formula and, beside it, its derivative in terms of the input x and the
+/// output y (g = ∂L/∂y; every rule adds g·dy/dx into ∂L/∂x).
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term>−x</term><description>dy/dx = −1</description></item>
+/// <item><term>x + c</term><description>dy/dx = 1</description></item>
+/// <item><term>c·x</term><description>dy/dx = c</description></item>
+/// <item><term>x^c</term><description>dy/dx = c·x^(c−1) (0 for c = 0)</description></item>
+/// <item><term>e^x</term><description>dy/dx = e^x = y</description></item>
+/// <item><term>ln x</term><description>dy/dx = 1/x</description></item>
+/// <item><term>√x</term><description>dy/dx = 1/(2√x) = 1/(2y)</description></item>
+/// <item><term>|x|</term><description>dy/dx = sign x, with the subgradient 0 at x = 0</description></item>
+/// <item><term>x²</term><description>dy/dx = 2x</description></item>
+/// <item><term>tanh x</term><description>dy/dx = 1 − y²</description></item>
+/// <item><term>σ(x)</term><description>dy/dx = σ(x)(1 − σ(x)) = y(1 − y)</description></item>
+/// <item><term>relu x</term><description>dy/dx = 1 for x &gt; 0, else 0 (subgradient 0 at x = 0)</description></item>
+/// <item><term>softplus x = ln(1 + e^x)</term><description>dy/dx = σ(x)</description></item>
+/// <item><term>ln σ(x)</term><description>dy/dx = 1 − σ(x) = σ(−x)</description></item>
+/// <item><term>max(x, c)</term><description>dy/dx = 1 for x ≥ c, else 0 (the lower half of clamp)</description></item>
+/// <item><term>min(x, c)</term><description>dy/dx = 1 for x ≤ c, else 0 (the upper half of clamp)</description></item>
+/// </list>
+/// <para>Stable forms: σ(x) = 1/(1 + e^−x) for x ≥ 0 and e^x/(1 + e^x) otherwise; softplus x =
+/// max(x, 0) + ln(1 + e^−|x|); ln σ(x) = −softplus(−x). None overflows for any finite x.</para>
+/// </remarks>
+internal static class Elementwise
+{
+    internal static Node Unary(OpKind op, Node x, double c = 0)
+    {
+        Tape t = x.Tape;
+        int ix = x.Resolve(t, op);
+        int i = t.Append(op, ix, -1, t.Nodes[ix].Shape, t.GradFlag(ix), c);
+        if (t.Nodes[i].Length == 1)
+        {
+            t.Values[t.Nodes[i].Offset] = Apply(op, t.ValueOf(ix), c);
+        }
+        else
+        {
+            Forward(op, t.ValueSpan(ix), t.ValueSpan(i), c);
+        }
+        return new Node(t, t.Checked(i));
+    }
+
+    internal static double Apply(OpKind op, double x, double c) => op switch
+    {
+        OpKind.Negate => -x,
+        OpKind.AddConstant => x + c,
+        OpKind.MultiplyConstant => x * c,
+        OpKind.PowerConstant => Math.Pow(x, c),
+        OpKind.Exp => Math.Exp(x),
+        OpKind.Log => Math.Log(x),
+        OpKind.Sqrt => Math.Sqrt(x),
+        OpKind.Abs => Math.Abs(x),
+        OpKind.Square => x * x,
+        OpKind.Tanh => Math.Tanh(x),
+        OpKind.Sigmoid => Sigmoid(x),
+        OpKind.Relu => x > 0 ? x : 0,
+        OpKind.Softplus => Softplus(x),
+        OpKind.LogSigmoid => -Softplus(-x),
+        OpKind.MaxConstant => double.IsNaN(x) ? x : Math.Max(x, c),
+        OpKind.MinConstant => double.IsNaN(x) ? x : Math.Min(x, c),
+        _ => throw new InvalidOperationException($"Elementwise: {op} is not a unary elementwise op."),
+    };
+
+    /// <summary>σ(x) without overflow: 1/(1 + e^−x) for x ≥ 0, e^x/(1 + e^x) for x &lt; 0.</summary>
+    internal static double Sigmoid(double x)
+    {
+        if (x >= 0) return 1 / (1 + Math.Exp(-x));
+        double e = Math.Exp(x);
+        return e / (1 + e);
+    }
+
+    /// <summary>ln(1 + e^x) without overflow: max(x, 0) + ln(1 + e^−|x|).</summary>
+    internal static double Softplus(double x) => Math.Max(x, 0) + Math.Log(1 + Math.Exp(-Math.Abs(x)));
+
+    private static void Forward(OpKind op, ReadOnlySpan<double> x, Span<double> y, double c)
+    {
+        switch (op)
+        {
+            case OpKind.Negate: TensorPrimitives.Negate(x, y); return;
+            case OpKind.AddConstant: TensorPrimitives.Add(x, c, y); return;
+            case OpKind.MultiplyConstant: TensorPrimitives.Multiply(x, c, y); return;
+            case OpKind.Exp: TensorPrimitives.Exp(x, y); return;
+            case OpKind.Log: TensorPrimitives.Log(x, y); return;
+            case OpKind.Sqrt: TensorPrimitives.Sqrt(x, y); return;
+            case OpKind.Abs: TensorPrimitives.Abs(x, y); return;
+            case OpKind.Square: TensorPrimitives.Multiply(x, x, y); return;
+            case OpKind.Tanh: TensorPrimitives.Tanh(x, y); return;
+            default:
+                for (int k = 0; k < x.Length; k++) y[k] = Apply(op, x[k], c);
+                return;
+        }
+    }
+
+    /// <summary>dy/dx for one element, from the input <paramref name="x"/>, the output <paramref name="y"/> and the op's constant.</summary>
+    private static double Derivative(OpKind op, double x, double y, double c) => op switch
+    {
+        OpKind.Negate => -1,
+        OpKind.AddConstant => 1,
+        OpKind.MultiplyConstant => c,
+        OpKind.PowerConstant => c == 0 ? 0 : c * Math.Pow(x, c - 1),
+        OpKind.Exp => y,
+        OpKind.Log => 1 / x,
+        OpKind.Sqrt => 1 / (2 * y),
+        OpKind.Abs => x > 0 ? 1 : x < 0 ? -1 : 0,
+        OpKind.Square => 2 * x,
+        OpKind.Tanh => 1 - y * y,
+        OpKind.Sigmoid => y * (1 - y),
+        OpKind.Relu => x > 0 ? 1 : 0,
+        OpKind.Softplus => Sigmoid(x),
+        OpKind.LogSigmoid => Sigmoid(-x),
+        OpKind.MaxConstant => x >= c ? 1 : 0,
+        OpKind.MinConstant => x <= c ? 1 : 0,
+        _ => throw new InvalidOperationException($"Backward: no derivative rule for {op} in Elementwise."),
+    };
+
+    internal static void Backward(Tape t, int i, ref NodeRecord n)
+    {
+        int ix = n.A;
+        if (!t.Nodes[ix].RequiresGrad) return;
+        OpKind op = n.Op;
+        double c = n.Aux;
+        if (n.Length == 1)
+        {
+            t.Grads[t.Nodes[ix].Offset] += t.Grads[n.Offset] * Derivative(op, t.ValueOf(ix), t.Values[n.Offset], c);
+            return;
+        }
+        ReadOnlySpan<double> g = t.GradSpan(i), x = t.ValueSpan(ix), y = t.ValueSpan(i);
+        Span<double> gx = t.GradSpan(ix);
+        switch (op)
+        {
+            case OpKind.Negate: TensorPrimitives.Subtract(gx, g, gx); return;
+            case OpKind.AddConstant: TensorPrimitives.Add(gx, g, gx); return;
+            case OpKind.MultiplyConstant: TensorPrimitives.MultiplyAdd(g, c, gx, gx); return;
+            case OpKind.Exp: TensorPrimitives.MultiplyAdd(g, y, gx, gx); return;
+            default:
+                for (int k = 0; k < g.Length; k++) gx[k] += g[k] * Derivative(op, x[k], y[k], c);
+                return;
+        }
+    }
+}

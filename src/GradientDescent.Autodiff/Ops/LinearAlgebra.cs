@@ -1,0 +1,180 @@
+using System.Numerics.Tensors;
+
+namespace GradientDescent.Autodiff;
+
+/// <summary>
+/// Products and transposition. All matrices are row-major; transposes in the rules are expressed as loop orders,
+/// never as copies.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term>s = a·b (vectors)</term><description>∂L/∂a = g·b, ∂L/∂b = g·a</description></item>
+/// <item><term>y = M v</term><description>∂L/∂M = g vᵀ (row i gets gᵢ·v), ∂L/∂v = Mᵀ g</description></item>
+/// <item><term>C = A B</term><description>∂L/∂A = G Bᵀ, ∂L/∂B = Aᵀ G</description></item>
+/// <item><term>Y = Aᵀ</term><description>∂L/∂A = Gᵀ ("transpose is its own dual")</description></item>
+/// </list>
+/// </remarks>
+internal static class LinearAlgebra
+{
+    internal static Node Dot(Node a, Node b)
+    {
+        Tape t = a.Tape;
+        int ia = a.Resolve(t, "Dot"), ib = b.Resolve(t, "Dot");
+        Shape sa = t.Nodes[ia].Shape, sb = t.Nodes[ib].Shape;
+        if (sa != sb)
+        {
+            throw new ArgumentException($"Dot: the vectors have lengths {sa} and {sb}; a dot product needs equal lengths.");
+        }
+        int i = t.Append(OpKind.Dot, ia, ib, Shape.Scalar, t.GradFlag(ia, ib));
+        t.Values[t.Nodes[i].Offset] = TensorPrimitives.Dot(t.ValueSpan(ia), t.ValueSpan(ib));
+        return new Node(t, t.Checked(i));
+    }
+
+    internal static Node MatVec(Node m, Node v)
+    {
+        Tape t = m.Tape;
+        int im = m.Resolve(t, "MatVec"), iv = v.Resolve(t, "MatVec");
+        Shape sm = t.Nodes[im].Shape, sv = t.Nodes[iv].Shape;
+        if (sm.Cols != sv.Rows)
+        {
+            throw new ArgumentException(
+                $"MatVec: a matrix {sm} times a vector {sv} needs the vector's length to equal the matrix's {sm.Cols} columns; transpose the matrix or check the data.");
+        }
+        int i = t.Append(OpKind.MatVec, im, iv, Shape.Vector(sm.Rows), t.GradFlag(im, iv));
+        Span<double> y = t.ValueSpan(i);
+        ReadOnlySpan<double> mv = t.ValueSpan(im), vv = t.ValueSpan(iv);
+        int c = sm.Cols;
+        // yᵢ = Σⱼ Mᵢⱼ vⱼ: one pass over M, row by row.
+        for (int r = 0; r < y.Length; r++) y[r] = TensorPrimitives.Dot(mv.Slice(r * c, c), vv);
+        return new Node(t, t.Checked(i));
+    }
+
+    internal static Node MatMul(Node a, Node b)
+    {
+        Tape t = a.Tape;
+        int ia = a.Resolve(t, "MatMul"), ib = b.Resolve(t, "MatMul");
+        Shape sa = t.Nodes[ia].Shape, sb = t.Nodes[ib].Shape;
+        if (sa.Cols != sb.Rows)
+        {
+            throw new ArgumentException(
+                $"MatMul: {sa} times {sb} needs the left's {sa.Cols} columns to equal the right's {sb.Rows} rows; transpose an operand or check the layer sizes.");
+        }
+        int i = t.Append(OpKind.MatMul, ia, ib, Shape.Matrix(sa.Rows, sb.Cols), t.GradFlag(ia, ib));
+        Span<double> cv = t.ValueSpan(i);
+        cv.Clear();
+        MultiplyAccumulate(t.ValueSpan(ia), t.ValueSpan(ib), cv, sa.Rows, sa.Cols, sb.Cols);
+        return new Node(t, t.Checked(i));
+    }
+
+    /// <summary>C += A B for row-major A (m×k), B (k×n), C (m×n): row i of C gathers Aᵢₚ·(row p of B), a SIMD axpy.</summary>
+    private static void MultiplyAccumulate(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int m, int k, int n)
+    {
+        for (int r = 0; r < m; r++)
+        {
+            Span<double> cRow = c.Slice(r * n, n);
+            ReadOnlySpan<double> aRow = a.Slice(r * k, k);
+            for (int p = 0; p < k; p++)
+            {
+                TensorPrimitives.MultiplyAdd(b.Slice(p * n, n), aRow[p], cRow, cRow);
+            }
+        }
+    }
+
+    internal static Node Transpose(Node a)
+    {
+        Tape t = a.Tape;
+        int ia = a.Resolve(t, "Transpose");
+        Shape sa = t.Nodes[ia].Shape;
+        if (sa.Kind != ShapeKind.Matrix)
+        {
+            throw new ArgumentException($"Transpose: expects a matrix, got {sa}; reshape a vector to [1×n] or [n×1] first.");
+        }
+        int i = t.Append(OpKind.Transpose, ia, -1, Shape.Matrix(sa.Cols, sa.Rows), t.GradFlag(ia));
+        TransposeInto(t.ValueSpan(ia), t.ValueSpan(i), sa.Rows, sa.Cols, accumulate: false);
+        return new Node(t, t.Checked(i));
+    }
+
+    /// <summary>dst (c×r) = src (r×c)ᵀ, or dst += srcᵀ.</summary>
+    private static void TransposeInto(ReadOnlySpan<double> src, Span<double> dst, int rows, int cols, bool accumulate)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < cols; c++)
+            {
+                if (accumulate) dst[c * rows + r] += src[r * cols + c];
+                else dst[c * rows + r] = src[r * cols + c];
+            }
+        }
+    }
+
+    internal static void Backward(Tape t, int i, ref NodeRecord n)
+    {
+        int ia = n.A, ib = n.B;
+        switch (n.Op)
+        {
+            case OpKind.Dot:
+            {
+                double g = t.Grads[n.Offset];
+                if (t.Nodes[ia].RequiresGrad) TensorPrimitives.MultiplyAdd(t.ValueSpan(ib), g, t.GradSpan(ia), t.GradSpan(ia));
+                if (t.Nodes[ib].RequiresGrad) TensorPrimitives.MultiplyAdd(t.ValueSpan(ia), g, t.GradSpan(ib), t.GradSpan(ib));
+                return;
+            }
+            case OpKind.MatVec:
+            {
+                ReadOnlySpan<double> g = t.GradSpan(i), m = t.ValueSpan(ia), v = t.ValueSpan(ib);
+                int c = t.Nodes[ia].Cols;
+                if (t.Nodes[ia].RequiresGrad)
+                {
+                    // ∂L/∂Mᵢ = gᵢ·v
+                    Span<double> gm = t.GradSpan(ia);
+                    for (int r = 0; r < g.Length; r++) TensorPrimitives.MultiplyAdd(v, g[r], gm.Slice(r * c, c), gm.Slice(r * c, c));
+                }
+                if (t.Nodes[ib].RequiresGrad)
+                {
+                    // ∂L/∂v = Σᵢ gᵢ·Mᵢ = Mᵀg: a second pass over M.
+                    Span<double> gv = t.GradSpan(ib);
+                    for (int r = 0; r < g.Length; r++) TensorPrimitives.MultiplyAdd(m.Slice(r * c, c), g[r], gv, gv);
+                }
+                return;
+            }
+            case OpKind.MatMul:
+            {
+                ReadOnlySpan<double> g = t.GradSpan(i), a = t.ValueSpan(ia), b = t.ValueSpan(ib);
+                int m = t.Nodes[ia].Rows, k = t.Nodes[ia].Cols, nc = t.Nodes[ib].Cols;
+                if (t.Nodes[ia].RequiresGrad)
+                {
+                    // ∂L/∂Aᵢₚ = Gᵢ · Bₚ (row i of G with row p of B): G Bᵀ without a transpose.
+                    Span<double> ga = t.GradSpan(ia);
+                    for (int r = 0; r < m; r++)
+                    {
+                        ReadOnlySpan<double> gRow = g.Slice(r * nc, nc);
+                        for (int p = 0; p < k; p++) ga[r * k + p] += TensorPrimitives.Dot(gRow, b.Slice(p * nc, nc));
+                    }
+                }
+                if (t.Nodes[ib].RequiresGrad)
+                {
+                    // ∂L/∂Bₚ = Σᵢ Aᵢₚ·Gᵢ: Aᵀ G as axpys over rows of G.
+                    Span<double> gb = t.GradSpan(ib);
+                    for (int r = 0; r < m; r++)
+                    {
+                        ReadOnlySpan<double> gRow = g.Slice(r * nc, nc);
+                        for (int p = 0; p < k; p++)
+                        {
+                            TensorPrimitives.MultiplyAdd(gRow, a[r * k + p], gb.Slice(p * nc, nc), gb.Slice(p * nc, nc));
+                        }
+                    }
+                }
+                return;
+            }
+            case OpKind.Transpose:
+            {
+                if (!t.Nodes[ia].RequiresGrad) return;
+                // Y = Aᵀ is r'×c' = c×r; ∂L/∂A = Gᵀ.
+                TransposeInto(t.GradSpan(i), t.GradSpan(ia), n.Rows, n.Cols, accumulate: true);
+                return;
+            }
+            default:
+                throw new InvalidOperationException($"Backward: no derivative rule for {n.Op} in LinearAlgebra.");
+        }
+    }
+}

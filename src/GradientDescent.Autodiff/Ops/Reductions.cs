@@ -1,0 +1,126 @@
+using System.Numerics.Tensors;
+
+namespace GradientDescent.Autodiff;
+
+/// <summary>Sums, means and log-sum-exp, over everything or over one axis of a matrix.</summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term>s = Σ x</term><description>∂L/∂xₖ = g ("sum is broadcast in reverse")</description></item>
+/// <item><term>s = (1/n) Σ x</term><description>∂L/∂xₖ = g/n</description></item>
+/// <item><term>axis 0: yⱼ = Σᵢ Xᵢⱼ</term><description>∂L/∂Xᵢⱼ = gⱼ (a vector of the column sums)</description></item>
+/// <item><term>axis 1: yᵢ = Σⱼ Xᵢⱼ</term><description>∂L/∂Xᵢⱼ = gᵢ (a vector of the row sums)</description></item>
+/// <item><term>y = ln Σ e^x</term><description>∂L/∂xₖ = g·e^(xₖ − y) = g·softmax(x)ₖ; computed as m + ln Σ e^(x − m) with m = max x, so it never overflows</description></item>
+/// </list>
+/// </remarks>
+internal static class Reductions
+{
+    internal static Node Sum(Node x, bool mean)
+    {
+        Tape t = x.Tape;
+        OpKind op = mean ? OpKind.Mean : OpKind.Sum;
+        int ix = x.Resolve(t, op);
+        int i = t.Append(op, ix, -1, Shape.Scalar, t.GradFlag(ix));
+        ReadOnlySpan<double> v = t.ValueSpan(ix);
+        double s = TensorPrimitives.Sum(v);
+        t.Values[t.Nodes[i].Offset] = mean ? s / v.Length : s;
+        return new Node(t, t.Checked(i));
+    }
+
+    internal static Node SumAxis(Node x, int axis, bool mean)
+    {
+        Tape t = x.Tape;
+        OpKind op = mean ? OpKind.MeanAxis : OpKind.SumAxis;
+        int ix = x.Resolve(t, op);
+        Shape s = t.Nodes[ix].Shape;
+        if (s.Kind != ShapeKind.Matrix || axis is not (0 or 1))
+        {
+            throw new ArgumentException(
+                $"{op}: axis {axis} of {s}; per-axis reductions take a matrix and axis 0 (over rows: one value per column) or 1 (over columns: one value per row). Use Sum/Mean for all elements.");
+        }
+        int rows = s.Rows, cols = s.Cols;
+        int i = t.Append(op, ix, -1, Shape.Vector(axis == 0 ? cols : rows), t.GradFlag(ix), axis);
+        Span<double> y = t.ValueSpan(i);
+        ReadOnlySpan<double> v = t.ValueSpan(ix);
+        if (axis == 0)
+        {
+            y.Clear();
+            for (int r = 0; r < rows; r++) TensorPrimitives.Add(y, v.Slice(r * cols, cols), y);
+            if (mean) TensorPrimitives.Divide(y, rows, y);
+        }
+        else
+        {
+            for (int r = 0; r < rows; r++) y[r] = TensorPrimitives.Sum(v.Slice(r * cols, cols));
+            if (mean) TensorPrimitives.Divide(y, cols, y);
+        }
+        return new Node(t, t.Checked(i));
+    }
+
+    internal static Node LogSumExp(Node x)
+    {
+        Tape t = x.Tape;
+        int ix = x.Resolve(t, "LogSumExp");
+        Shape s = t.Nodes[ix].Shape;
+        Shape outShape = s.Kind == ShapeKind.Matrix ? Shape.Vector(s.Rows) : Shape.Scalar;
+        int i = t.Append(OpKind.LogSumExp, ix, -1, outShape, t.GradFlag(ix));
+        ReadOnlySpan<double> v = t.ValueSpan(ix);
+        Span<double> y = t.ValueSpan(i);
+        int cols = s.Kind == ShapeKind.Matrix ? s.Cols : s.Length;
+        for (int r = 0; r < y.Length; r++) y[r] = StableLogSumExp(v.Slice(r * cols, cols));
+        return new Node(t, t.Checked(i));
+    }
+
+    /// <summary>ln Σ e^x = m + ln Σ e^(x − m), m = max x; −∞ for all −∞, +∞ if any +∞.</summary>
+    internal static double StableLogSumExp(ReadOnlySpan<double> x)
+    {
+        double m = TensorPrimitives.Max(x);
+        if (double.IsInfinity(m) || double.IsNaN(m)) return m;
+        double s = 0;
+        for (int k = 0; k < x.Length; k++) s += Math.Exp(x[k] - m);
+        return m + Math.Log(s);
+    }
+
+    internal static void Backward(Tape t, int i, ref NodeRecord n)
+    {
+        int ix = n.A;
+        if (!t.Nodes[ix].RequiresGrad) return;
+        Span<double> gx = t.GradSpan(ix);
+        switch (n.Op)
+        {
+            case OpKind.Sum:
+                TensorPrimitives.Add(gx, t.Grads[n.Offset], gx);
+                return;
+            case OpKind.Mean:
+                TensorPrimitives.Add(gx, t.Grads[n.Offset] / gx.Length, gx);
+                return;
+            case OpKind.SumAxis:
+            case OpKind.MeanAxis:
+            {
+                ReadOnlySpan<double> g = t.GradSpan(i);
+                int rows = t.Nodes[ix].Rows, cols = t.Nodes[ix].Cols;
+                bool mean = n.Op == OpKind.MeanAxis;
+                if (n.Aux == 0)
+                {
+                    double scale = mean ? 1.0 / rows : 1.0;
+                    for (int r = 0; r < rows; r++) TensorPrimitives.MultiplyAdd(g, scale, gx.Slice(r * cols, cols), gx.Slice(r * cols, cols));
+                }
+                else
+                {
+                    for (int r = 0; r < rows; r++) TensorPrimitives.Add(gx.Slice(r * cols, cols), mean ? g[r] / cols : g[r], gx.Slice(r * cols, cols));
+                }
+                return;
+            }
+            case OpKind.LogSumExp:
+            {
+                ReadOnlySpan<double> g = t.GradSpan(i), x = t.ValueSpan(ix), y = t.ValueSpan(i);
+                int cols = x.Length / y.Length;
+                for (int r = 0; r < y.Length; r++)
+                {
+                    for (int k = 0; k < cols; k++) gx[r * cols + k] += g[r] * Math.Exp(x[r * cols + k] - y[r]);
+                }
+                return;
+            }
+            default:
+                throw new InvalidOperationException($"Backward: no derivative rule for {n.Op} in Reductions.");
+        }
+    }
+}

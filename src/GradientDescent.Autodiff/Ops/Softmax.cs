@@ -1,0 +1,65 @@
+using System.Numerics.Tensors;
+
+namespace GradientDescent.Autodiff;
+
+/// <summary>Softmax and log-softmax of a vector, or of each row of a matrix, computed stably.</summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term>yₖ = e^(xₖ − m) / Σⱼ e^(xⱼ − m), m = max x</term><description>∂L/∂xₖ = yₖ (gₖ − Σⱼ gⱼ yⱼ)</description></item>
+/// <item><term>yₖ = xₖ − m − ln Σⱼ e^(xⱼ − m)</term><description>∂L/∂xₖ = gₖ − e^(yₖ) Σⱼ gⱼ</description></item>
+/// </list>
+/// <para>Subtracting the maximum keeps every exponent ≤ 0: inputs of ±1e4 give exact probabilities, no NaN.</para>
+/// </remarks>
+internal static class SoftmaxOps
+{
+    internal static Node Apply(OpKind op, Node x)
+    {
+        Tape t = x.Tape;
+        int ix = x.Resolve(t, op);
+        Shape s = t.Nodes[ix].Shape;
+        if (s.Kind == ShapeKind.Scalar)
+        {
+            throw new ArgumentException($"{op}: expects a vector or a matrix (one distribution per row), got a scalar.");
+        }
+        int i = t.Append(op, ix, -1, s, t.GradFlag(ix));
+        ReadOnlySpan<double> v = t.ValueSpan(ix);
+        Span<double> y = t.ValueSpan(i);
+        int cols = RowLength(s);
+        for (int r = 0; r < v.Length / cols; r++)
+        {
+            ReadOnlySpan<double> xr = v.Slice(r * cols, cols);
+            Span<double> yr = y.Slice(r * cols, cols);
+            double lse = Reductions.StableLogSumExp(xr);
+            TensorPrimitives.Subtract(xr, lse, yr);
+            if (op == OpKind.Softmax) TensorPrimitives.Exp(yr, yr);
+        }
+        return new Node(t, t.Checked(i));
+    }
+
+    /// <summary>Length of one distribution: a vector is one, a matrix has one per row.</summary>
+    internal static int RowLength(Shape s) => s.Kind == ShapeKind.Matrix ? s.Cols : s.Length;
+
+    internal static void Backward(Tape t, int i, ref NodeRecord n)
+    {
+        int ix = n.A;
+        if (!t.Nodes[ix].RequiresGrad) return;
+        ReadOnlySpan<double> g = t.GradSpan(i), y = t.ValueSpan(i);
+        Span<double> gx = t.GradSpan(ix);
+        int cols = RowLength(n.Shape);
+        for (int r = 0; r < y.Length / cols; r++)
+        {
+            ReadOnlySpan<double> gr = g.Slice(r * cols, cols), yr = y.Slice(r * cols, cols);
+            Span<double> gxr = gx.Slice(r * cols, cols);
+            if (n.Op == OpKind.Softmax)
+            {
+                double dot = TensorPrimitives.Dot(gr, yr);
+                for (int k = 0; k < cols; k++) gxr[k] += yr[k] * (gr[k] - dot);
+            }
+            else
+            {
+                double sum = TensorPrimitives.Sum(gr);
+                for (int k = 0; k < cols; k++) gxr[k] += gr[k] - Math.Exp(yr[k]) * sum;
+            }
+        }
+    }
+}
