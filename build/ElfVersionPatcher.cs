@@ -4,7 +4,7 @@
 // libstdc++.so.6, only for _ZSt21ios_base_library_initv, a symbol GCC 13's <iostream> references but nothing calls.
 // Debian 12 / Ubuntu 22.04 ship GCC 12's libstdc++ (up to GLIBCXX_3.4.30), so the shim fails to load there with
 // "version `GLIBCXX_3.4.32' not found". glibc's loader tolerates a missing version whose requirement is WEAK, so
-// setting that one flag (two bytes) in the COPY in the build output is enough. See docs/notes on TorchSharp on Linux.
+// setting that one flag (two bytes) in the COPY in the build output is enough.
 //
 // This file is compiled twice:
 //  * by MSBuild's RoslynCodeTaskFactory (build/TorchSharpGlibcxxFix.targets, <Code Type="Class" Source=...>), against
@@ -247,6 +247,8 @@ namespace GradientDescent.Build
                 return new ElfPatchResult(ElfPatchOutcome.AlreadyWeak, requirements);
             }
 
+            byte[] patched = (byte[])original.Clone();
+            MakeRequirementWeak(patched, library, version);
             string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
             string temporary = Path.Combine(directory, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
             try
@@ -256,24 +258,18 @@ namespace GradientDescent.Build
                 // getters report the link itself.
                 File.Copy(path, temporary, overwrite: false);
                 DateTime lastWrite = File.GetLastWriteTimeUtc(temporary);
-                ushort flags = (ushort)(requirement.Flags | VerFlagWeak);
                 using (var stream = new FileStream(temporary, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
                 {
-                    if (stream.Length != original.Length)
-                    {
-                        throw new IOException(path + " changed while it was being patched.");
-                    }
-
                     stream.Position = requirement.FlagsOffset;
-                    stream.WriteByte((byte)flags);
-                    stream.WriteByte((byte)(flags >> 8));
+                    stream.Write(patched, (int)requirement.FlagsOffset, 2);
                     stream.Flush(flushToDisk: true);
                 }
 
-                ElfVersionRequirement? check = Find(ReadVersionRequirements(File.ReadAllBytes(temporary)), library, version);
-                if (check is null || !check.IsWeak)
+                // The copy must be exactly the parsed bytes plus the flag (guards against the file changing meanwhile).
+                byte[] written = File.ReadAllBytes(temporary);
+                if (!BytesEqual(written, patched))
                 {
-                    throw new IOException("the patched copy " + temporary + " does not read back as weak.");
+                    throw new IOException("the patched copy " + temporary + " differs from the expected bytes; did " + path + " change during the build?");
                 }
 
                 File.SetLastWriteTimeUtc(temporary, lastWrite);
@@ -287,7 +283,7 @@ namespace GradientDescent.Build
                 }
             }
 
-            return new ElfPatchResult(ElfPatchOutcome.Patched, ReadVersionRequirements(File.ReadAllBytes(path)));
+            return new ElfPatchResult(ElfPatchOutcome.Patched, ReadVersionRequirements(patched));
         }
 
         /// <summary>
@@ -320,6 +316,24 @@ namespace GradientDescent.Build
             }
 
             return null;
+        }
+
+        private static bool BytesEqual(byte[] a, byte[] b)
+        {
+            if (a.Length != b.Length)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < a.Length; i++)
+            {
+                if (a[i] != b[i])
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         private static ElfVersionRequirement? Find(IReadOnlyList<ElfVersionRequirement> requirements, string library, string version)
@@ -496,35 +510,37 @@ namespace GradientDescent.Build
             return ReadU32(elf, offset) | ((ulong)ReadU32(elf, offset + 4) << 32);
         }
     }
+}
 
 #if !ELF_VERSION_PATCHER_LIBRARY_ONLY
+namespace GradientDescent.Build
+{
+    using Microsoft.Build.Framework;
+    using Microsoft.Build.Utilities;
+
     /// <summary>
     /// MSBuild task: makes the GLIBCXX_3.4.32 requirement of each given libLibTorchSharp.so weak, unless this is not
     /// Linux or the system libstdc++ already defines that version. Errors name the file, the cause and what to do.
     /// </summary>
-    public sealed class TorchSharpGlibcxxFix : Microsoft.Build.Utilities.Task
+    public sealed class TorchSharpGlibcxxFix : Task
     {
         private const string ErrorCode = "TORCHGLIBCXX";
 
-        [Microsoft.Build.Framework.Required]
-        public Microsoft.Build.Framework.ITaskItem[] Files { get; set; } = Array.Empty<Microsoft.Build.Framework.ITaskItem>();
+        [Required]
+        public ITaskItem[] Files { get; set; } = Array.Empty<ITaskItem>();
 
         public string LibraryName { get; set; } = "libstdc++.so.6";
 
         public string VersionName { get; set; } = "GLIBCXX_3.4.32";
 
-        [Microsoft.Build.Framework.Output]
-        public Microsoft.Build.Framework.ITaskItem[] PatchedFiles { get; set; } = Array.Empty<Microsoft.Build.Framework.ITaskItem>();
+        [Output]
+        public ITaskItem[] PatchedFiles { get; set; } = Array.Empty<ITaskItem>();
 
         public override bool Execute()
         {
-            const Microsoft.Build.Framework.MessageImportance Low = Microsoft.Build.Framework.MessageImportance.Low;
-            const Microsoft.Build.Framework.MessageImportance Normal = Microsoft.Build.Framework.MessageImportance.Normal;
-            const Microsoft.Build.Framework.MessageImportance High = Microsoft.Build.Framework.MessageImportance.High;
-
             if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
             {
-                Log.LogMessage(Low, "TorchSharpGlibcxxFix: not Linux; nothing to do.");
+                Log.LogMessage(MessageImportance.Low, "TorchSharpGlibcxxFix: not Linux; nothing to do.");
                 return true;
             }
 
@@ -532,7 +548,7 @@ namespace GradientDescent.Build
             HashSet<string>? systemVersions = null;
             if (systemLibrary is null)
             {
-                Log.LogMessage(Normal, "TorchSharpGlibcxxFix: no system {0} found; relaxing {1} anyway (harmless).", LibraryName, VersionName);
+                Log.LogMessage(MessageImportance.Normal, "TorchSharpGlibcxxFix: no system {0} found; relaxing {1} anyway (harmless).", LibraryName, VersionName);
             }
             else
             {
@@ -542,19 +558,19 @@ namespace GradientDescent.Build
                 }
                 catch (Exception e) when (e is ElfFormatException || e is IOException || e is UnauthorizedAccessException)
                 {
-                    Log.LogMessage(Normal, "TorchSharpGlibcxxFix: cannot read the versions of {0} ({1}); relaxing {2} anyway (harmless).", systemLibrary, e.Message, VersionName);
+                    Log.LogMessage(MessageImportance.Normal, "TorchSharpGlibcxxFix: cannot read the versions of {0} ({1}); relaxing {2} anyway (harmless).", systemLibrary, e.Message, VersionName);
                 }
             }
 
             if (systemVersions != null && systemVersions.Contains(VersionName))
             {
-                Log.LogMessage(Normal, "TorchSharpGlibcxxFix: {0} defines {1}; nothing to do.", systemLibrary, VersionName);
+                Log.LogMessage(MessageImportance.Normal, "TorchSharpGlibcxxFix: {0} defines {1}; nothing to do.", systemLibrary, VersionName);
                 return true;
             }
 
             string systemDescription = systemLibrary ?? ("no " + LibraryName + " in the default directories");
-            var patched = new List<Microsoft.Build.Framework.ITaskItem>();
-            foreach (Microsoft.Build.Framework.ITaskItem item in Files)
+            var patched = new List<ITaskItem>();
+            foreach (ITaskItem item in Files)
             {
                 string path = item.GetMetadata("FullPath");
                 var stopwatch = Stopwatch.StartNew();
@@ -578,14 +594,14 @@ namespace GradientDescent.Build
                 switch (result.Outcome)
                 {
                     case ElfPatchOutcome.Patched:
-                        Log.LogMessage(High, "patched {0} requirement to weak in {1} ({2:F1} ms)", VersionName, path, stopwatch.Elapsed.TotalMilliseconds);
+                        Log.LogMessage(MessageImportance.High, "patched {0} requirement to weak in {1} ({2:F1} ms)", VersionName, path, stopwatch.Elapsed.TotalMilliseconds);
                         patched.Add(item);
                         break;
                     case ElfPatchOutcome.AlreadyWeak:
-                        Log.LogMessage(Normal, "TorchSharpGlibcxxFix: {0} requirement already weak in {1} ({2:F1} ms)", VersionName, path, stopwatch.Elapsed.TotalMilliseconds);
+                        Log.LogMessage(MessageImportance.Normal, "TorchSharpGlibcxxFix: {0} requirement already weak in {1} ({2:F1} ms)", VersionName, path, stopwatch.Elapsed.TotalMilliseconds);
                         break;
                     default:
-                        Log.LogMessage(Normal, "TorchSharpGlibcxxFix: {0} does not require {1}; nothing to patch.", path, VersionName);
+                        Log.LogMessage(MessageImportance.Normal, "TorchSharpGlibcxxFix: {0} does not require {1}; nothing to patch.", path, VersionName);
                         break;
                 }
 
@@ -617,5 +633,5 @@ namespace GradientDescent.Build
             return !Log.HasLoggedErrors;
         }
     }
-#endif
 }
+#endif
