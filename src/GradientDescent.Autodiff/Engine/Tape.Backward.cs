@@ -51,16 +51,80 @@ public sealed partial class Tape
         else Array.Clear(Grads, 0, ValueCount);
         seed.CopyTo(GradSpan(output));
 
+        NodeRecord[] nodes = Nodes;
+        double[] grads = Grads;
+        bool detect = DetectAnomalies;
         for (int i = output; i >= 0; i--)
         {
-            ref NodeRecord n = ref Nodes[i];
-            if (!n.RequiresGrad) continue;
-            if (n.Length == 1 && Grads[n.Offset] == 0) continue;
-            if (DetectAnomalies) CheckFinite(i, GradSpan(i), "gradient");
+            ref NodeRecord n = ref nodes[i];
+            if ((n.Flags & NodeFlags.RequiresGrad) == 0) continue;
+            if (n.Rows == 1 && n.Cols == 1)
+            {
+                double g = grads[n.Offset];
+                if (g == 0) continue;
+                if (!detect && ScalarRule(ref n, g)) continue;
+            }
+            if (detect) CheckFinite(i, GradSpan(i), "gradient");
             Propagate(i, ref n);
         }
         _backwardGeneration = Generation;
         if (!retainGraph) _freed = true;
+    }
+
+    /// <summary>
+    /// The scalar fast path of <see cref="Propagate"/>: for an elementwise op on one-element operands, applies the
+    /// family's local derivative (<see cref="Arithmetic.Local"/>, <see cref="Elementwise.Derivative"/>) straight on
+    /// the arenas. Returns false for every other op, which takes the general path.
+    /// </summary>
+    private bool ScalarRule(ref NodeRecord n, double g)
+    {
+        NodeRecord[] nodes = Nodes;
+        double[] grads = Grads;
+        switch (n.Op)
+        {
+            case OpKind.Add:
+            case OpKind.Subtract:
+            case OpKind.Multiply:
+            case OpKind.Divide:
+            case OpKind.Power:
+            case OpKind.Maximum:
+            case OpKind.Minimum:
+            {
+                ref NodeRecord a = ref nodes[n.A];
+                ref NodeRecord b = ref nodes[n.B];
+                double x = a.Offset >= 0 ? Values[a.Offset] : ValueOf(n.A);
+                double y = b.Offset >= 0 ? Values[b.Offset] : ValueOf(n.B);
+                double result = Values[n.Offset];
+                if ((a.Flags & NodeFlags.RequiresGrad) != 0) grads[a.Offset] += Arithmetic.Local(n.Op, 0, g, x, y, result);
+                if ((b.Flags & NodeFlags.RequiresGrad) != 0) grads[b.Offset] += Arithmetic.Local(n.Op, 1, g, x, y, result);
+                return true;
+            }
+            case OpKind.Negate:
+            case OpKind.AddConstant:
+            case OpKind.MultiplyConstant:
+            case OpKind.PowerConstant:
+            case OpKind.Exp:
+            case OpKind.Log:
+            case OpKind.Sqrt:
+            case OpKind.Abs:
+            case OpKind.Square:
+            case OpKind.Tanh:
+            case OpKind.Sigmoid:
+            case OpKind.Relu:
+            case OpKind.Softplus:
+            case OpKind.LogSigmoid:
+            case OpKind.MaxConstant:
+            case OpKind.MinConstant:
+            {
+                ref NodeRecord a = ref nodes[n.A];
+                if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
+                double x = a.Offset >= 0 ? Values[a.Offset] : ValueOf(n.A);
+                grads[a.Offset] += g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux);
+                return true;
+            }
+            default:
+                return false;
+        }
     }
 
     /// <summary>Applies node <paramref name="i"/>'s derivative rule: adds its share of ∂L/∂node into its inputs' gradients.</summary>

@@ -200,6 +200,35 @@ public sealed partial class Tape
         return Count++;
     }
 
+    /// <summary>
+    /// Appends a one-element node holding <paramref name="value"/>: the scalar fast path of <see cref="Append"/>,
+    /// which is what a chain of scalar ops spends its time in.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int AppendScalar(OpKind op, int a, int b, ShapeKind kind, NodeFlags flags, double aux, double value)
+    {
+        if (_freed) ThrowIfFreed(op);
+        int i = Count;
+        if (i == Nodes.Length) Array.Resize(ref Nodes, i * 2);
+        int offset = ValueCount;
+        if (offset == Values.Length) GrowValues(1);
+        if (_noGradDepth > 0) flags &= ~NodeFlags.RequiresGrad;
+        ref NodeRecord n = ref Nodes[i];
+        n.A = a;
+        n.B = b;
+        n.Offset = offset;
+        n.Rows = 1;
+        n.Cols = 1;
+        n.Kind = kind;
+        n.Op = op;
+        n.Flags = flags;
+        n.Aux = aux;
+        Values[offset] = value;
+        ValueCount = offset + 1;
+        Count = i + 1;
+        return i;
+    }
+
     /// <summary>Appends a node that shares the storage of <paramref name="source"/> from element <paramref name="start"/> on.</summary>
     internal int AppendView(OpKind op, int source, int start, Shape shape, bool requiresGrad, double aux = 0)
     {

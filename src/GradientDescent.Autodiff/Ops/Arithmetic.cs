@@ -28,14 +28,19 @@ internal static class Arithmetic
         Tape t = a.Tape;
         int ia = a.Resolve(t, op);
         int ib = b.Resolve(t, op);
-        Shape shape = BroadcastShape(op, t.Nodes[ia].Shape, t.Nodes[ib].Shape);
-        int i = t.Append(op, ia, ib, shape, t.GradFlag(ia, ib));
-        if (shape.Length == 1)
+        ref readonly NodeRecord na = ref t.Nodes[ia];
+        ref readonly NodeRecord nb = ref t.Nodes[ib];
+        int i;
+        if (na.Rows == 1 && na.Cols == 1 && nb.Rows == 1 && nb.Cols == 1)
         {
-            t.Values[t.Nodes[i].Offset] = Apply(op, t.ValueOf(ia), t.ValueOf(ib));
+            // Scalar fast path: one element each, so no broadcasting to work out.
+            i = t.AppendScalar(op, ia, ib, na.Kind > nb.Kind ? na.Kind : nb.Kind, (na.Flags | nb.Flags) & NodeFlags.RequiresGrad, 0,
+                Apply(op, t.ValueOf(ia), t.ValueOf(ib)));
         }
         else
         {
+            Shape shape = BroadcastShape(op, na.Shape, nb.Shape);
+            i = t.Append(op, ia, ib, shape, t.GradFlag(ia, ib));
             Span<double> y = t.ValueSpan(i);
             ReadOnlySpan<double> va = t.ValueSpan(ia), vb = t.ValueSpan(ib);
             int cols = shape.Cols;
@@ -124,20 +129,13 @@ internal static class Arithmetic
         int ia = n.A, ib = n.B;
         OpKind op = n.Op;
         bool ga = t.Nodes[ia].RequiresGrad, gb = t.Nodes[ib].RequiresGrad;
-        if (n.Length == 1)
-        {
-            double g = t.Grads[n.Offset], x = t.ValueOf(ia), y = t.ValueOf(ib);
-            if (ga) t.Grads[t.Nodes[ia].Offset] += Local(op, 0, g, x, y, t.Values[n.Offset]);
-            if (gb) t.Grads[t.Nodes[ib].Offset] += Local(op, 1, g, x, y, t.Values[n.Offset]);
-            return;
-        }
         ReadOnlySpan<double> gOut = t.GradSpan(i);
         if (ga) Accumulate(t, op, 0, i, ia, ib, gOut, t.GradSpan(ia), n.Cols);
         if (gb) Accumulate(t, op, 1, i, ia, ib, gOut, t.GradSpan(ib), n.Cols);
     }
 
     /// <summary>∂L/∂(operand <paramref name="wrt"/>) for one element: the local derivative times g.</summary>
-    private static double Local(OpKind op, int wrt, double g, double x, double y, double result)
+    internal static double Local(OpKind op, int wrt, double g, double x, double y, double result)
     {
         switch (op)
         {

@@ -34,13 +34,15 @@ internal static class Elementwise
     {
         Tape t = x.Tape;
         int ix = x.Resolve(t, op);
-        int i = t.Append(op, ix, -1, t.Nodes[ix].Shape, t.GradFlag(ix), c);
-        if (t.Nodes[i].Length == 1)
+        ref readonly NodeRecord s = ref t.Nodes[ix];
+        int i;
+        if (s.Rows == 1 && s.Cols == 1)
         {
-            t.Values[t.Nodes[i].Offset] = Apply(op, t.ValueOf(ix), c);
+            i = t.AppendScalar(op, ix, -1, s.Kind, s.Flags & NodeFlags.RequiresGrad, c, Apply(op, t.ValueOf(ix), c));
         }
         else
         {
+            i = t.Append(op, ix, -1, s.Shape, s.Flags & NodeFlags.RequiresGrad, c);
             Forward(op, t.ValueSpan(ix), t.ValueSpan(i), c);
         }
         return new Node(t, t.Checked(i));
@@ -98,7 +100,7 @@ internal static class Elementwise
     }
 
     /// <summary>dy/dx for one element, from the input <paramref name="x"/>, the output <paramref name="y"/> and the op's constant.</summary>
-    private static double Derivative(OpKind op, double x, double y, double c) => op switch
+    internal static double Derivative(OpKind op, double x, double y, double c) => op switch
     {
         OpKind.Negate => -1,
         OpKind.AddConstant => 1,
@@ -125,11 +127,6 @@ internal static class Elementwise
         if (!t.Nodes[ix].RequiresGrad) return;
         OpKind op = n.Op;
         double c = n.Aux;
-        if (n.Length == 1)
-        {
-            t.Grads[t.Nodes[ix].Offset] += t.Grads[n.Offset] * Derivative(op, t.ValueOf(ix), t.Values[n.Offset], c);
-            return;
-        }
         ReadOnlySpan<double> g = t.GradSpan(i), x = t.ValueSpan(ix), y = t.ValueSpan(i);
         Span<double> gx = t.GradSpan(ix);
         switch (op)
