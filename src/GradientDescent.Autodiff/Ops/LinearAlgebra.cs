@@ -62,22 +62,8 @@ internal static class LinearAlgebra
         int i = t.Append(OpKind.MatMul, ia, ib, Shape.Matrix(sa.Rows, sb.Cols), t.GradFlag(ia, ib));
         Span<double> cv = t.ValueSpan(i);
         cv.Clear();
-        MultiplyAccumulate(t.ValueSpan(ia), t.ValueSpan(ib), cv, sa.Rows, sa.Cols, sb.Cols);
+        Gemm.MultiplyAdd(t.ValueSpan(ia), false, t.ValueSpan(ib), false, cv, sa.Rows, sb.Cols, sa.Cols);
         return new Node(t, t.Checked(i));
-    }
-
-    /// <summary>C += A B for row-major A (m×k), B (k×n), C (m×n): row i of C gathers Aᵢₚ·(row p of B), a SIMD axpy.</summary>
-    private static void MultiplyAccumulate(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int m, int k, int n)
-    {
-        for (int r = 0; r < m; r++)
-        {
-            Span<double> cRow = c.Slice(r * n, n);
-            ReadOnlySpan<double> aRow = a.Slice(r * k, k);
-            for (int p = 0; p < k; p++)
-            {
-                TensorPrimitives.MultiplyAdd(b.Slice(p * n, n), aRow[p], cRow, cRow);
-            }
-        }
     }
 
     internal static Node Transpose(Node a)
@@ -143,26 +129,13 @@ internal static class LinearAlgebra
                 int m = t.Nodes[ia].Rows, k = t.Nodes[ia].Cols, nc = t.Nodes[ib].Cols;
                 if (t.Nodes[ia].RequiresGrad)
                 {
-                    // ∂L/∂Aᵢₚ = Gᵢ · Bₚ (row i of G with row p of B): G Bᵀ without a transpose.
-                    Span<double> ga = t.GradSpan(ia);
-                    for (int r = 0; r < m; r++)
-                    {
-                        ReadOnlySpan<double> gRow = g.Slice(r * nc, nc);
-                        for (int p = 0; p < k; p++) ga[r * k + p] += TensorPrimitives.Dot(gRow, b.Slice(p * nc, nc));
-                    }
+                    // ∂L/∂A = G Bᵀ (m×k): Bᵀ read through the packing order, not copied.
+                    Gemm.MultiplyAdd(g, false, b, true, t.GradSpan(ia), m, k, nc);
                 }
                 if (t.Nodes[ib].RequiresGrad)
                 {
-                    // ∂L/∂Bₚ = Σᵢ Aᵢₚ·Gᵢ: Aᵀ G as axpys over rows of G.
-                    Span<double> gb = t.GradSpan(ib);
-                    for (int r = 0; r < m; r++)
-                    {
-                        ReadOnlySpan<double> gRow = g.Slice(r * nc, nc);
-                        for (int p = 0; p < k; p++)
-                        {
-                            TensorPrimitives.MultiplyAdd(gRow, a[r * k + p], gb.Slice(p * nc, nc), gb.Slice(p * nc, nc));
-                        }
-                    }
+                    // ∂L/∂B = Aᵀ G (k×n).
+                    Gemm.MultiplyAdd(a, true, g, false, t.GradSpan(ib), k, nc, m);
                 }
                 return;
             }
