@@ -4,7 +4,11 @@ namespace GradientDescent.Autodiff;
 /// The operation that produced a node of a <see cref="Tape"/>. Every kind has a forward kernel and a derivative
 /// rule, side by side, in the op-family file named in its comment.
 /// </summary>
-/// <remarks>The TorchSharp bridge maps every kind; a kind without a mapping fails its tests.</remarks>
+/// <remarks>
+/// The TorchSharp bridge maps every kind; a kind without a mapping fails its tests. The order matters: the binary
+/// elementwise kinds (<see cref="Add"/> to <see cref="Minimum"/>) and the unary ones (<see cref="Negate"/> to
+/// <see cref="MinConstant"/>) are contiguous ranges that the backward dispatch tests with one comparison each.
+/// </remarks>
 public enum OpKind : byte
 {
     // Leaves (Engine/Tape.cs).
@@ -32,14 +36,14 @@ public enum OpKind : byte
     Multiply,
     /// <summary>a / b (elementwise).</summary>
     Divide,
-    /// <summary>a ^ b with a variable exponent (Ops/Power.cs).</summary>
+    /// <summary>a ^ b with a variable exponent.</summary>
     Power,
-    /// <summary>max(a, b) elementwise (Ops/MinMax.cs).</summary>
+    /// <summary>max(a, b) elementwise.</summary>
     Maximum,
-    /// <summary>min(a, b) elementwise (Ops/MinMax.cs).</summary>
+    /// <summary>min(a, b) elementwise.</summary>
     Minimum,
 
-    // Unary elementwise (Ops/Elementwise.cs, Ops/Power.cs, Ops/MinMax.cs); constants live in the node's Aux.
+    // Unary elementwise (Ops/Elementwise.cs); constants live in the node's Aux.
     /// <summary>−x.</summary>
     Negate,
     /// <summary>x + c for a constant c.</summary>

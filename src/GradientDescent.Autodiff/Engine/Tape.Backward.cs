@@ -82,13 +82,7 @@ public sealed partial class Tape
         double[] grads = Grads;
         switch (n.Op)
         {
-            case OpKind.Add:
-            case OpKind.Subtract:
-            case OpKind.Multiply:
-            case OpKind.Divide:
-            case OpKind.Power:
-            case OpKind.Maximum:
-            case OpKind.Minimum:
+            case >= OpKind.Add and <= OpKind.Minimum:
             {
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
@@ -99,22 +93,7 @@ public sealed partial class Tape
                 if ((b.Flags & NodeFlags.RequiresGrad) != 0) grads[b.Offset] += Arithmetic.Local(n.Op, 1, g, x, y, result);
                 return true;
             }
-            case OpKind.Negate:
-            case OpKind.AddConstant:
-            case OpKind.MultiplyConstant:
-            case OpKind.PowerConstant:
-            case OpKind.Exp:
-            case OpKind.Log:
-            case OpKind.Sqrt:
-            case OpKind.Abs:
-            case OpKind.Square:
-            case OpKind.Tanh:
-            case OpKind.Sigmoid:
-            case OpKind.Relu:
-            case OpKind.Softplus:
-            case OpKind.LogSigmoid:
-            case OpKind.MaxConstant:
-            case OpKind.MinConstant:
+            case >= OpKind.Negate and <= OpKind.MinConstant:
             {
                 ref NodeRecord a = ref nodes[n.A];
                 if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
@@ -141,31 +120,10 @@ public sealed partial class Tape
             case OpKind.Reshape:
                 // Views share their input's gradient storage: every contribution already landed there.
                 break;
-            case OpKind.Add:
-            case OpKind.Subtract:
-            case OpKind.Multiply:
-            case OpKind.Divide:
-            case OpKind.Power:
-            case OpKind.Maximum:
-            case OpKind.Minimum:
+            case >= OpKind.Add and <= OpKind.Minimum:
                 Arithmetic.Backward(this, i, ref n);
                 break;
-            case OpKind.Negate:
-            case OpKind.AddConstant:
-            case OpKind.MultiplyConstant:
-            case OpKind.PowerConstant:
-            case OpKind.Exp:
-            case OpKind.Log:
-            case OpKind.Sqrt:
-            case OpKind.Abs:
-            case OpKind.Square:
-            case OpKind.Tanh:
-            case OpKind.Sigmoid:
-            case OpKind.Relu:
-            case OpKind.Softplus:
-            case OpKind.LogSigmoid:
-            case OpKind.MaxConstant:
-            case OpKind.MinConstant:
+            case >= OpKind.Negate and <= OpKind.MinConstant:
                 Elementwise.Backward(this, i, ref n);
                 break;
             case OpKind.Dot:

@@ -181,23 +181,12 @@ public sealed partial class Tape
     /// <summary>Appends a node whose value gets fresh arena storage; returns its index.</summary>
     internal int Append(OpKind op, int a, int b, Shape shape, NodeFlags flags, double aux = 0)
     {
-        ThrowIfFreed(op);
-        if (Count == Nodes.Length) Array.Resize(ref Nodes, Nodes.Length * 2);
         int length = shape.Length;
-        if (ValueCount + length > Values.Length) GrowValues(length);
-        if (_noGradDepth > 0) flags &= ~NodeFlags.RequiresGrad;
-        ref NodeRecord n = ref Nodes[Count];
-        n.A = a;
-        n.B = b;
-        n.Offset = ValueCount;
-        n.Rows = shape.Rows;
-        n.Cols = shape.Cols;
-        n.Kind = shape.Kind;
-        n.Op = op;
-        n.Flags = flags;
-        n.Aux = aux;
-        ValueCount += length;
-        return Count++;
+        int offset = ValueCount;
+        if (offset + length > Values.Length) GrowValues(length);
+        int i = Record(op, a, b, offset, shape.Rows, shape.Cols, shape.Kind, flags, aux);
+        ValueCount = offset + length;
+        return i;
     }
 
     /// <summary>
@@ -207,33 +196,17 @@ public sealed partial class Tape
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int AppendScalar(OpKind op, int a, int b, ShapeKind kind, NodeFlags flags, double aux, double value)
     {
-        if (_freed) ThrowIfFreed(op);
-        int i = Count;
-        if (i == Nodes.Length) Array.Resize(ref Nodes, i * 2);
         int offset = ValueCount;
         if (offset == Values.Length) GrowValues(1);
-        if (_noGradDepth > 0) flags &= ~NodeFlags.RequiresGrad;
-        ref NodeRecord n = ref Nodes[i];
-        n.A = a;
-        n.B = b;
-        n.Offset = offset;
-        n.Rows = 1;
-        n.Cols = 1;
-        n.Kind = kind;
-        n.Op = op;
-        n.Flags = flags;
-        n.Aux = aux;
+        int i = Record(op, a, b, offset, 1, 1, kind, flags, aux);
         Values[offset] = value;
         ValueCount = offset + 1;
-        Count = i + 1;
         return i;
     }
 
     /// <summary>Appends a node that shares the storage of <paramref name="source"/> from element <paramref name="start"/> on.</summary>
     internal int AppendView(OpKind op, int source, int start, Shape shape, bool requiresGrad, double aux = 0)
     {
-        ThrowIfFreed(op);
-        if (Count == Nodes.Length) Array.Resize(ref Nodes, Nodes.Length * 2);
         ref readonly NodeRecord s = ref Nodes[source];
         int offset;
         NodeFlags flags = NodeFlags.View;
@@ -248,18 +221,8 @@ public sealed partial class Tape
         {
             offset = s.Offset + start;
         }
-        if (requiresGrad && _noGradDepth == 0) flags |= NodeFlags.RequiresGrad;
-        ref NodeRecord n = ref Nodes[Count];
-        n.A = source;
-        n.B = -1;
-        n.Offset = offset;
-        n.Rows = shape.Rows;
-        n.Cols = shape.Cols;
-        n.Kind = shape.Kind;
-        n.Op = op;
-        n.Flags = flags;
-        n.Aux = aux;
-        return Count++;
+        if (requiresGrad) flags |= NodeFlags.RequiresGrad;
+        return Record(op, source, -1, offset, shape.Rows, shape.Cols, shape.Kind, flags, aux);
     }
 
     private int AppendExternal(double[] array, int start, Shape shape)
@@ -269,19 +232,30 @@ public sealed partial class Tape
             throw new ArgumentException("Constant: a vector needs at least one element.", nameof(array));
         }
         ThrowIfFreed(OpKind.Constant);
-        if (Count == Nodes.Length) Array.Resize(ref Nodes, Nodes.Length * 2);
         External.Add((array, start));
-        ref NodeRecord n = ref Nodes[Count];
-        n.A = -1;
-        n.B = -1;
-        n.Offset = ~(External.Count - 1);
-        n.Rows = shape.Rows;
-        n.Cols = shape.Cols;
-        n.Kind = shape.Kind;
-        n.Op = OpKind.Constant;
-        n.Flags = NodeFlags.External;
-        n.Aux = 0;
-        return Count++;
+        return Record(OpKind.Constant, -1, -1, ~(External.Count - 1), shape.Rows, shape.Cols, shape.Kind, NodeFlags.External, 0);
+    }
+
+    /// <summary>Writes the next node record (every Append goes through here); returns its index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Record(OpKind op, int a, int b, int offset, int rows, int cols, ShapeKind kind, NodeFlags flags, double aux)
+    {
+        if (_freed) ThrowIfFreed(op);
+        int i = Count;
+        if (i == Nodes.Length) Array.Resize(ref Nodes, i * 2);
+        if (_noGradDepth > 0) flags &= ~NodeFlags.RequiresGrad;
+        ref NodeRecord n = ref Nodes[i];
+        n.A = a;
+        n.B = b;
+        n.Offset = offset;
+        n.Rows = rows;
+        n.Cols = cols;
+        n.Kind = kind;
+        n.Op = op;
+        n.Flags = flags;
+        n.Aux = aux;
+        Count = i + 1;
+        return i;
     }
 
     private void GrowValues(int needed)
