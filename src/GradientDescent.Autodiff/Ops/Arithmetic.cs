@@ -183,6 +183,13 @@ internal static class Arithmetic
             }
         }
 
+        // A broadcast operand of a sum or difference receives g itself, reduced: no contribution to compute.
+        if (op == OpKind.Add || (op == OpKind.Subtract && wrt == 0))
+        {
+            ReduceInto(g, target, cols);
+            return;
+        }
+
         // General case: the contribution in the output's shape, then reduced onto the operand's shape.
         Span<double> c = t.Scratch(n);
         ReadOnlySpan<double> result = t.ValueSpan(i);
