@@ -117,7 +117,11 @@ public sealed record GradientCheckOptions
 /// <summary>The largest disagreement between autodiff and a reference over one parameter's elements.</summary>
 /// <param name="MaxAbsolute">max |autodiff − reference|.</param>
 /// <param name="MaxRelative">max |autodiff − reference| / max(|autodiff|, |reference|) (0 where both are 0).</param>
-/// <param name="WorstIndex">The element with the largest relative error (row-major).</param>
+/// <param name="WorstIndex">
+/// The element with the largest relative error (row-major) among those outside the tolerance, or among all
+/// elements when every one passes: a failed check always points at a failing element, never at a near-zero one
+/// whose large relative error the absolute tolerance admits.
+/// </param>
 /// <param name="Autodiff">Autodiff's value at the worst element.</param>
 /// <param name="Reference">The reference value at the worst element.</param>
 /// <param name="Passed">Whether every element is within tolerance.</param>
@@ -125,7 +129,7 @@ public readonly record struct ErrorSummary(double MaxAbsolute, double MaxRelativ
 {
     internal static ErrorSummary Compare(double[] autodiff, double[] reference, GradientCheckOptions options)
     {
-        double maxAbs = 0, maxRel = 0;
+        double maxAbs = 0, maxRel = 0, worstRel = -1;
         int worst = 0;
         bool passed = true;
         for (int k = 0; k < autodiff.Length; k++)
@@ -136,12 +140,15 @@ public readonly record struct ErrorSummary(double MaxAbsolute, double MaxRelativ
             double rel = abs == 0 ? 0 : abs / scale;
             if (double.IsNaN(abs)) rel = abs = double.PositiveInfinity;
             if (abs > maxAbs) maxAbs = abs;
-            if (rel > maxRel)
+            if (rel > maxRel) maxRel = rel;
+            bool fails = !(abs <= options.AbsoluteTolerance || rel <= options.RelativeTolerance);
+            // The first failing element outranks every passing one; then the larger relative error wins.
+            if ((fails && passed) || (fails == !passed && rel > worstRel))
             {
-                maxRel = rel;
+                worstRel = rel;
                 worst = k;
             }
-            if (!(abs <= options.AbsoluteTolerance || rel <= options.RelativeTolerance)) passed = false;
+            if (fails) passed = false;
         }
         return new ErrorSummary(maxAbs, maxRel, worst, autodiff[worst], reference[worst], passed);
     }

@@ -4,6 +4,9 @@ public sealed partial class Tape
 {
     private int _backwardGeneration = -1;
 
+    /// <summary>The node count when the last backward pass ran: nodes recorded after it (on a retained graph) got no gradient from it.</summary>
+    private int _backwardCount;
+
     /// <summary>
     /// Computes ∂loss/∂node for every node recorded before <paramref name="loss"/>, and adds ∂loss/∂p into
     /// <see cref="Parameter.Grad"/> of every parameter used (gradients accumulate until zeroed).
@@ -68,6 +71,7 @@ public sealed partial class Tape
             Propagate(i, ref n);
         }
         _backwardGeneration = Generation;
+        _backwardCount = Count;
         if (!retainGraph) _freed = true;
     }
 
@@ -162,7 +166,10 @@ public sealed partial class Tape
         }
     }
 
-    /// <summary>The gradient of node <paramref name="i"/> from the last backward pass (zeros where none flowed).</summary>
+    /// <summary>
+    /// The gradient of node <paramref name="i"/> from the last backward pass (zeros where none flowed, and for nodes
+    /// recorded after it, whose gradient slots that pass never cleared).
+    /// </summary>
     internal void CopyGrad(int i, Span<double> destination)
     {
         ref readonly NodeRecord n = ref Nodes[i];
@@ -171,7 +178,7 @@ public sealed partial class Tape
             throw new InvalidOperationException(
                 $"Grad: no backward pass has run on this tape since it was last cleared; call Backward on a loss first (node {i}, {n.Op}).");
         }
-        if (!n.RequiresGrad) destination.Clear();
+        if (!n.RequiresGrad || i >= _backwardCount) destination.Clear();
         else GradSpan(i).CopyTo(destination);
     }
 }

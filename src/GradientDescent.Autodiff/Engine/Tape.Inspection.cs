@@ -49,6 +49,20 @@ public sealed partial class Tape
     }
 
     /// <summary>
+    /// A handle to node <paramref name="id"/>, for its recorded value (<see cref="Node.ToArray"/>) and, after a
+    /// backward pass, ∂L/∂node (<see cref="Node.GradToArray"/>). With <see cref="Describe"/> this is everything a
+    /// replay of the graph elsewhere needs, constant leaves' values included.
+    /// </summary>
+    public Node NodeAt(int id)
+    {
+        if ((uint)id >= (uint)Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(id), id, $"NodeAt: the tape has {Count} nodes (ids 0 to {Count - 1}).");
+        }
+        return new Node(this, id);
+    }
+
+    /// <summary>
     /// The graph as text, one line per node in execution order: id, op, inputs, shape, value and — after a
     /// backward pass — ∂L/∂node. Reading it bottom-up follows the chain rule step by step.
     /// </summary>
@@ -71,7 +85,7 @@ public sealed partial class Tape
             };
             string inputs = info.Inputs.Count == 0 ? "" : "(" + string.Join(", ", info.Inputs.Select(k => "%" + k.ToString(c))) + ")";
             sb.Append(c, $"%{i,-4} {name + inputs,-32} {info.Shape,-10} = {Show(ValueSpan(i), maxElements)}");
-            if (grads && info.RequiresGrad) sb.Append(c, $"   ∂L/∂ = {Show(GradSpan(i), maxElements)}");
+            if (grads && info.RequiresGrad && i < _backwardCount) sb.Append(c, $"   ∂L/∂ = {Show(GradSpan(i), maxElements)}");
             sb.AppendLine();
         }
         return sb.ToString();

@@ -19,14 +19,15 @@ namespace GradientDescent.Autodiff;
 /// <item><term>x²</term><description>dy/dx = 2x</description></item>
 /// <item><term>tanh x</term><description>dy/dx = 1 − y²</description></item>
 /// <item><term>σ(x)</term><description>dy/dx = σ(x)(1 − σ(x)) = y(1 − y)</description></item>
-/// <item><term>relu x</term><description>dy/dx = 1 for x &gt; 0, else 0 (subgradient 0 at x = 0)</description></item>
+/// <item><term>relu x</term><description>dy/dx = 1 for x &gt; 0, else 0 (subgradient 0 at x = 0); relu NaN = NaN, like max(x, 0)</description></item>
 /// <item><term>softplus x = ln(1 + e^x)</term><description>dy/dx = σ(x)</description></item>
 /// <item><term>ln σ(x)</term><description>dy/dx = 1 − σ(x) = σ(−x)</description></item>
 /// <item><term>max(x, c)</term><description>dy/dx = 1 for x ≥ c, else 0 (the lower half of clamp)</description></item>
 /// <item><term>min(x, c)</term><description>dy/dx = 1 for x ≤ c, else 0 (the upper half of clamp)</description></item>
 /// </list>
 /// <para>Stable forms: σ(x) = 1/(1 + e^−x) for x ≥ 0 and e^x/(1 + e^x) otherwise; softplus x =
-/// max(x, 0) + ln(1 + e^−|x|); ln σ(x) = −softplus(−x). None overflows for any finite x.</para>
+/// max(x, 0) + ln(1 + e^−|x|) with an accurate ln(1 + ·) (log1p), so softplus(−40) ≈ 4.2·10⁻¹⁸ keeps its digits;
+/// ln σ(x) = −softplus(−x). None overflows for any finite x.</para>
 /// </remarks>
 internal static class Elementwise
 {
@@ -61,7 +62,7 @@ internal static class Elementwise
         OpKind.Square => x * x,
         OpKind.Tanh => Math.Tanh(x),
         OpKind.Sigmoid => Sigmoid(x),
-        OpKind.Relu => x > 0 ? x : 0,
+        OpKind.Relu => x > 0 || double.IsNaN(x) ? x : 0,
         OpKind.Softplus => Softplus(x),
         OpKind.LogSigmoid => -Softplus(-x),
         OpKind.MaxConstant => double.IsNaN(x) ? x : Math.Max(x, c),
@@ -77,8 +78,20 @@ internal static class Elementwise
         return e / (1 + e);
     }
 
-    /// <summary>ln(1 + e^x) without overflow: max(x, 0) + ln(1 + e^−|x|).</summary>
-    internal static double Softplus(double x) => Math.Max(x, 0) + Math.Log(1 + Math.Exp(-Math.Abs(x)));
+    /// <summary>ln(1 + e^x) without overflow: max(x, 0) + ln(1 + e^−|x|), the logarithm by <see cref="Log1P"/>.</summary>
+    internal static double Softplus(double x) => Math.Max(x, 0) + Log1P(Math.Exp(-Math.Abs(x)));
+
+    /// <summary>
+    /// ln(1 + x), accurate to a few ulps for small x, where Math.Log(1 + x) (and double.LogP1, which computes just
+    /// that) loses x's digits: softplus(−40) = e^−40 ≈ 4.2·10⁻¹⁸ would come out 0, softplus(−20) wrong in the 8th digit.
+    /// With u = 1 ⊕ x (rounded), ln(1 + x) = x when u = 1, else ln(u)·x/(u − 1): the rounding of u cancels in the
+    /// ratio (Goldberg, "What every computer scientist should know about floating-point arithmetic", Theorem 4).
+    /// </summary>
+    internal static double Log1P(double x)
+    {
+        double u = 1 + x;
+        return u == 1 ? x : Math.Log(u) * x / (u - 1);
+    }
 
     private static void Forward(OpKind op, ReadOnlySpan<double> x, Span<double> y, double c)
     {
@@ -92,7 +105,8 @@ internal static class Elementwise
             case OpKind.Sqrt: TensorPrimitives.Sqrt(x, y); return;
             case OpKind.Abs: TensorPrimitives.Abs(x, y); return;
             case OpKind.Square: TensorPrimitives.Multiply(x, x, y); return;
-            case OpKind.Tanh: TensorPrimitives.Tanh(x, y); return;
+            // Not TensorPrimitives.Tanh: for doubles it cancels near 0 (relative error 8·10⁻⁸ at x = 10⁻¹⁰, and a zero
+            // of the wrong sign below about 10⁻¹⁷, where tanh x = x); Math.Tanh, element by element, is exact to an ulp.
             default:
                 for (int k = 0; k < x.Length; k++) y[k] = Apply(op, x[k], c);
                 return;

@@ -57,7 +57,7 @@ public static class Ops
     /// <inheritdoc cref="Sigmoid(Scalar)"/>
     public static Matrix Sigmoid(Matrix x) => new(Elementwise.Unary(OpKind.Sigmoid, x));
 
-    /// <summary>max(x, 0); d/dx = 1 for x &gt; 0, else 0 (subgradient 0 at 0).</summary>
+    /// <summary>max(x, 0); d/dx = 1 for x &gt; 0, else 0 (subgradient 0 at 0). NaN stays NaN, as in <see cref="Max(Scalar, double)"/>.</summary>
     public static Scalar Relu(Scalar x) => new(Elementwise.Unary(OpKind.Relu, x));
     /// <inheritdoc cref="Relu(Scalar)"/>
     public static Vector Relu(Vector x) => new(Elementwise.Unary(OpKind.Relu, x));

@@ -29,9 +29,21 @@ internal static class SoftmaxOps
         {
             ReadOnlySpan<double> xr = v.Slice(r * cols, cols);
             Span<double> yr = y.Slice(r * cols, cols);
-            double lse = Reductions.StableLogSumExp(xr);
-            TensorPrimitives.Subtract(xr, lse, yr);
-            if (op == OpKind.Softmax) TensorPrimitives.Exp(yr, yr);
+            // The formulas above as written: shift by m = max x (the largest exponent is exactly 0, and xₖ − m is
+            // rounded relative to itself), not by lse(x), which is rounded to the ulp of |x| and would put that
+            // rounding into every output: a tie at ±1e4 would give 0.49999999999991, not ½.
+            TensorPrimitives.Subtract(xr, TensorPrimitives.Max(xr), yr);
+            if (op == OpKind.Softmax)
+            {
+                TensorPrimitives.Exp(yr, yr);
+                TensorPrimitives.Divide(yr, TensorPrimitives.Sum(yr), yr);
+            }
+            else
+            {
+                double sum = 0;
+                foreach (double d in yr) sum += Math.Exp(d);
+                TensorPrimitives.Subtract(yr, Math.Log(sum), yr);
+            }
         }
         return new Node(t, t.Checked(i));
     }

@@ -1,0 +1,962 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using GradientDescent.Autodiff.Tests.Support;
+
+namespace GradientDescent.Autodiff.Tests;
+
+// Per-op focused tests, one class per op family. Each op's value is compared with a reference written from its
+// formula and its gradient (for a random seed ∂L/∂output) with the derivative stated in the op's documentation,
+// computed independently here; random inputs come from FsCheck. Values of single IEEE operations are compared at
+// 10⁻¹⁵ relative, values of library functions (e^x, ln x, tanh x, whose vectorised kernels may differ from
+// Math.* by an ulp) at 10⁻¹⁴, and gradients, which add a few more roundings, at 10⁻¹². The custom-op family is
+// in CustomOpTests.
+
+/// <summary>Unary elementwise ops: value, derivative, the scalar/vector/matrix overloads, and the kinks' conventions.</summary>
+public class ElementwiseOpTests
+{
+    /// <summary>An op under test: its three overloads, f, f′, the domain tested and the kinks to stay away from.</summary>
+    internal sealed record UnaryCase(
+        string Name, Func<Scalar, Scalar> S, Func<Vector, Vector> V, Func<Matrix, Matrix> M,
+        Func<double, double> F, Func<double, double> D, double Lo, double Hi, params double[] Kinks);
+
+    private static double Sigma(double x) => Reference.Sigmoid(x);
+
+    internal static readonly UnaryCase[] Cases =
+    [
+        new("Negate", x => -x, x => -x, x => -x, x => -x, _ => -1, -3, 3),
+        new("AddConstant", x => x + 0.75, x => x + 0.75, x => x + 0.75, x => x + 0.75, _ => 1, -3, 3),
+        new("SubtractConstant", x => x - 0.75, x => x - 0.75, x => x - 0.75, x => x - 0.75, _ => 1, -3, 3),
+        new("ConstantMinus", x => 0.75 - x, x => 0.75 - x, x => 0.75 - x, x => 0.75 - x, _ => -1, -3, 3),
+        new("MultiplyConstant", x => -1.5 * x, x => -1.5 * x, x => -1.5 * x, x => -1.5 * x, _ => -1.5, -3, 3),
+        new("DivideByConstant", x => x / 4.0, x => x / 4.0, x => x / 4.0, x => x / 4.0, _ => 0.25, -3, 3),
+        new("ConstantOver", x => 2.0 / x, x => 2.0 / x, x => 2.0 / x, x => 2 / x, x => -2 / (x * x), 0.3, 3),
+        new("Pow(x, 2.5)", x => Ops.Pow(x, 2.5), x => Ops.Pow(x, 2.5), x => Ops.Pow(x, 2.5), x => Math.Pow(x, 2.5), x => 2.5 * Math.Pow(x, 1.5), 0.05, 3),
+        new("Pow(x, -1)", x => Ops.Pow(x, -1.0), x => Ops.Pow(x, -1.0), x => Ops.Pow(x, -1.0), x => 1 / x, x => -1 / (x * x), 0.3, 3),
+        new("Pow(x, 3)", x => Ops.Pow(x, 3.0), x => Ops.Pow(x, 3.0), x => Ops.Pow(x, 3.0), x => x * x * x, x => 3 * x * x, -2, 2),
+        new("Pow(x, 0)", x => Ops.Pow(x, 0.0), x => Ops.Pow(x, 0.0), x => Ops.Pow(x, 0.0), _ => 1, _ => 0, -2, 2),
+        new("Exp", Ops.Exp, Ops.Exp, Ops.Exp, Math.Exp, Math.Exp, -5, 5),
+        new("Log", Ops.Log, Ops.Log, Ops.Log, Math.Log, x => 1 / x, 0.05, 5),
+        new("Sqrt", Ops.Sqrt, Ops.Sqrt, Ops.Sqrt, Math.Sqrt, x => 0.5 / Math.Sqrt(x), 0.05, 5),
+        new("Abs", Ops.Abs, Ops.Abs, Ops.Abs, Math.Abs, x => Math.Sign(x), -3, 3, 0),
+        new("Square", Ops.Square, Ops.Square, Ops.Square, x => x * x, x => 2 * x, -3, 3),
+        new("Tanh", Ops.Tanh, Ops.Tanh, Ops.Tanh, Math.Tanh, x => 1 - Math.Tanh(x) * Math.Tanh(x), -4, 4),
+        new("Sigmoid", Ops.Sigmoid, Ops.Sigmoid, Ops.Sigmoid, Sigma, x => Sigma(x) * (1 - Sigma(x)), -8, 8),
+        new("Relu", Ops.Relu, Ops.Relu, Ops.Relu, x => Math.Max(x, 0), x => x > 0 ? 1 : 0, -3, 3, 0),
+        new("Softplus", Ops.Softplus, Ops.Softplus, Ops.Softplus, Reference.Softplus, Sigma, -8, 8),
+        new("LogSigmoid", Ops.LogSigmoid, Ops.LogSigmoid, Ops.LogSigmoid, x => -Reference.Softplus(-x), x => Sigma(-x), -8, 8),
+        new("Max(x, 0.3)", x => Ops.Max(x, 0.3), x => Ops.Max(x, 0.3), x => Ops.Max(x, 0.3), x => Math.Max(x, 0.3), x => x > 0.3 ? 1 : 0, -3, 3, 0.3),
+        new("Min(x, -0.2)", x => Ops.Min(x, -0.2), x => Ops.Min(x, -0.2), x => Ops.Min(x, -0.2), x => Math.Min(x, -0.2), x => x < -0.2 ? 1 : 0, -3, 3, -0.2),
+        new("Clamp(x, -0.5, 0.8)", x => Ops.Clamp(x, -0.5, 0.8), x => Ops.Clamp(x, -0.5, 0.8), x => Ops.Clamp(x, -0.5, 0.8),
+            x => Math.Clamp(x, -0.5, 0.8), x => x is > -0.5 and < 0.8 ? 1 : 0, -3, 3, -0.5, 0.8),
+    ];
+
+    public static TheoryData<string> Names => [.. Cases.Select(c => c.Name)];
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void UnaryOp_RandomInputs_ValueAndGradientMatchStatedDerivative(string name)
+    {
+        UnaryCase c = Cases.Single(k => k.Name == name);
+        Gen<double> element = Gens.DoubleAwayFrom(c.Lo, c.Hi, 1e-3, c.Kinks);
+        var gen = from n in Gen.Choose(1, 6)
+                  from x in element.ArrayOf(n)
+                  from g in Gens.Array(n, -2, 2)
+                  select (X: x, G: g);
+        Gens.Check(Prop.ForAll(gen.ToArbitrary(), d =>
+        {
+            int n = d.X.Length;
+            // Vector overload, backward with seed g: ∂L/∂xₖ = gₖ·f′(xₖ).
+            var p = new VectorParameter("x", d.X);
+            var t = new Tape();
+            Vector y = c.V(t.Use(p));
+            Approx.Equal([.. d.X.Select(c.F)], y.Value, 1e-14, 1e-300, $"{name} value");
+            y.Backward(d.G);
+            // Absolute slack of a few ulps: f′ computed from a rounded f (1 − tanh², σ(1 − σ)) loses relative
+            // digits where f′ is small, and the vector kernels round f differently from Math.* by an ulp.
+            Approx.Equal([.. d.X.Select((x, k) => d.G[k] * c.D(x))], p.Grad, 1e-12, 2e-15, $"{name} gradient");
+
+            // Scalar overload (a separate kernel): same value and derivative per element.
+            for (int k = 0; k < n; k++)
+            {
+                var s = new ScalarParameter("s", d.X[k]);
+                var ts = new Tape();
+                Scalar ys = c.S(ts.Use(s));
+                Approx.Equal(y.Value[k], ys.Value, 1e-14, 1e-300, $"{name} scalar value");
+                ts.Backward(ys, [d.G[k]]);
+                Approx.Equal(p.Grad[k], s.Grad[0], 1e-13, 2e-15, $"{name} scalar gradient");
+            }
+
+            // Matrix overload on the same numbers as a 1×n matrix.
+            var m = new MatrixParameter("m", Gens.ToMatrix(d.X, 1, n));
+            var tm = new Tape();
+            Matrix ym = c.M(tm.Use(m));
+            ym.Backward(d.G);
+            Approx.Equal(y.Value, Approx.Flat(ym.Value), 1e-15, 1e-300, $"{name} matrix value");
+            Approx.Equal(p.Grad, m.Grad, 1e-15, 1e-300, $"{name} matrix gradient");
+
+            // And central differences agree.
+            var q = new VectorParameter("x", d.X);
+            GradientCheckReport report = GradientCheck.Run(tc => Ops.Dot(c.V(tc.Use(q)), tc.Constant(d.G)), [q]);
+            Assert.True(report.Passed, report.ToString());
+        }), maxTest: 60);
+    }
+
+    [Fact]
+    public void Kinks_AtTheKink_UseTheDocumentedSubgradient()
+    {
+        // |x|′(0) = 0, relu′(0) = 0, max(x, c)′ = 1 at x = c, min(x, c)′ = 1 at x = c, clamp passes the gradient at
+        // both bounds (as PyTorch), x^0 has derivative 0 even at x = 0 (not 0·0^−1 = NaN).
+        (Func<Scalar, Scalar> F, double X, double Grad)[] cases =
+        [
+            (Ops.Abs, 0, 0), (Ops.Relu, 0, 0), (x => Ops.Max(x, 0.5), 0.5, 1), (x => Ops.Min(x, 0.5), 0.5, 1),
+            (x => Ops.Clamp(x, -1, 1), -1, 1), (x => Ops.Clamp(x, -1, 1), 1, 1), (x => Ops.Clamp(x, -1, 1), 1.5, 0),
+            (x => Ops.Pow(x, 0.0), 0, 0), (x => Ops.Pow(x, 2.0), 0, 0), (Ops.Sqrt, 1e-300, 0.5e150),
+        ];
+        foreach (var (f, x, grad) in cases)
+        {
+            var p = new ScalarParameter("x", x);
+            var t = new Tape();
+            f(t.Use(p)).Backward();
+            Approx.Equal(grad, p.Grad[0], 1e-15, 0, $"at {x}");
+        }
+    }
+
+    [Fact]
+    public void Kinks_VectorPath_SameSubgradientsAsScalarPath()
+    {
+        var p = new VectorParameter("x", 0.0, 0.5, -1.0, 1.0, 2.0);
+        var t = new Tape();
+        Vector x = t.Use(p);
+        Scalar loss = Ops.Sum(Ops.Abs(x)) + Ops.Sum(Ops.Relu(x)) + Ops.Sum(Ops.Max(x, 0.5)) + Ops.Sum(Ops.Clamp(x, -1, 1));
+        loss.Backward();
+        // abs′: [0, 1, −1, 1, 1]; relu′: [0, 1, 0, 1, 1]; max(x, .5)′: [0, 1, 0, 1, 1]; clamp′: [1, 1, 1, 1, 0].
+        Assert.Equal([1.0, 4.0, 0.0, 4.0, 3.0], p.Grad);
+    }
+}
+
+/// <summary>a ∘ b for + − × ÷ in all nine kind combinations (the broadcasting rules), and a^b, max, min.</summary>
+public class ArithmeticOpTests
+{
+    internal sealed record BinaryCase(GraphOp Op, ShapeKind KA, ShapeKind KB, int Rows, int Cols, double[] A, double[] B, double[] G)
+    {
+        public override string ToString() =>
+            $"{Op} {KA}×{KB} [{Rows}×{Cols}] a=[{string.Join(", ", A)}] b=[{string.Join(", ", B)}] g=[{string.Join(", ", G)}]";
+    }
+
+    private static int Length(ShapeKind k, int rows, int cols) => k switch
+    {
+        ShapeKind.Scalar => 1,
+        ShapeKind.Vector => cols,
+        _ => rows * cols,
+    };
+
+    private static ShapeKind ResultKind(ShapeKind a, ShapeKind b) => (ShapeKind)Math.Max((int)a, (int)b);
+
+    /// <summary>Which element of an operand of kind <paramref name="k"/> lines up with output element (i, j): a scalar is broadcast, a vector is a row.</summary>
+    private static int Index(ShapeKind k, int i, int j, int cols) => k switch
+    {
+        ShapeKind.Scalar => 0,
+        ShapeKind.Vector => j,
+        _ => i * cols + j,
+    };
+
+    private static Node Use(Tape t, string name, ShapeKind k, int rows, int cols, double[] v, out Parameter p)
+    {
+        switch (k)
+        {
+            case ShapeKind.Scalar:
+                var s = new ScalarParameter(name, v[0]);
+                p = s;
+                return t.Use(s);
+            case ShapeKind.Vector:
+                var vp = new VectorParameter(name, v);
+                p = vp;
+                return t.Use(vp);
+            default:
+                var m = new MatrixParameter(name, Gens.ToMatrix(v, rows, cols));
+                p = m;
+                return t.Use(m);
+        }
+    }
+
+    private static Gen<BinaryCase> CaseGen(GraphOp[] ops, Func<ShapeKind, ShapeKind, bool> allowed, double loA, double hiA, Gen<double> bElement) =>
+        from op in Gen.Elements(ops)
+        from ka in Gen.Elements(ShapeKind.Scalar, ShapeKind.Vector, ShapeKind.Matrix)
+        from kb in Gen.Elements(ShapeKind.Scalar, ShapeKind.Vector, ShapeKind.Matrix)
+        where allowed(ka, kb)
+        from r in Gen.Choose(1, 4)
+        from c in Gen.Choose(1, 4)
+        from a in Gens.Array(Length(ka, r, c), loA, hiA)
+        from b in bElement.ArrayOf(Length(kb, r, c))
+        from g in Gens.Array(Length(ResultKind(ka, kb), r, c), -2, 2)
+        select new BinaryCase(op, ka, kb, r, c, a, b, g);
+
+    private static void Check(BinaryCase d, Func<Node, Node, Node> apply, Func<double, double, double> f,
+        Func<double, double, double> da, Func<double, double, double> db, double valueRel)
+    {
+        ShapeKind kr = ResultKind(d.KA, d.KB);
+        int rows = kr == ShapeKind.Matrix ? d.Rows : 1, cols = kr == ShapeKind.Scalar ? 1 : d.Cols;
+        var t = new Tape();
+        Node a = Use(t, "a", d.KA, d.Rows, d.Cols, d.A, out Parameter pa);
+        Node b = Use(t, "b", d.KB, d.Rows, d.Cols, d.B, out Parameter pb);
+        Node y = apply(a, b);
+        Assert.Equal(kr, y.Shape.Kind);
+        Assert.Equal(rows * cols, y.Shape.Length);
+
+        // Forward: y(i, j) = a(ia) ∘ b(ib). Backward: the dual of broadcasting is summation, so
+        // ∂L/∂a(ia) = Σ over the (i, j) that read a(ia) of g(i, j)·∂∘/∂a, and the same for b.
+        var value = new double[rows * cols];
+        var ga = new double[d.A.Length];
+        var gb = new double[d.B.Length];
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < cols; j++)
+            {
+                int k = i * cols + j, ia = Index(d.KA, i, j, d.Cols), ib = Index(d.KB, i, j, d.Cols);
+                value[k] = f(d.A[ia], d.B[ib]);
+                ga[ia] += d.G[k] * da(d.A[ia], d.B[ib]);
+                gb[ib] += d.G[k] * db(d.A[ia], d.B[ib]);
+            }
+        }
+        Approx.Equal(value, y.ToArray(), valueRel, 1e-300, $"{d} value");
+        t.Backward(y, d.G);
+        Approx.Equal(ga, pa.Grad, 1e-12, 1e-14, $"{d} ∂L/∂a");
+        Approx.Equal(gb, pb.Grad, 1e-12, 1e-14, $"{d} ∂L/∂b");
+    }
+
+    /// <summary>Denominators: magnitude in [0.5, 2], either sign.</summary>
+    private static readonly Gen<double> Denominator =
+        from m in Gens.Double(0.5, 2) from s in Gen.Elements(-1.0, 1.0) select m * s;
+
+    [Property(MaxTest = 400)]
+    public Property ArithmeticOperators_AllKindCombinations_BroadcastValuesAndSumGradients() =>
+        Prop.ForAll(CaseGen([GraphOp.Add, GraphOp.Subtract, GraphOp.Multiply, GraphOp.Divide], (_, _) => true, -2, 2, Denominator).ToArbitrary(), d =>
+        {
+            // a + b: (1, 1); a − b: (1, −1); a·b: (b, a); a/b: (1/b, −a/b²).
+            (Func<double, double, double> f, Func<double, double, double> da, Func<double, double, double> db) = d.Op switch
+            {
+                GraphOp.Add => ((Func<double, double, double>)((x, y) => x + y), (Func<double, double, double>)((_, _) => 1), (Func<double, double, double>)((_, _) => 1)),
+                GraphOp.Subtract => ((x, y) => x - y, (_, _) => 1, (_, _) => -1),
+                GraphOp.Multiply => ((x, y) => x * y, (_, y) => y, (x, _) => x),
+                _ => ((x, y) => x / y, (_, y) => 1 / y, (x, y) => -x / (y * y)),
+            };
+            Check(d, (a, b) => GraphProgram.Arithmetic(d.Op, a, b), f, da, db, 1e-15);
+        });
+
+    [Property(MaxTest = 200)]
+    public Property PowerMaxMin_Overloads_MatchStatedDerivatives() =>
+        Prop.ForAll(
+            CaseGen([GraphOp.Power, GraphOp.Maximum, GraphOp.Minimum],
+                (ka, kb) => ka == kb || (ka == ShapeKind.Vector && kb == ShapeKind.Scalar), 0.5, 2, Gens.Double(-2, 2)).ToArbitrary(),
+            d =>
+            {
+                if (d.Op == GraphOp.Power)
+                {
+                    // a^b: ∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a (a > 0 here).
+                    Check(d, (a, b) => (a.Shape.Kind, b.Shape.Kind) switch
+                    {
+                        (ShapeKind.Scalar, _) => Ops.Pow(a.AsScalar(), b.AsScalar()),
+                        (ShapeKind.Vector, ShapeKind.Scalar) => Ops.Pow(a.AsVector(), b.AsScalar()),
+                        (ShapeKind.Vector, _) => Ops.Pow(a.AsVector(), b.AsVector()),
+                        _ => Ops.Pow(a.AsMatrix(), b.AsMatrix()),
+                    }, Math.Pow, (x, y) => y * Math.Pow(x, y - 1), (x, y) => Math.Pow(x, y) * Math.Log(x), 1e-15);
+                    return;
+                }
+                if (d.KA != d.KB) return; // max/min have same-shape overloads only
+                // Away from ties: the gradient goes to the larger (max) or the smaller (min) operand.
+                if (d.A.Zip(d.B).Any(p => Math.Abs(p.First - p.Second) < 1e-9)) return;
+                bool max = d.Op == GraphOp.Maximum;
+                Check(d, (a, b) => a.Shape.Kind switch
+                {
+                    ShapeKind.Scalar => max ? Ops.Max(a.AsScalar(), b.AsScalar()) : Ops.Min(a.AsScalar(), b.AsScalar()),
+                    ShapeKind.Vector => max ? Ops.Max(a.AsVector(), b.AsVector()) : Ops.Min(a.AsVector(), b.AsVector()),
+                    _ => max ? Ops.Max(a.AsMatrix(), b.AsMatrix()) : Ops.Min(a.AsMatrix(), b.AsMatrix()),
+                },
+                max ? Math.Max : Math.Min,
+                (x, y) => (x > y) == max ? 1 : 0,
+                (x, y) => (y > x) == max ? 1 : 0, 0);
+            });
+
+    [Fact]
+    public void MaxMin_TiedOperands_SplitTheGradientInHalves()
+    {
+        // max(a, b) at a = b (two different nodes): each operand gets g/2 (PyTorch's convention); so does min.
+        var a = new VectorParameter("a", 1.0, 2.0);
+        var b = new VectorParameter("b", 1.0, 3.0);
+        var t = new Tape();
+        Vector va = t.Use(a), vb = t.Use(b);
+        (Ops.Max(va, vb) * 2.0 + Ops.Min(va, vb) * 4.0).Backward([1.0, 1.0]);
+        Assert.Equal([1.0 + 2.0, 4.0], a.Grad); // element 0 tied: (2 + 4)/2; element 1: min → a
+        Assert.Equal([1.0 + 2.0, 2.0], b.Grad); // element 0 tied; element 1: max → b
+    }
+
+    [Fact]
+    public void Power_ZeroBase_GradientsAreZeroNotNaN()
+    {
+        // ∂(a^b)/∂b = a^b·ln a is 0·(−∞) at a = 0; the rule defines it as 0 for b ≥ 0 (PyTorch's convention).
+        var a = new ScalarParameter("a", 0.0);
+        var b = new ScalarParameter("b", 2.0);
+        var t = new Tape();
+        Scalar y = Ops.Pow(t.Use(a), t.Use(b));
+        y.Backward();
+        Assert.Equal(0.0, y.Value);
+        Assert.Equal(0.0, a.Grad[0]); // 2·0¹
+        Assert.Equal(0.0, b.Grad[0]);
+
+        // 0⁰ = 1, and ∂/∂a = b·a^(b−1) is 0·0⁻¹ = 0·∞ there: the rule defines it as 0 for b = 0, not NaN.
+        var a0 = new VectorParameter("a", 0.0, 0.0);
+        var b0 = new VectorParameter("b", 0.0, 0.0);
+        var t0 = new Tape();
+        Vector y0 = Ops.Pow(t0.Use(a0), t0.Use(b0));
+        Assert.Equal([1.0, 1.0], y0.Value);
+        Ops.Sum(y0).Backward();
+        Assert.Equal([0.0, 0.0], a0.Grad);
+        Assert.Equal([0.0, 0.0], b0.Grad);
+    }
+
+    [Fact]
+    public void ScalarOperators_WithDoubles_AllEightForms()
+    {
+        // c ∘ x and x ∘ c for + − × ÷ at x = 2, c = 3: values and ∂/∂x.
+        (Func<Scalar, Scalar> F, double Value, double Grad)[] cases =
+        [
+            (x => x + 3, 5, 1), (x => 3 + x, 5, 1), (x => x - 3, -1, 1), (x => 3 - x, 1, -1),
+            (x => x * 3, 6, 3), (x => 3 * x, 6, 3), (x => x / 3, 2.0 / 3, 1.0 / 3), (x => 3 / x, 1.5, -0.75),
+        ];
+        foreach (var (f, value, grad) in cases)
+        {
+            var p = new ScalarParameter("x", 2.0);
+            var t = new Tape();
+            Scalar y = f(t.Use(p));
+            y.Backward();
+            Approx.Equal(value, y.Value, 1e-15);
+            Approx.Equal(grad, p.Grad[0], 1e-15);
+        }
+    }
+
+    [Fact]
+    public void OneElementOperands_BroadcastLikeScalars()
+    {
+        // A [1] vector with a [2×3] matrix, and a [1×1] matrix with a [2×2] matrix: broadcast as scalars, and the
+        // one element receives the sum of the gradient.
+        var v = new VectorParameter("v", 2.0);
+        var m = new MatrixParameter("m", new double[,] { { 1, 2, 3 }, { 4, 5, 6 } });
+        var t = new Tape();
+        Matrix y = t.Use(m) * t.Use(v);
+        Assert.Equal(new double[,] { { 2, 4, 6 }, { 8, 10, 12 } }, y.Value);
+        Ops.Sum(y).Backward();
+        Assert.Equal([21.0], v.Grad);
+        Assert.Equal([2.0, 2, 2, 2, 2, 2], m.Grad);
+
+        var one = new MatrixParameter("one", new double[,] { { 3 } });
+        var sq = new MatrixParameter("sq", new double[,] { { 1, 2 }, { 3, 4 } });
+        var t2 = new Tape();
+        Matrix z = t2.Use(sq) - t2.Use(one);
+        Assert.Equal(new double[,] { { -2, -1 }, { 0, 1 } }, z.Value);
+        Ops.Sum(z).Backward();
+        Assert.Equal([-4.0], one.Grad);
+    }
+}
+
+/// <summary>Dot, MatVec, MatMul and Transpose against naive loops, values and both operands' gradients.</summary>
+public class LinearAlgebraOpTests
+{
+    internal sealed record Dims(int M, int K, int N, double[] A, double[] B, double[] U, double[] V, double[] G, double[] Gv, double Gs);
+
+    private static readonly Gen<Dims> DimsGen =
+        from m in Gen.Choose(1, 4)
+        from k in Gen.Choose(1, 4)
+        from n in Gen.Choose(1, 4)
+        from a in Gens.Array(m * k, -2, 2)
+        from b in Gens.Array(k * n, -2, 2)
+        from u in Gens.Array(k, -2, 2)
+        from v in Gens.Array(k, -2, 2)
+        from g in Gens.Array(m * n, -2, 2)
+        from gv in Gens.Array(m, -2, 2)
+        from gs in Gens.Double(-2, 2)
+        select new Dims(m, k, n, a, b, u, v, g, gv, gs);
+
+    [Property(MaxTest = 200)]
+    public Property MatMul_RandomShapes_ValueIsProductAndGradientsAreGBTransposeAndATransposeG() =>
+        Prop.ForAll(DimsGen.ToArbitrary(), d =>
+        {
+            var pa = new MatrixParameter("A", Gens.ToMatrix(d.A, d.M, d.K));
+            var pb = new MatrixParameter("B", Gens.ToMatrix(d.B, d.K, d.N));
+            var t = new Tape();
+            Matrix c = Ops.MatMul(t.Use(pa), t.Use(pb));
+            c.Backward(d.G);
+            var value = new double[d.M * d.N];
+            var ga = new double[d.M * d.K];
+            var gb = new double[d.K * d.N];
+            for (int i = 0; i < d.M; i++)
+            {
+                for (int j = 0; j < d.N; j++)
+                {
+                    for (int p = 0; p < d.K; p++)
+                    {
+                        value[i * d.N + j] += d.A[i * d.K + p] * d.B[p * d.N + j];
+                        ga[i * d.K + p] += d.G[i * d.N + j] * d.B[p * d.N + j]; // (G Bᵀ)ᵢₚ
+                        gb[p * d.N + j] += d.A[i * d.K + p] * d.G[i * d.N + j]; // (Aᵀ G)ₚⱼ
+                    }
+                }
+            }
+            Approx.Equal(value, Approx.Flat(c.Value), 1e-13, 1e-14, "AB");
+            Approx.Equal(ga, pa.Grad, 1e-13, 1e-14, "∂L/∂A = G Bᵀ");
+            Approx.Equal(gb, pb.Grad, 1e-13, 1e-14, "∂L/∂B = Aᵀ G");
+        });
+
+    [Property(MaxTest = 200)]
+    public Property MatVec_RandomShapes_ValueIsProductAndGradientsAreGVTransposeAndATransposeG() =>
+        Prop.ForAll(DimsGen.ToArbitrary(), d =>
+        {
+            var pa = new MatrixParameter("A", Gens.ToMatrix(d.A, d.M, d.K));
+            var pv = new VectorParameter("v", d.V);
+            var t = new Tape();
+            Vector y = Ops.MatVec(t.Use(pa), t.Use(pv));
+            y.Backward(d.Gv);
+            var value = new double[d.M];
+            var ga = new double[d.M * d.K];
+            var gv = new double[d.K];
+            for (int i = 0; i < d.M; i++)
+            {
+                for (int p = 0; p < d.K; p++)
+                {
+                    value[i] += d.A[i * d.K + p] * d.V[p];
+                    ga[i * d.K + p] = d.Gv[i] * d.V[p]; // g vᵀ
+                    gv[p] += d.A[i * d.K + p] * d.Gv[i]; // Aᵀ g
+                }
+            }
+            Approx.Equal(value, y.Value, 1e-13, 1e-14, "Av");
+            Approx.Equal(ga, pa.Grad, 1e-13, 1e-14, "∂L/∂A = g vᵀ");
+            Approx.Equal(gv, pv.Grad, 1e-13, 1e-14, "∂L/∂v = Aᵀ g");
+        });
+
+    [Property(MaxTest = 200)]
+    public Property DotAndTranspose_RandomShapes_MatchTheirRules() =>
+        Prop.ForAll(DimsGen.ToArbitrary(), d =>
+        {
+            // s = u·v: ∂L/∂u = g·v, ∂L/∂v = g·u.
+            var pu = new VectorParameter("u", d.U);
+            var pv = new VectorParameter("v", d.V);
+            var t = new Tape();
+            Scalar s = Ops.Dot(t.Use(pu), t.Use(pv));
+            Approx.Equal(d.U.Zip(d.V).Sum(p => p.First * p.Second), s.Value, 1e-13, 1e-14, "u·v");
+            t.Backward(s, [d.Gs]);
+            Approx.Equal([.. d.V.Select(x => d.Gs * x)], pu.Grad, 1e-15, 0, "∂L/∂u");
+            Approx.Equal([.. d.U.Select(x => d.Gs * x)], pv.Grad, 1e-15, 0, "∂L/∂v");
+
+            // Y = Aᵀ (k×m): Yⱼᵢ = Aᵢⱼ, ∂L/∂A = Gᵀ; seed G read as k×m.
+            var pa = new MatrixParameter("A", Gens.ToMatrix(d.A, d.M, d.K));
+            var ta = new Tape();
+            Matrix y = Ops.Transpose(ta.Use(pa));
+            Assert.Equal((d.K, d.M), (y.Rows, y.Cols));
+            double[] seed = d.A.Select((_, k) => k + 0.5).ToArray();
+            y.Backward(seed);
+            for (int i = 0; i < d.M; i++)
+            {
+                for (int j = 0; j < d.K; j++)
+                {
+                    Assert.Equal(d.A[i * d.K + j], y.Value[j, i]);
+                    Assert.Equal(seed[j * d.M + i], pa.Grad[i * d.K + j]);
+                }
+            }
+        });
+
+    /// <summary>C = AB and both rules against naive triple loops, for shapes of any size.</summary>
+    /// <remarks>
+    /// The product runs through a blocked kernel (panels of 4 rows × 8 columns, blocks of 256 along k, the row
+    /// panels split over threads for large products) with a naive loop for tiny ones; these shapes cross every
+    /// boundary: edges of partial panels, k beyond one block, and a product large enough to go parallel. The
+    /// kernels sum in another order than the reference, so elements agree to ≈ k·ε·Σ|aᵢₚbₚⱼ|, bounded here by
+    /// 10⁻¹³·Σ|aᵢₚbₚⱼ| + 10⁻¹⁴ per element.
+    /// </remarks>
+    private static void CheckProduct(int m, int k, int n, int seed)
+    {
+        var rng = new Random(seed);
+        double[] a = [.. Enumerable.Range(0, m * k).Select(_ => rng.NextDouble() * 2 - 1)];
+        double[] b = [.. Enumerable.Range(0, k * n).Select(_ => rng.NextDouble() * 2 - 1)];
+        double[] g = [.. Enumerable.Range(0, m * n).Select(_ => rng.NextDouble() * 2 - 1)];
+        var pa = new MatrixParameter("A", Gens.ToMatrix(a, m, k));
+        var pb = new MatrixParameter("B", Gens.ToMatrix(b, k, n));
+        var t = new Tape();
+        Matrix c = Ops.MatMul(t.Use(pa), t.Use(pb));
+        c.Backward(g);
+        double[] value = Approx.Flat(c.Value);
+
+        static void Near(double expected, double actual, double scale, string what)
+        {
+            Assert.True(Math.Abs(expected - actual) <= 1e-13 * scale + 1e-14, $"{what}: expected {expected:R}, got {actual:R}");
+        }
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0, scale = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    s += a[i * k + p] * b[p * n + j];
+                    scale += Math.Abs(a[i * k + p] * b[p * n + j]);
+                }
+                Near(s, value[i * n + j], scale, $"C[{i},{j}] of [{m}×{k}]·[{k}×{n}]");
+            }
+        }
+        for (int i = 0; i < m; i++)
+        {
+            for (int p = 0; p < k; p++)
+            {
+                double s = 0, scale = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    s += g[i * n + j] * b[p * n + j];
+                    scale += Math.Abs(g[i * n + j] * b[p * n + j]);
+                }
+                Near(s, pa.Grad[i * k + p], scale, $"(G Bᵀ)[{i},{p}]");
+            }
+        }
+        for (int p = 0; p < k; p++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0, scale = 0;
+                for (int i = 0; i < m; i++)
+                {
+                    s += a[i * k + p] * g[i * n + j];
+                    scale += Math.Abs(a[i * k + p] * g[i * n + j]);
+                }
+                Near(s, pb.Grad[p * n + j], scale, $"(Aᵀ G)[{p},{j}]");
+            }
+        }
+    }
+
+    [Property(MaxTest = 60)]
+    public Property MatMul_ShapesUpTo40_MatchesNaiveLoops() =>
+        Prop.ForAll(Gen.Choose(1, 40).Three().ToArbitrary(), Gen.Choose(0, 1 << 20).ToArbitrary(), (mkn, seed) =>
+            CheckProduct(mkn.Item1, mkn.Item2, mkn.Item3, seed));
+
+    [Theory]
+    [InlineData(5, 300, 9)]     // k crosses the 256 block, partial row and column panels
+    [InlineData(1, 513, 17)]    // one row, three k blocks
+    [InlineData(300, 6, 5)]     // ∂L/∂B = Aᵀ G has inner dimension m = 300: transposed A across blocks
+    [InlineData(4, 6, 300)]     // ∂L/∂A = G Bᵀ has inner dimension n = 300: transposed B across blocks
+    [InlineData(33, 7, 1)]      // one column
+    [InlineData(160, 100, 160)] // 2.56·10⁶ multiply-adds: row panels split over threads
+    public void MatMul_BlockAndThreadBoundaries_MatchesNaiveLoops(int m, int k, int n) => CheckProduct(m, k, n, m * 1000 + k * 10 + n);
+
+    [Fact]
+    public void MatMul_SameMatrixBothSides_GradientOfSumOfAATransposeIsTwiceRowSumsBroadcast()
+    {
+        // L = Σ (A Aᵀ)ᵢⱼ = Σₚ (Σᵢ Aᵢₚ)²  ⇒  ∂L/∂Aᵢₚ = 2 Σₖ Aₖₚ (twice the column sum).
+        var a = new MatrixParameter("A", new double[,] { { 1, 2 }, { 3, 4 }, { 5, 6 } });
+        var t = new Tape();
+        Matrix am = t.Use(a);
+        Scalar l = Ops.Sum(Ops.MatMul(am, Ops.Transpose(am)));
+        Assert.Equal(9.0 * 9 + 12 * 12, l.Value);
+        l.Backward();
+        Assert.Equal([18.0, 24, 18, 24, 18, 24], a.Grad);
+    }
+}
+
+/// <summary>Sum, Mean (all and per axis) and LogSumExp (vector and per row).</summary>
+public class ReductionOpTests
+{
+    internal sealed record Data(int Rows, int Cols, double[] X, double[] G, double Gs);
+
+    private static readonly Gen<Data> DataGen =
+        from r in Gen.Choose(1, 4)
+        from c in Gen.Choose(1, 5)
+        from x in Gens.Array(r * c, -4, 4)
+        from g in Gens.Array(Math.Max(r, c), -2, 2)
+        from gs in Gens.Double(-2, 2)
+        select new Data(r, c, x, g, gs);
+
+    private static (MatrixParameter P, Matrix M, Tape T) Matrix(Data d)
+    {
+        var p = new MatrixParameter("X", Gens.ToMatrix(d.X, d.Rows, d.Cols));
+        var t = new Tape();
+        return (p, t.Use(p), t);
+    }
+
+    [Property(MaxTest = 200)]
+    public Property SumAndMean_All_GradientIsGOrGOverN() =>
+        Prop.ForAll(DataGen.ToArbitrary(), d =>
+        {
+            int n = d.X.Length;
+            var (p, m, t) = Matrix(d);
+            Scalar s = Ops.Sum(m);
+            Approx.Equal(d.X.Sum(), s.Value, 1e-13, 1e-14);
+            t.Backward(s, [d.Gs]);
+            Assert.All(p.Grad, g => Assert.Equal(d.Gs, g));
+
+            var pv = new VectorParameter("x", d.X);
+            var tv = new Tape();
+            Scalar mean = Ops.Mean(tv.Use(pv));
+            Approx.Equal(d.X.Sum() / n, mean.Value, 1e-13, 1e-14);
+            tv.Backward(mean, [d.Gs]);
+            Assert.All(pv.Grad, g => Approx.Equal(d.Gs / n, g, 1e-15, 0));
+
+            var (pm, mm, tm) = Matrix(d);
+            Scalar meanM = Ops.Mean(mm);
+            tm.Backward(meanM, [d.Gs]);
+            Assert.All(pm.Grad, g => Approx.Equal(d.Gs / n, g, 1e-15, 0));
+        });
+
+    [Property(MaxTest = 200)]
+    public Property SumAndMean_PerAxis_GradientBroadcastsBackAlongTheAxis() =>
+        Prop.ForAll(DataGen.ToArbitrary(), Gen.Elements(0, 1).ToArbitrary(), Gen.Elements(false, true).ToArbitrary(), (d, axis, mean) =>
+        {
+            // axis 0: yⱼ = Σᵢ Xᵢⱼ (one per column), ∂L/∂Xᵢⱼ = gⱼ; axis 1: yᵢ = Σⱼ Xᵢⱼ, ∂L/∂Xᵢⱼ = gᵢ; mean divides by the axis length.
+            var (p, m, t) = Matrix(d);
+            Vector y = mean ? Ops.Mean(m, axis) : Ops.Sum(m, axis);
+            int outLength = axis == 0 ? d.Cols : d.Rows, along = axis == 0 ? d.Rows : d.Cols;
+            Assert.Equal(outLength, y.Length);
+            double[] seed = d.G[..outLength];
+            y.Backward(seed);
+            var value = new double[outLength];
+            for (int i = 0; i < d.Rows; i++)
+            {
+                for (int j = 0; j < d.Cols; j++)
+                {
+                    int o = axis == 0 ? j : i;
+                    value[o] += d.X[i * d.Cols + j] / (mean ? along : 1);
+                    Approx.Equal(seed[o] / (mean ? along : 1), p.Grad[i * d.Cols + j], 1e-15, 0, $"∂L/∂X[{i},{j}]");
+                }
+            }
+            Approx.Equal(value, y.Value, 1e-13, 1e-14, "value");
+        });
+
+    [Property(MaxTest = 200)]
+    public Property LogSumExp_VectorAndRows_GradientIsSoftmax() =>
+        Prop.ForAll(DataGen.ToArbitrary(), d =>
+        {
+            // lse(x) = ln Σ e^x; ∂/∂xₖ = softmax(x)ₖ (times g).
+            var pv = new VectorParameter("x", d.X);
+            var tv = new Tape();
+            Scalar l = Ops.LogSumExp(tv.Use(pv));
+            Approx.Equal(Reference.LogSumExp(d.X), l.Value, 1e-14, 1e-15);
+            tv.Backward(l, [d.Gs]);
+            Approx.Equal([.. Reference.Softmax(d.X).Select(s => d.Gs * s)], pv.Grad, 1e-13, 1e-16, "vector");
+
+            var (p, m, t) = Matrix(d);
+            Vector rows = Ops.LogSumExp(m);
+            double[] seed = d.G[..d.Rows];
+            rows.Backward(seed);
+            for (int i = 0; i < d.Rows; i++)
+            {
+                ReadOnlySpan<double> row = d.X.AsSpan(i * d.Cols, d.Cols);
+                Approx.Equal(Reference.LogSumExp(row), rows.Value[i], 1e-14, 1e-15, $"row {i}");
+                double[] sm = Reference.Softmax(row);
+                for (int j = 0; j < d.Cols; j++) Approx.Equal(seed[i] * sm[j], p.Grad[i * d.Cols + j], 1e-13, 1e-16, $"[{i},{j}]");
+            }
+        });
+}
+
+/// <summary>Element, Row, Reshape, Flatten, Concat and Detach: values shared or copied, gradients routed exactly.</summary>
+public class ViewOpTests
+{
+    [Fact]
+    public void Element_OfVectorAndMatrix_RoutesGradientToThatElement()
+    {
+        var v = new VectorParameter("v", 1, 2, 3, 4, 5, 6);
+        var m = new MatrixParameter("m", new double[,] { { 1, 2, 3 }, { 4, 5, 6 } });
+        var t = new Tape();
+        Vector vv = t.Use(v);
+        Matrix mm = t.Use(m);
+        Scalar loss = 2 * vv[1] + 3 * vv[4] + vv[1] + 5 * mm[0, 2] - mm[1, 0];
+        Assert.Equal(2 * 2 + 3 * 5 + 2 + 5 * 3 - 4, loss.Value);
+        loss.Backward();
+        Assert.Equal([0.0, 3, 0, 0, 3, 0], v.Grad);
+        Assert.Equal([0.0, 0, 5, -1, 0, 0], m.Grad);
+    }
+
+    [Fact]
+    public void Row_DotWithConstant_GradientLandsInThatRow()
+    {
+        var m = new MatrixParameter("m", new double[,] { { 1, 2, 3 }, { 4, 5, 6 } });
+        var t = new Tape();
+        Vector row = t.Use(m).Row(1);
+        Assert.Equal([4.0, 5, 6], row.Value);
+        Ops.Dot(row, t.Constant([1.0, 2, 3])).Backward();
+        Assert.Equal([0.0, 0, 0, 1, 2, 3], m.Grad);
+    }
+
+    [Fact]
+    public void ReshapeAndFlatten_KeepRowMajorOrder_GradientReshapedBack()
+    {
+        var v = new VectorParameter("v", 1, 2, 3, 4, 5, 6);
+        var t = new Tape();
+        Matrix m = Ops.Reshape(t.Use(v), 2, 3);
+        Assert.Equal(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } }, m.Value);
+        Matrix m2 = Ops.Reshape(m, 3, 2);
+        Assert.Equal(new double[,] { { 1, 2 }, { 3, 4 }, { 5, 6 } }, m2.Value);
+        Vector flat = Ops.Flatten(m2);
+        Scalar loss = Ops.Dot(flat, t.Constant([10.0, 20, 30, 40, 50, 60])) + Ops.Sum(m * t.Constant(new double[,] { { 1, 0, 0 }, { 0, 0, 1 } }));
+        loss.Backward();
+        Assert.Equal([11.0, 20, 30, 40, 50, 61], v.Grad);
+    }
+
+    [Fact]
+    public void ViewChain_ElementOfRowOfReshape_RoutesToOneElement()
+    {
+        var v = new VectorParameter("v", 1, 2, 3, 4, 5, 6);
+        var t = new Tape();
+        Scalar e = Ops.Reshape(t.Use(v), 3, 2).Row(2)[0]; // element (2, 0) of the 3×2 reshape = v[4]
+        Assert.Equal(5.0, e.Value);
+        (e * e).Backward();
+        Assert.Equal([0.0, 0, 0, 0, 10, 0], v.Grad);
+    }
+
+    [Fact]
+    public void Backward_FromAView_SeedsTheSourceElement()
+    {
+        var v = new VectorParameter("v", 1, 2, 3);
+        var t = new Tape();
+        Vector sq = Ops.Square(t.Use(v));
+        sq[2].Backward();
+        Assert.Equal([0.0, 0, 6], v.Grad);
+    }
+
+    [Property(MaxTest = 100)]
+    public Property Concat_RandomParts_EachPartGetsItsSliceOfTheGradient() =>
+        Prop.ForAll(Gens.Vector(4, -2, 2).ArrayOf().Where(a => a.Length is > 0 and <= 4).ToArbitrary(), parts =>
+        {
+            var ps = parts.Select((p, k) => new VectorParameter($"p{k}", p)).ToArray();
+            var t = new Tape();
+            Vector[] used = [.. ps.Select(p => t.Use(p))];
+            // The first part twice, to check that both of its slices are added.
+            Vector y = Ops.Concat([.. used, used[0]]);
+            double[] all = [.. parts.SelectMany(p => p), .. parts[0]];
+            Assert.Equal(all, y.Value);
+            double[] seed = [.. all.Select((_, k) => k + 1.0)];
+            y.Backward(seed);
+            int at = 0;
+            for (int k = 0; k < parts.Length; k++)
+            {
+                double[] expected = seed[at..(at + parts[k].Length)];
+                if (k == 0)
+                {
+                    double[] second = seed[^parts[0].Length..];
+                    expected = [.. expected.Zip(second, (a, b) => a + b)];
+                }
+                Assert.Equal(expected, ps[k].Grad);
+                at += parts[k].Length;
+            }
+        });
+
+    [Fact]
+    public void Detach_SharesValueAndBlocksGradient()
+    {
+        var v = new VectorParameter("v", 1, 2);
+        var t = new Tape();
+        Vector x = t.Use(v);
+        Vector d = Ops.Detach(x);
+        Assert.Equal(x.Value, d.Value);
+        Ops.Dot(x, d).Backward(); // d is a constant copy: ∂/∂x = d
+        Assert.Equal([1.0, 2.0], v.Grad);
+        Assert.Equal([0.0, 0.0], d.Grad);
+    }
+}
+
+/// <summary>Softmax and log-softmax, of vectors and of matrix rows.</summary>
+public class SoftmaxOpTests
+{
+    internal sealed record Data(int Rows, int Cols, double[] X, double[] G);
+
+    private static readonly Gen<Data> DataGen =
+        from r in Gen.Choose(1, 4)
+        from c in Gen.Choose(1, 6)
+        from x in Gens.Array(r * c, -6, 6)
+        from g in Gens.Array(r * c, -2, 2)
+        select new Data(r, c, x, g);
+
+    [Property(MaxTest = 200)]
+    public Property Softmax_Rows_ValuesSumToOneAndGradientIsYTimesGMinusGDotY() =>
+        Prop.ForAll(DataGen.ToArbitrary(), d =>
+        {
+            var p = new MatrixParameter("X", Gens.ToMatrix(d.X, d.Rows, d.Cols));
+            var t = new Tape();
+            Matrix y = Ops.Softmax(t.Use(p));
+            y.Backward(d.G);
+            double[] values = Approx.Flat(y.Value);
+            for (int i = 0; i < d.Rows; i++)
+            {
+                double[] sm = Reference.Softmax(d.X.AsSpan(i * d.Cols, d.Cols));
+                Approx.Equal(1.0, values.AsSpan(i * d.Cols, d.Cols).ToArray().Sum(), 1e-15, 0, "Σ softmax");
+                double gy = 0;
+                for (int k = 0; k < d.Cols; k++) gy += d.G[i * d.Cols + k] * sm[k];
+                for (int k = 0; k < d.Cols; k++)
+                {
+                    Approx.Equal(sm[k], values[i * d.Cols + k], 1e-14, 1e-16, "softmax");
+                    Approx.Equal(sm[k] * (d.G[i * d.Cols + k] - gy), p.Grad[i * d.Cols + k], 1e-12, 1e-15, "∂L/∂x = y(g − g·y)");
+                }
+            }
+
+            // The vector overload on row 0 agrees with the matrix row.
+            var v = new VectorParameter("x", d.X[..d.Cols]);
+            var tv = new Tape();
+            Vector yv = Ops.Softmax(tv.Use(v));
+            yv.Backward(d.G[..d.Cols]);
+            Approx.Equal(values[..d.Cols], yv.Value, 1e-15, 0);
+            Approx.Equal(p.Grad[..d.Cols], v.Grad, 1e-15, 1e-300);
+        });
+
+    [Property(MaxTest = 200)]
+    public Property LogSoftmax_Rows_ValueIsXMinusLseAndGradientIsGMinusSoftmaxSumG() =>
+        Prop.ForAll(DataGen.ToArbitrary(), d =>
+        {
+            var p = new MatrixParameter("X", Gens.ToMatrix(d.X, d.Rows, d.Cols));
+            var t = new Tape();
+            Matrix y = Ops.LogSoftmax(t.Use(p));
+            y.Backward(d.G);
+            double[] values = Approx.Flat(y.Value);
+            for (int i = 0; i < d.Rows; i++)
+            {
+                ReadOnlySpan<double> row = d.X.AsSpan(i * d.Cols, d.Cols);
+                double lse = Reference.LogSumExp(row);
+                double[] sm = Reference.Softmax(row);
+                double sumG = 0;
+                for (int k = 0; k < d.Cols; k++) sumG += d.G[i * d.Cols + k];
+                for (int k = 0; k < d.Cols; k++)
+                {
+                    Approx.Equal(row[k] - lse, values[i * d.Cols + k], 1e-14, 1e-14, "x − lse");
+                    Approx.Equal(d.G[i * d.Cols + k] - sm[k] * sumG, p.Grad[i * d.Cols + k], 1e-12, 1e-14, "g − softmax·Σg");
+                }
+            }
+
+            var v = new VectorParameter("x", d.X[..d.Cols]);
+            var tv = new Tape();
+            Vector yv = Ops.LogSoftmax(tv.Use(v));
+            yv.Backward(d.G[..d.Cols]);
+            Approx.Equal(values[..d.Cols], yv.Value, 1e-15, 0);
+            Approx.Equal(p.Grad[..d.Cols], v.Grad, 1e-15, 1e-300);
+        });
+}
+
+/// <summary>The losses: value against the formula, gradient against the documented derivative.</summary>
+public class LossOpTests
+{
+    internal sealed record Data(double[] P, double[] Y, double[] Z, int Rows, int Cols, double[] X, int[] Labels);
+
+    private static readonly Gen<Data> DataGen =
+        from n in Gen.Choose(1, 6)
+        from p in Gens.Array(n, 0.01, 0.99)
+        from soft in Gen.Elements(false, true)
+        from y in soft ? Gens.Array(n, 0, 1) : Gens.Labels01(n)
+        from z in Gens.Array(n, -6, 6)
+        from r in Gen.Choose(1, 4)
+        from c in Gen.Choose(1, 5)
+        from x in Gens.Array(r * c, -5, 5)
+        from labels in Gen.Choose(0, c - 1).ArrayOf(r)
+        select new Data(p, y, z, r, c, x, labels);
+
+    [Property(MaxTest = 200)]
+    public Property BinaryCrossEntropy_Probabilities_MeanLossAndGradientPMinusYOverPOneMinusP() =>
+        Prop.ForAll(DataGen.ToArbitrary(), d =>
+        {
+            // ℓ = −(1/N) Σ [y ln p + (1 − y) ln(1 − p)], ∂ℓ/∂p = (1/N)(p − y)/(p(1 − p)).
+            int n = d.P.Length;
+            var p = new VectorParameter("p", d.P);
+            var t = new Tape();
+            Scalar l = Loss.BinaryCrossEntropy(t.Use(p), t.Constant(d.Y));
+            l.Backward();
+            double expected = -d.P.Select((q, k) => d.Y[k] * Math.Log(q) + (1 - d.Y[k]) * Math.Log(1 - q)).Sum() / n;
+            Approx.Equal(expected, l.Value, 1e-13, 1e-15, "ℓ");
+            Approx.Equal([.. d.P.Select((q, k) => (q - d.Y[k]) / (q * (1 - q)) / n)], p.Grad, 1e-13, 1e-15, "∂ℓ/∂p");
+
+            // The scalar overload is the one-element case.
+            var s = new ScalarParameter("p", d.P[0]);
+            var ts = new Tape();
+            Scalar ls = Loss.BinaryCrossEntropy(ts.Use(s), d.Y[0]);
+            ls.Backward();
+            Approx.Equal(-(d.Y[0] * Math.Log(d.P[0]) + (1 - d.Y[0]) * Math.Log(1 - d.P[0])), ls.Value, 1e-13, 1e-15);
+            Approx.Equal((d.P[0] - d.Y[0]) / (d.P[0] * (1 - d.P[0])), s.Grad[0], 1e-13, 1e-15);
+        });
+
+    [Property(MaxTest = 200)]
+    public Property BinaryCrossEntropyWithLogits_MeanLossAndGradientSigmaMinusY() =>
+        Prop.ForAll(DataGen.ToArbitrary(), d =>
+        {
+            // ℓ = (1/N) Σ [softplus(z) − z·y] (= BCE of σ(z)), ∂ℓ/∂z = (1/N)(σ(z) − y).
+            int n = d.Z.Length;
+            var z = new VectorParameter("z", d.Z);
+            var t = new Tape();
+            Scalar l = Loss.BinaryCrossEntropyWithLogits(t.Use(z), t.Constant(d.Y));
+            l.Backward();
+            double expected = d.Z.Select((v, k) => Reference.Softplus(v) - v * d.Y[k]).Sum() / n;
+            Approx.Equal(expected, l.Value, 1e-13, 1e-15, "ℓ");
+            Approx.Equal([.. d.Z.Select((v, k) => (Reference.Sigmoid(v) - d.Y[k]) / n)], z.Grad, 1e-13, 1e-16, "∂ℓ/∂z");
+
+            var s = new ScalarParameter("z", d.Z[0]);
+            var ts = new Tape();
+            Loss.BinaryCrossEntropyWithLogits(ts.Use(s), d.Y[0]).Backward();
+            Approx.Equal(Reference.Sigmoid(d.Z[0]) - d.Y[0], s.Grad[0], 1e-13, 1e-16);
+        });
+
+    [Property(MaxTest = 200)]
+    public Property SoftmaxCrossEntropy_Batch_MeanOfLseMinusLabelLogitAndGradientSoftmaxMinusOneHotOverB() =>
+        Prop.ForAll(DataGen.ToArbitrary(), d =>
+        {
+            var x = new MatrixParameter("X", Gens.ToMatrix(d.X, d.Rows, d.Cols));
+            var t = new Tape();
+            Scalar l = Loss.SoftmaxCrossEntropy(t.Use(x), d.Labels);
+            l.Backward();
+            double expected = 0;
+            for (int i = 0; i < d.Rows; i++)
+            {
+                ReadOnlySpan<double> row = d.X.AsSpan(i * d.Cols, d.Cols);
+                expected += (Reference.LogSumExp(row) - row[d.Labels[i]]) / d.Rows;
+                double[] sm = Reference.Softmax(row);
+                for (int k = 0; k < d.Cols; k++)
+                {
+                    double oneHot = k == d.Labels[i] ? 1 : 0;
+                    Approx.Equal((sm[k] - oneHot) / d.Rows, x.Grad[i * d.Cols + k], 1e-12, 1e-15, $"∂ℓ/∂X[{i},{k}]");
+                }
+            }
+            Approx.Equal(expected, l.Value, 1e-13, 1e-15, "ℓ");
+
+            // The vector overload: one example, ℓ = lse(x) − x[label] = −log-softmax(x)[label].
+            var v = new VectorParameter("x", d.X[..d.Cols]);
+            var tv = new Tape();
+            Scalar lv = Loss.SoftmaxCrossEntropy(tv.Use(v), d.Labels[0]);
+            Approx.Equal(-Ops.LogSoftmax(tv.Constant(d.X[..d.Cols])).Value[d.Labels[0]], lv.Value, 1e-13, 1e-15);
+        });
+
+    [Property(MaxTest = 200)]
+    public Property SquaredErrors_AllFourForms_MatchTheirDerivatives() =>
+        Prop.ForAll(DataGen.ToArbitrary(), d =>
+        {
+            int n = d.Z.Length;
+            double[] target = d.P;
+            double[] r = [.. d.Z.Select((v, k) => v - target[k])];
+
+            // MSE = (1/n) Σ (p − y)², ∂/∂p = 2(p − y)/n.
+            var a = new VectorParameter("a", d.Z);
+            var t = new Tape();
+            Scalar mse = Loss.MeanSquaredError(t.Use(a), t.Constant(target));
+            mse.Backward();
+            Approx.Equal(r.Sum(e => e * e) / n, mse.Value, 1e-13, 1e-15);
+            Approx.Equal([.. r.Select(e => 2 * e / n)], a.Grad, 1e-14, 1e-16);
+
+            // ½·MSE, ∂/∂p = (p − y)/n.
+            var b = new VectorParameter("b", d.Z);
+            var tb = new Tape();
+            Scalar half = Loss.HalfMeanSquaredError(tb.Use(b), tb.Constant(target));
+            half.Backward();
+            Approx.Equal(0.5 * r.Sum(e => e * e) / n, half.Value, 1e-13, 1e-15);
+            Approx.Equal([.. r.Select(e => e / n)], b.Grad, 1e-14, 1e-16);
+
+            // Matrix MSE over all elements.
+            var m = new MatrixParameter("m", Gens.ToMatrix(d.Z, 1, n));
+            var tm = new Tape();
+            Loss.MeanSquaredError(tm.Use(m), tm.Constant(target, 1, n)).Backward();
+            Approx.Equal(a.Grad, m.Grad, 1e-15, 1e-300);
+
+            // ½(h − y)² for one point, ∂/∂h = h − y; the target may itself depend on parameters.
+            var h = new ScalarParameter("h", d.Z[0]);
+            var y = new ScalarParameter("y", target[0]);
+            var ts = new Tape();
+            Loss.HalfSquaredError(ts.Use(h), ts.Use(y)).Backward();
+            Approx.Equal(r[0], h.Grad[0], 1e-15, 0);
+            Approx.Equal(-r[0], y.Grad[0], 1e-15, 0);
+        });
+}
