@@ -241,4 +241,30 @@ public class CustomOpTests
 
         public override void Backward(CustomOpContext context) { }
     }
+
+    [Fact]
+    public void ForwardThrows_Tape_IsLeftAsItWas()
+    {
+        // A custom op whose forward fails must not leave a half-recorded node behind.
+        var t = new Tape();
+        var x = t.Use(new VectorParameter("x", 1.0, 2.0));
+        int nodes = t.NodeCount, slots = t.ValueSlots;
+        var e = Assert.Throws<InvalidOperationException>(() => Ops.Custom(new ThrowingOp(), x));
+        Assert.Equal("ThrowingOp refuses", e.Message);
+        Assert.Equal(nodes, t.NodeCount);
+        Assert.Equal(slots, t.ValueSlots);
+        // The tape goes on recording normally: the next node takes the failed one's place.
+        Scalar s = Ops.Sum(x);
+        Assert.Equal(nodes, s.Tape.Describe(nodes).Id);
+        s.Backward();
+        Assert.Equal([1.0, 1.0], x.Grad);
+    }
+
+    private sealed class ThrowingOp : CustomOp
+    {
+        public override string Name => "ThrowingOp";
+        public override Shape OutputShape(ReadOnlySpan<Shape> inputs) => inputs[0];
+        public override void Forward(CustomOpContext context) => throw new InvalidOperationException("ThrowingOp refuses");
+        public override void Backward(CustomOpContext context) { }
+    }
 }

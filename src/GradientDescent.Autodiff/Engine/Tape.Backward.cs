@@ -53,6 +53,7 @@ public sealed partial class Tape
         if (Grads.Length < ValueCount) Grads = new double[Values.Length];
         else Array.Clear(Grads, 0, ValueCount);
         seed.CopyTo(GradSpan(output));
+        if (DetectAnomalies) CheckFinite(output, GradSpan(output), "seed gradient");
 
         NodeRecord[] nodes = Nodes;
         double[] grads = Grads;
@@ -67,12 +68,35 @@ public sealed partial class Tape
                 if (g == 0) continue;
                 if (!detect && ScalarRule(ref n, g)) continue;
             }
-            if (detect) CheckFinite(i, GradSpan(i), "gradient");
             Propagate(i, ref n);
+            if (detect) CheckInputGradients(i);
         }
         _backwardGeneration = Generation;
         _backwardCount = Count;
         if (!retainGraph) _freed = true;
+    }
+
+    /// <summary>
+    /// With <see cref="DetectAnomalies"/>: after node <paramref name="i"/>'s rule ran, throws if it left a NaN or an
+    /// infinity in an input's gradient, naming the op whose rule produced it (the seed was checked by the output's own turn).
+    /// </summary>
+    private void CheckInputGradients(int i)
+    {
+        ref readonly NodeRecord n = ref Nodes[i];
+        if (n.Op is OpKind.Parameter or OpKind.Constant) return;
+        foreach (int input in Describe(i).Inputs)
+        {
+            if (!Nodes[input].RequiresGrad) continue;
+            ReadOnlySpan<double> g = GradSpan(input);
+            for (int k = 0; k < g.Length; k++)
+            {
+                if (!double.IsFinite(g[k]))
+                {
+                    throw new ArithmeticException(
+                        $"{n.Op}: the derivative rule of node {i} (shape {n.Shape}) gave input node {input} ({Nodes[input].Op}, {Nodes[input].Shape}) a non-finite gradient ({g[k]}) at element {k}; check this op's inputs and the gradient flowing into it (see Tape.Format()).");
+                }
+            }
+        }
     }
 
     /// <summary>

@@ -236,6 +236,15 @@ public sealed partial class Tape
         return Record(OpKind.Constant, -1, -1, ~(External.Count - 1), shape.Rows, shape.Cols, shape.Kind, NodeFlags.External, 0);
     }
 
+    /// <summary>Forgets node <paramref name="count"/> and everything recorded after it (a failed custom op's node).</summary>
+    internal void Truncate(int count, int valueCount, int operandCount, int objectCount)
+    {
+        Count = count;
+        ValueCount = valueCount;
+        Operands.RemoveRange(operandCount, Operands.Count - operandCount);
+        Objects.RemoveRange(objectCount, Objects.Count - objectCount);
+    }
+
     /// <summary>Writes the next node record (every Append goes through here); returns its index.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Record(OpKind op, int a, int b, int offset, int rows, int cols, ShapeKind kind, NodeFlags flags, double aux)

@@ -6,7 +6,7 @@ namespace GradientDescent.Autodiff;
 /// Binary elementwise ops with broadcasting: a + b, a − b, a · b, a / b, a^b, max(a, b), min(a, b).
 /// </summary>
 /// <remarks>
-/// <para>Broadcasting: equal shapes combine element by element; a scalar (or any one-element node) combines with
+/// <para>Broadcasting: equal shapes combine element by element; a scalar (or a one-element node of no higher kind: a vector of one with a vector or matrix) combines with
 /// every element of the other; a vector of length c combines with every row of an r×c matrix. The dual of
 /// broadcasting in the backward pass is summation: a broadcast scalar receives Σ of its contributions, a broadcast
 /// row receives the column sums.</para>

@@ -97,8 +97,18 @@ internal static class CustomOps
         foreach (var input in inputs) t.Operands.Add(input.Index);
         int slot = t.Objects.Count;
         t.Objects.Add(op);
+        int valueCount = t.ValueCount;
         int i = t.Append(OpKind.Custom, start, inputs.Length, shape, flags, slot);
-        op.Forward(new CustomOpContext(t, i));
+        try
+        {
+            op.Forward(new CustomOpContext(t, i));
+        }
+        catch
+        {
+            // Nothing half-recorded: the tape is as it was before the call.
+            t.Truncate(i, valueCount, start, slot);
+            throw;
+        }
         return new Node(t, t.Checked(i));
     }
 

@@ -6,7 +6,9 @@ namespace GradientDescent.Autodiff;
 /// <remarks>
 /// Each step uses the parameter on a fresh (or cleared) <see cref="Tape"/> with <c>tape.Use(p)</c>; backward adds
 /// ∂L/∂p into <see cref="Grad"/>, so gradients accumulate across backward passes until <see cref="ZeroGrad"/>.
-/// Optimizers change <see cref="Value"/> in place.
+/// Optimizers change <see cref="Value"/> in place. A parameter is not synchronised: tapes on several threads may
+/// read one parameter, but their backward passes must not add into its <see cref="Grad"/> at the same time (give
+/// each thread its own parameters, or take turns).
 /// </remarks>
 public abstract class Parameter
 {
