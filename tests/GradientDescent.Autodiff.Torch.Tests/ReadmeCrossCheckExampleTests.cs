@@ -1,0 +1,28 @@
+using Xunit;
+
+namespace GradientDescent.Autodiff.Torch.Tests;
+
+/// <summary>The README's cross-check example, run as written.</summary>
+public sealed class ReadmeCrossCheckExampleTests
+{
+    [Fact]
+    public void Run_ReadmeLogisticPoint_PassesAndPrintsTheTable()
+    {
+        TorchRuntime.EnsureLoaded();
+        var w = new VectorParameter("w", 0.3, -0.1);
+        var b = new ScalarParameter("b", 0.2);
+        double[] x = [0.78051, -0.063669];
+
+        var report = TorchCrossCheck.Run(
+            tape => Loss.BinaryCrossEntropy(Ops.Sigmoid(Ops.Dot(tape.Use(w), tape.Constant(x)) + tape.Use(b)), 1.0),
+            [w, b]);
+        string text = report.ToString();
+
+        Assert.True(report.Passed, text);
+        Assert.StartsWith("TorchSharp cross-check of L = 0.4969508164 (libtorch 0.4969508164); 8 nodes, 2 parameters", text);
+        Assert.EndsWith("PASSED", text.TrimEnd());
+        // ∂E/∂w = −(y − ŷ)x from libtorch too.
+        double yHat = 1 / (1 + Math.Exp(-(0.3 * x[0] - 0.1 * x[1] + 0.2)));
+        Assert.Equal(-(1 - yHat) * x[0], report.Parameters[0].Torch[0], 14);
+    }
+}
