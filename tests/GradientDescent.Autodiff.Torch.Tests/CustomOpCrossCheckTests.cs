@@ -1,4 +1,5 @@
 using TorchSharp;
+using GradientDescent.Autodiff.Testing;
 using Xunit;
 using static TorchSharp.torch;
 

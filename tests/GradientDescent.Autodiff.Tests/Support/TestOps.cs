@@ -1,30 +1,6 @@
+global using GradientDescent.Autodiff.Testing;
+
 namespace GradientDescent.Autodiff.Tests.Support;
-
-/// <summary>y = x³ elementwise, any shape; dy/dx = 3x², so ∂L/∂xₖ += gₖ·3xₖ².</summary>
-internal sealed class CubeOp : CustomOp
-{
-    public static readonly CubeOp Instance = new();
-
-    public override string Name => "cube";
-
-    public override Shape OutputShape(ReadOnlySpan<Shape> inputs) =>
-        inputs.Length == 1 ? inputs[0] : throw new ArgumentException($"cube: takes one input, got {inputs.Length}.");
-
-    public override void Forward(CustomOpContext context)
-    {
-        ReadOnlySpan<double> x = context.Input(0);
-        Span<double> y = context.Output;
-        for (int k = 0; k < x.Length; k++) y[k] = x[k] * x[k] * x[k];
-    }
-
-    public override void Backward(CustomOpContext context)
-    {
-        if (!context.RequiresGrad(0)) return;
-        ReadOnlySpan<double> x = context.Input(0), g = context.OutputGrad;
-        Span<double> gx = context.InputGrad(0);
-        for (int k = 0; k < x.Length; k++) gx[k] += g[k] * 3 * x[k] * x[k];
-    }
-}
 
 /// <summary>swish(x) = x·σ(x) elementwise; d/dx = σ(x) + x·σ(x)(1 − σ(x)).</summary>
 internal sealed class SwishOp : CustomOp
