@@ -1,0 +1,45 @@
+namespace GradientDescent.Autodiff.Benchmarks;
+
+/// <summary>
+/// A small, fast, seeded generator (SplitMix64) so that every run, and both engines, see exactly the same data.
+/// </summary>
+public sealed class DeterministicRandom
+{
+    private ulong _state;
+
+    /// <summary>A generator whose sequence depends only on <paramref name="seed"/>.</summary>
+    public DeterministicRandom(ulong seed) => _state = seed;
+
+    /// <summary>The next 64 random bits.</summary>
+    public ulong NextUInt64()
+    {
+        ulong z = _state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Uniform in [0, 1), 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Uniform in [<paramref name="lo"/>, <paramref name="hi"/>).</summary>
+    public double Uniform(double lo, double hi) => lo + (hi - lo) * NextDouble();
+
+    /// <summary>Standard normal (Box–Muller).</summary>
+    public double NextGaussian()
+    {
+        double u1 = 1.0 - NextDouble(), u2 = NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
+    /// <summary>Uniform integer in [0, <paramref name="n"/>).</summary>
+    public int NextInt(int n) => (int)(NextUInt64() % (ulong)n);
+
+    /// <summary>An array of <paramref name="length"/> values uniform in [<paramref name="lo"/>, <paramref name="hi"/>).</summary>
+    public double[] UniformArray(int length, double lo, double hi)
+    {
+        var result = new double[length];
+        for (int k = 0; k < result.Length; k++) result[k] = Uniform(lo, hi);
+        return result;
+    }
+}

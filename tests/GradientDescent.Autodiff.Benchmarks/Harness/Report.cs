@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text;
+
+namespace GradientDescent.Autodiff.Benchmarks;
+
+/// <summary>Prints results: the Markdown table, the machine-readable BENCH lines and the targets.</summary>
+public static class Report
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>The Markdown table: workload, ours, TorchSharp, speed-up, extra figures, gradient agreement.</summary>
+    public static string Table(IEnumerable<WorkloadResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var s = new StringBuilder();
+        s.AppendLine("| workload | unit | ours | TorchSharp | speed-up | extra | grad max rel err |");
+        s.AppendLine("|---|---|---:|---:|---:|---|---:|");
+        foreach (WorkloadResult r in results)
+        {
+            string extras = string.Join(", ", r.Extras.Select(e => $"{e.Label} {e.Formatted}"));
+            string check = $"{r.Check.MaxRelativeError.ToString("0.0e+0", Inv)}{(r.Check.Passed ? "" : " **FAIL**")}";
+            s.AppendLine(Inv, $"| {r.Name} | {r.Unit} | {Time(r.OursMs)} | {Time(r.TorchMs)} | {r.Speedup.ToString("0.00", Inv)}× | {extras} | {check} |");
+        }
+        return s.ToString();
+    }
+
+    /// <summary>One line per row: <c>BENCH name ours_ms=… torch_ms=… speedup=… key=value…</c>.</summary>
+    public static string BenchLine(WorkloadResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var s = new StringBuilder();
+        s.Append(Inv, $"BENCH {r.Name} ours_ms={G(r.OursMs)} torch_ms={G(r.TorchMs)} speedup={G(r.Speedup)}");
+        foreach (Extra e in r.Extras) s.Append(Inv, $" {e.Key}={G(e.Value)}");
+        s.Append(Inv, $" grad_max_rel_err={r.Check.MaxRelativeError.ToString("0.###e+0", Inv)} grad_ok={(r.Check.Passed ? "true" : "false")}");
+        return s.ToString();
+    }
+
+    /// <summary>The targets of every row, each marked met or not, with the figure.</summary>
+    public static string Targets(IEnumerable<WorkloadResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var s = new StringBuilder();
+        foreach (WorkloadResult r in results)
+        {
+            foreach (TargetCheck t in r.Targets)
+            {
+                s.AppendLine(Inv, $"- [{(t.Met ? "x" : " ")}] {r.Name}: {t.Description} — {t.Figure}{(t.Met ? "" : "  (NOT MET)")}");
+            }
+        }
+        return s.ToString();
+    }
+
+    /// <summary>Notes on how figures were obtained (scaling, subsets) and gradient-check reasons.</summary>
+    public static string Notes(IEnumerable<WorkloadResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var s = new StringBuilder();
+        foreach (WorkloadResult r in results)
+        {
+            if (r.Note is not null) s.AppendLine(Inv, $"- {r.Name}: {r.Note}");
+            s.AppendLine(Inv, $"- {r.Name}: gradient check on {r.Check.What}: max rel err {r.Check.MaxRelativeError:0.0e+0} (tolerance {r.Check.Tolerance:0e+0}{(r.Check.Reason is null ? "" : "; " + r.Check.Reason)}) — {(r.Check.Passed ? "agree" : "DISAGREE")}");
+        }
+        return s.ToString();
+    }
+
+    /// <summary>A duration in the most readable unit.</summary>
+    public static string Time(double ms) => ms switch
+    {
+        double.NaN => "n/a",
+        < 1e-3 => $"{(ms * 1e6).ToString("0.#", Inv)} ns",
+        < 1 => $"{(ms * 1e3).ToString("0.##", Inv)} µs",
+        < 1000 => $"{ms.ToString("0.##", Inv)} ms",
+        _ => $"{(ms / 1000).ToString("0.##", Inv)} s",
+    };
+
+    private static string G(double v) => v.ToString("G6", Inv);
+}

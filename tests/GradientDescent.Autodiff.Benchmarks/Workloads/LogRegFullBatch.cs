@@ -1,0 +1,142 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GradientDescent.Autodiff.Benchmarks;
+
+/// <summary>
+/// Workload 3, logreg_full_batch: the full-batch cross-entropy gradient of logistic regression, X constant
+/// (n × 100, n = 100,000 and 1,000,000), w and b parameters: Ops.MatVec(X, w) + b → Loss.BinaryCrossEntropyWithLogits,
+/// forward + backward. Memory-bound: compared with two streaming reads of X at the read bandwidth measured in the same
+/// run (a single-threaded TensorPrimitives.Sum over X itself).
+/// </summary>
+/// <remarks>One copy of X per engine: this library reads the array in place, TorchSharp holds its own tensor.</remarks>
+public sealed class LogRegFullBatch : IWorkload
+{
+    private const int D = 100;
+
+    /// <inheritdoc/>
+    public string Name => "logreg_full_batch";
+
+    /// <inheritdoc/>
+    public string Description => "full-batch logistic regression gradient, X n×100 constant, MatVec + b → BCE with logits";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<WorkloadResult> Run(RunSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        int[] sizes = settings.Scale switch
+        {
+            Scale.Tiny => [1_000],
+            Scale.Quick => [100_000],
+            _ => [100_000, 1_000_000],
+        };
+        var results = new List<WorkloadResult>();
+        foreach (int n in sizes)
+        {
+            results.Add(RunOne(n, settings));
+            Harness.Settle();
+        }
+        return results;
+    }
+
+    /// <summary>Deterministic data: X uniform in [−1, 1), y = [x·w* + noise &gt; 0] for a fixed w*.</summary>
+    public static (double[] X, double[] Y) Data(int n, int d, ulong seed)
+    {
+        var rng = new DeterministicRandom(seed);
+        double[] wTrue = rng.UniformArray(d, -1, 1);
+        var x = new double[(long)n * d];
+        var y = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            Span<double> row = x.AsSpan(i * d, d);
+            for (int k = 0; k < d; k++) row[k] = 2 * rng.NextDouble() - 1;
+            double z = System.Numerics.Tensors.TensorPrimitives.Dot<double>(row, wTrue) + 0.5 * rng.NextGaussian();
+            y[i] = z > 0 ? 1 : 0;
+        }
+        return (x, y);
+    }
+
+    private WorkloadResult RunOne(int n, RunSettings settings)
+    {
+        (double[] x, double[] y) = Data(n, D, seed: (ulong)n);
+        double[] w0 = new DeterministicRandom(7).UniformArray(D, -0.1, 0.1);
+        const double B0 = 0.05;
+
+        // ---- this library.
+        var w = new VectorParameter("w", w0);
+        var b = new ScalarParameter("b", B0);
+        var tape = new Tape();
+        Scalar Forward()
+        {
+            tape.Clear();
+            Vector z = Ops.MatVec(tape.Constant(x, n, D), tape.Use(w)) + tape.Use(b);
+            return Loss.BinaryCrossEntropyWithLogits(z, tape.Constant(y));
+        }
+        void Step()
+        {
+            w.ZeroGrad();
+            b.ZeroGrad();
+            Forward().Backward();
+        }
+        (Timing forward, Timing backward, Timing ours) = Harness.TimePhases(
+            () =>
+            {
+                w.ZeroGrad();
+                b.ZeroGrad();
+                return Forward();
+            },
+            loss => loss.Backward(),
+            settings);
+        double bwdFwd = backward.MedianMs / forward.MedianMs;
+        double allocPerStep = Harness.AllocatedBytesPerCall(Step, calls: 3, warmup: 1);
+        Step();
+        double[] oursGrad = [.. w.Grad, b.Grad[0]];
+
+        // The bound: two reads of X at this machine's single-thread streaming read bandwidth.
+        double readGBps = MemoryBandwidth.ReadGBps(x, settings.Reps);
+        double bytes = 8.0 * x.Length;
+        double boundMs = 2 * bytes / (readGBps * 1e6);
+        double gbps = 2 * bytes / (ours.MedianMs * 1e6);
+
+        // ---- TorchSharp: its own copy of X.
+        Timing torchTiming;
+        double[] torchGrad;
+        using (Tensor tx = TorchEnvironment.Leaf(x, [n, D], requiresGrad: false))
+        using (Tensor ty = TorchEnvironment.Leaf(y, [n], requiresGrad: false))
+        using (Tensor tw = TorchEnvironment.Leaf(w0, [D], requiresGrad: true))
+        using (Tensor tb = torch.tensor(B0, dtype: float64, requires_grad: true))
+        {
+            void TorchStep()
+            {
+                TorchEnvironment.ZeroGrad(tw, tb);
+                using DisposeScope scope = torch.NewDisposeScope();
+                Tensor z = tx.mv(tw) + tb;
+                torch.nn.functional.binary_cross_entropy_with_logits(z, ty).backward();
+            }
+            torchTiming = Harness.Time(TorchStep, settings);
+            TorchStep();
+            torchGrad = [.. TorchEnvironment.Grad(tw), TorchEnvironment.Grad(tb)[0]];
+        }
+
+        double speedup = torchTiming.MedianMs / ours.MedianMs;
+        double ofBound = ours.MedianMs / boundMs;
+        return new WorkloadResult(
+            $"{Name}_n{n}", ours.MedianMs, torchTiming.MedianMs, "fwd+bwd",
+            [
+                new Extra("gbps", gbps, "GB/s (2 reads of X)"),
+                new Extra("read_gbps", readGBps, "measured read GB/s"),
+                new Extra("bound_ms", boundMs, "bound ms"),
+                new Extra("of_bound", ofBound, "× bound"),
+                new Extra("bwd_fwd", bwdFwd, "bwd/fwd"),
+                new Extra("alloc_bytes_per_step", allocPerStep, "alloc B/step"),
+            ],
+            [
+                new TargetCheck("≥ 2× TorchSharp", $"{speedup:0.00}×", speedup >= 2),
+                new TargetCheck("within 1.5× of the bandwidth bound (2 reads of X)", $"{ofBound:0.00}× ({Report.Time(ours.MedianMs)} vs {Report.Time(boundMs)} at {readGBps:0.0} GB/s)", ofBound <= 1.5),
+                new TargetCheck("0 bytes allocated per step (tape reused with Clear)", $"{allocPerStep:0} B", allocPerStep == 0),
+            ],
+            GradientCheck.Compare("∂L/∂w, ∂L/∂b", oursGrad, torchGrad),
+            $"X is {bytes / 1e6:0} MB; read bandwidth from a single-threaded TensorPrimitives.Sum over X; TorchSharp uses {TorchEnvironment.Threads} threads.",
+            oursGrad, torchGrad);
+    }
+}

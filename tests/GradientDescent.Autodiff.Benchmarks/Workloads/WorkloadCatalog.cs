@@ -1,0 +1,16 @@
+namespace GradientDescent.Autodiff.Benchmarks;
+
+/// <summary>Every workload, in the order of the issue.</summary>
+public static class WorkloadCatalog
+{
+    /// <summary>deep_chain, micrograd_mlp, logreg_full_batch, small_batch_sgd, op_overhead, mlp_epoch.</summary>
+    public static IReadOnlyList<IWorkload> All { get; } =
+    [
+        new DeepChain(),
+        new MicrogradMlp(),
+        new LogRegFullBatch(),
+        new SmallBatchSgd(),
+        new OpOverhead(),
+        new MlpEpoch(),
+    ];
+}
