@@ -27,16 +27,15 @@ internal static class BinaryCrossEntropyOps
     internal static Node Apply(OpKind op, Node prediction, Node target)
     {
         Tape t = prediction.Tape;
-        string name = op.ToString();
-        int ip = prediction.Resolve(t, name), iy = target.Resolve(t, name);
+        int ip = prediction.Resolve(t, op), iy = target.Resolve(t, op);
         Shape sp = t.Nodes[ip].Shape, sy = t.Nodes[iy].Shape;
         if (sp.Length != sy.Length || sp.Rows != sy.Rows)
         {
-            throw new ArgumentException($"{name}: the prediction has shape {sp} but the target {sy}; they must match element for element.");
+            throw new ArgumentException($"{op}: the prediction has shape {sp} but the target {sy}; they must match element for element.");
         }
         if (t.Nodes[iy].RequiresGrad)
         {
-            throw new ArgumentException($"{name}: the target requires a gradient; targets are data. Pass a constant, or Ops.Detach(target).");
+            throw new ArgumentException($"{op}: the target requires a gradient; targets are data. Pass a constant, or Ops.Detach(target).");
         }
         ReadOnlySpan<double> p = t.ValueSpan(ip), y = t.ValueSpan(iy);
         if (op == OpKind.BinaryCrossEntropy)

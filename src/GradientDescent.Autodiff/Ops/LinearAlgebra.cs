@@ -1,4 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace GradientDescent.Autodiff;
 
@@ -43,10 +46,67 @@ internal static class LinearAlgebra
         int i = t.Append(OpKind.MatVec, im, iv, Shape.Vector(sm.Rows), t.GradFlag(im, iv));
         Span<double> y = t.ValueSpan(i);
         ReadOnlySpan<double> mv = t.ValueSpan(im), vv = t.ValueSpan(iv);
-        int c = sm.Cols;
-        // yᵢ = Σⱼ Mᵢⱼ vⱼ: one pass over M, row by row.
-        for (int r = 0; r < y.Length; r++) y[r] = TensorPrimitives.Dot(mv.Slice(r * c, c), vv);
+        MatVecKernel(mv, vv, y, sm.Rows, sm.Cols);
         return new Node(t, t.Checked(i));
+    }
+
+    /// <summary>
+    /// y = M v, yᵢ = Σⱼ Mᵢⱼ vⱼ: one streaming pass over M, a row at a time with two FMA accumulators (a full-batch
+    /// model's forward pass is exactly this). Interleaving four rows measured twice as slow here; one row at a time
+    /// runs at the machine's streaming read bandwidth.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MatVecKernel(ReadOnlySpan<double> m, ReadOnlySpan<double> v, Span<double> y, int rows, int cols)
+    {
+        if (!Vector256.IsHardwareAccelerated || cols < 8)
+        {
+            for (int r = 0; r < rows; r++) y[r] = TensorPrimitives.Dot(m.Slice(r * cols, cols), v);
+            return;
+        }
+        ref double mr = ref MemoryMarshal.GetReference(m);
+        ref double vr = ref MemoryMarshal.GetReference(v);
+        for (int r = 0; r < rows; r++)
+        {
+            nuint row = (nuint)r * (nuint)cols;
+            Vector256<double> a0 = default, a1 = default;
+            int k = 0;
+            for (; k + 8 <= cols; k += 8)
+            {
+                a0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref mr, row + (nuint)k), Vector256.LoadUnsafe(ref vr, (nuint)k), a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref mr, row + (nuint)k + 4), Vector256.LoadUnsafe(ref vr, (nuint)k + 4), a1);
+            }
+            double s = Vector256.Sum(a0 + a1);
+            for (; k < cols; k++) s += Unsafe.Add(ref mr, row + (nuint)k) * Unsafe.Add(ref vr, k);
+            y[r] = s;
+        }
+    }
+
+    /// <summary>
+    /// gv += Mᵀ g = Σᵢ gᵢ·Mᵢ: the second streaming pass over M, a row at a time (gv stays in L1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposedMatVecKernel(ReadOnlySpan<double> m, ReadOnlySpan<double> g, Span<double> gv, int rows, int cols)
+    {
+        if (!Vector256.IsHardwareAccelerated || cols < 4)
+        {
+            for (int r = 0; r < rows; r++) TensorPrimitives.MultiplyAdd(m.Slice(r * cols, cols), g[r], gv, gv);
+            return;
+        }
+        ref double mr = ref MemoryMarshal.GetReference(m);
+        ref double gr = ref MemoryMarshal.GetReference(gv);
+        for (int r = 0; r < rows; r++)
+        {
+            nuint row = (nuint)r * (nuint)cols;
+            double gs = g[r];
+            var g0 = Vector256.Create(gs);
+            int k = 0;
+            for (; k + 4 <= cols; k += 4)
+            {
+                var acc = Vector256.LoadUnsafe(ref gr, (nuint)k);
+                Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref mr, row + (nuint)k), g0, acc).StoreUnsafe(ref gr, (nuint)k);
+            }
+            for (; k < cols; k++) Unsafe.Add(ref gr, k) += Unsafe.Add(ref mr, row + (nuint)k) * gs;
+        }
     }
 
     internal static Node MatMul(Node a, Node b)
@@ -118,8 +178,7 @@ internal static class LinearAlgebra
                 if (t.Nodes[ib].RequiresGrad)
                 {
                     // ∂L/∂v = Σᵢ gᵢ·Mᵢ = Mᵀg: a second pass over M.
-                    Span<double> gv = t.GradSpan(ib);
-                    for (int r = 0; r < g.Length; r++) TensorPrimitives.MultiplyAdd(m.Slice(r * c, c), g[r], gv, gv);
+                    TransposedMatVecKernel(m, g, t.GradSpan(ib), g.Length, c);
                 }
                 return;
             }
