@@ -80,6 +80,8 @@ public readonly struct Node : IEquatable<Node>
 
     internal Tape? TapeOrNull => _tape;
 
+    internal int Generation => _generation;
+
     /// <inheritdoc/>
     public bool Equals(Node other) => ReferenceEquals(_tape, other._tape) && Index == other.Index && _generation == other._generation;
 

@@ -349,6 +349,19 @@ public sealed partial class Tape
 
     internal int Generation => _generation;
 
+    /// <summary>
+    /// Whether <paramref name="a"/> can take the scalar fast path on this tape: a current handle of this tape to a
+    /// one-element node held in the arena, with anomaly detection off. Anything else takes the general path, which
+    /// checks and reports everything.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool IsFastScalar(Node a)
+    {
+        if (!ReferenceEquals(a.TapeOrNull, this) || a.Generation != _generation || DetectAnomalies) return false;
+        ref readonly NodeRecord n = ref Nodes[a.Index];
+        return n.Rows == 1 && n.Cols == 1 && n.Offset >= 0;
+    }
+
     /// <summary>A scratch buffer of at least <paramref name="length"/> doubles, reused across calls.</summary>
     internal Span<double> Scratch(int length, int which = 0)
     {

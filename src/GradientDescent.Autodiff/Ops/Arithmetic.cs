@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace GradientDescent.Autodiff;
 
@@ -23,38 +24,43 @@ namespace GradientDescent.Autodiff;
 /// </remarks>
 internal static class Arithmetic
 {
+    /// <summary>Records a ∘ b. One-element operands take an inlined fast path, where the op folds to one instruction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Node Binary(OpKind op, Node a, Node b)
+    {
+        Tape? t = a.TapeOrNull;
+        if (t is not null && t.IsFastScalar(a) && t.IsFastScalar(b))
+        {
+            ref readonly NodeRecord na = ref t.Nodes[a.Index];
+            ref readonly NodeRecord nb = ref t.Nodes[b.Index];
+            int i = t.AppendScalar(op, a.Index, b.Index, na.Kind > nb.Kind ? na.Kind : nb.Kind, (na.Flags | nb.Flags) & NodeFlags.RequiresGrad, 0,
+                Apply(op, t.Values[na.Offset], t.Values[nb.Offset]));
+            return new Node(t, i);
+        }
+        return General(op, a, b);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Node General(OpKind op, Node a, Node b)
     {
         Tape t = a.Tape;
         int ia = a.Resolve(t, op);
         int ib = b.Resolve(t, op);
-        ref readonly NodeRecord na = ref t.Nodes[ia];
-        ref readonly NodeRecord nb = ref t.Nodes[ib];
-        int i;
-        if (na.Rows == 1 && na.Cols == 1 && nb.Rows == 1 && nb.Cols == 1)
+        Shape shape = BroadcastShape(op, t.Nodes[ia].Shape, t.Nodes[ib].Shape);
+        int i = t.Append(op, ia, ib, shape, t.GradFlag(ia, ib));
+        Span<double> y = t.ValueSpan(i);
+        ReadOnlySpan<double> va = t.ValueSpan(ia), vb = t.ValueSpan(ib);
+        int cols = shape.Cols;
+        if (IsRowBroadcast(va.Length, y.Length) || IsRowBroadcast(vb.Length, y.Length))
         {
-            // Scalar fast path: one element each, so no broadcasting to work out.
-            i = t.AppendScalar(op, ia, ib, na.Kind > nb.Kind ? na.Kind : nb.Kind, (na.Flags | nb.Flags) & NodeFlags.RequiresGrad, 0,
-                Apply(op, t.ValueOf(ia), t.ValueOf(ib)));
+            for (int r = 0; r < shape.Rows; r++)
+            {
+                Kernel(op, Row(va, r, cols, y.Length), Row(vb, r, cols, y.Length), y.Slice(r * cols, cols));
+            }
         }
         else
         {
-            Shape shape = BroadcastShape(op, na.Shape, nb.Shape);
-            i = t.Append(op, ia, ib, shape, t.GradFlag(ia, ib));
-            Span<double> y = t.ValueSpan(i);
-            ReadOnlySpan<double> va = t.ValueSpan(ia), vb = t.ValueSpan(ib);
-            int cols = shape.Cols;
-            if (IsRowBroadcast(va.Length, y.Length) || IsRowBroadcast(vb.Length, y.Length))
-            {
-                for (int r = 0; r < shape.Rows; r++)
-                {
-                    Kernel(op, Row(va, r, cols, y.Length), Row(vb, r, cols, y.Length), y.Slice(r * cols, cols));
-                }
-            }
-            else
-            {
-                Kernel(op, va, vb, y);
-            }
+            Kernel(op, va, vb, y);
         }
         return new Node(t, t.Checked(i));
     }

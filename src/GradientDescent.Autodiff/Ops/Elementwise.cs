@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace GradientDescent.Autodiff;
 
@@ -31,21 +32,28 @@ namespace GradientDescent.Autodiff;
 /// </remarks>
 internal static class Elementwise
 {
+    /// <summary>Records op(x). A one-element x takes an inlined fast path, where the op folds to its formula.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Node Unary(OpKind op, Node x, double c = 0)
+    {
+        Tape? t = x.TapeOrNull;
+        if (t is not null && t.IsFastScalar(x))
+        {
+            ref readonly NodeRecord s = ref t.Nodes[x.Index];
+            int i = t.AppendScalar(op, x.Index, -1, s.Kind, s.Flags & NodeFlags.RequiresGrad, c, Apply(op, t.Values[s.Offset], c));
+            return new Node(t, i);
+        }
+        return General(op, x, c);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Node General(OpKind op, Node x, double c)
     {
         Tape t = x.Tape;
         int ix = x.Resolve(t, op);
         ref readonly NodeRecord s = ref t.Nodes[ix];
-        int i;
-        if (s.Rows == 1 && s.Cols == 1)
-        {
-            i = t.AppendScalar(op, ix, -1, s.Kind, s.Flags & NodeFlags.RequiresGrad, c, Apply(op, t.ValueOf(ix), c));
-        }
-        else
-        {
-            i = t.Append(op, ix, -1, s.Shape, s.Flags & NodeFlags.RequiresGrad, c);
-            Forward(op, t.ValueSpan(ix), t.ValueSpan(i), c);
-        }
+        int i = t.Append(op, ix, -1, s.Shape, s.Flags & NodeFlags.RequiresGrad, c);
+        Forward(op, t.ValueSpan(ix), t.ValueSpan(i), c);
         return new Node(t, t.Checked(i));
     }
 
