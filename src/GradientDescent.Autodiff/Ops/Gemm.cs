@@ -93,7 +93,14 @@ internal static class Gemm
             for (int jp = 0; jp < nPanels; jp++)
             {
                 int j0 = jp * Nr, cols = Math.Min(Nr, n - j0);
-                Kernel(aPack, bPack.AsSpan(jp * Nr * kc, Nr * kc), kc, tile);
+                if (rows == Mr && cols == Nr)
+                {
+                    // A whole tile: the accumulators go straight into C.
+                    Kernel(aPack, bPack.AsSpan(jp * Nr * kc, Nr * kc), kc, c.Slice(i0 * n + j0), n);
+                    continue;
+                }
+                tile.Clear();
+                Kernel(aPack, bPack.AsSpan(jp * Nr * kc, Nr * kc), kc, tile, Nr);
                 for (int r = 0; r < rows; r++)
                 {
                     Span<double> cRow = c.Slice((i0 + r) * n + j0, cols);
@@ -103,9 +110,11 @@ internal static class Gemm
         }
     }
 
-    /// <summary>tile (Mr×Nr) = Σₚ aPack[p] ⊗ bPack[p]: the inner loop, eight FMA accumulators.</summary>
+    /// <summary>
+    /// c[r·stride + j] += Σₚ aPack[p·Mr + r]·bPack[p·Nr + j] for an Mr×Nr tile: the inner loop, eight FMA accumulators.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel(ReadOnlySpan<double> aPack, ReadOnlySpan<double> bPack, int kc, Span<double> tile)
+    private static void Kernel(ReadOnlySpan<double> aPack, ReadOnlySpan<double> bPack, int kc, Span<double> c, int stride)
     {
         ref double ap = ref MemoryMarshal.GetReference(aPack);
         ref double bp = ref MemoryMarshal.GetReference(bPack);
@@ -128,11 +137,17 @@ internal static class Gemm
             c30 = Vector256.FusedMultiplyAdd(a3, b0, c30);
             c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
         }
-        ref double t = ref MemoryMarshal.GetReference(tile);
-        c00.StoreUnsafe(ref t, 0); c01.StoreUnsafe(ref t, 4);
-        c10.StoreUnsafe(ref t, 8); c11.StoreUnsafe(ref t, 12);
-        c20.StoreUnsafe(ref t, 16); c21.StoreUnsafe(ref t, 20);
-        c30.StoreUnsafe(ref t, 24); c31.StoreUnsafe(ref t, 28);
+        _ = c[3 * stride + Nr - 1];
+        ref double t = ref MemoryMarshal.GetReference(c);
+        nuint s1 = (nuint)stride, s2 = 2 * s1, s3 = 3 * s1;
+        (Vector256.LoadUnsafe(ref t, 0) + c00).StoreUnsafe(ref t, 0);
+        (Vector256.LoadUnsafe(ref t, 4) + c01).StoreUnsafe(ref t, 4);
+        (Vector256.LoadUnsafe(ref t, s1) + c10).StoreUnsafe(ref t, s1);
+        (Vector256.LoadUnsafe(ref t, s1 + 4) + c11).StoreUnsafe(ref t, s1 + 4);
+        (Vector256.LoadUnsafe(ref t, s2) + c20).StoreUnsafe(ref t, s2);
+        (Vector256.LoadUnsafe(ref t, s2 + 4) + c21).StoreUnsafe(ref t, s2 + 4);
+        (Vector256.LoadUnsafe(ref t, s3) + c30).StoreUnsafe(ref t, s3);
+        (Vector256.LoadUnsafe(ref t, s3 + 4) + c31).StoreUnsafe(ref t, s3 + 4);
     }
 
     /// <summary>Rows p0…p0+kc of op(B), as panels of Nr columns: panel j holds [p][0…Nr), zero-padded past n.</summary>
