@@ -51,41 +51,12 @@ public sealed class SeedModelCrossCheckTests
 
     [Theory]
     [MemberData(nameof(Points))]
-    public void Backward_LogisticRegressionOnAdmissions_EqualsHandWrittenTorchModelAndSeedFormula(double w0, double w1, double b0)
-    {
-        TorchRuntime.EnsureLoaded();
-        var w = new VectorParameter("w", w0, w1);
-        var b = new ScalarParameter("b", b0);
-        var tape = new Tape();
-        Scalar loss = LogisticLoss(tape, w, b);
-        loss.Backward();
-
-        // The same model written directly in TorchSharp, independent of the bridge.
-        using DisposeScope scope = NewDisposeScope();
-        Tensor xt = tensor(X, [M, 2], float64);
-        Tensor yt = tensor(Y, float64);
-        Tensor wt = tensor(new[] { w0, w1 }, float64, requires_grad: true);
-        Tensor bt = tensor(b0, float64, requires_grad: true);
-        Tensor torchLoss = F.binary_cross_entropy(xt.mv(wt).add(bt).sigmoid(), yt);
-        torchLoss.backward();
-
-        // The seed's closed form: ∂J/∂w = (1/m) Σ (ŷᵢ − yᵢ) xᵢ, ∂J/∂b = (1/m) Σ (ŷᵢ − yᵢ).
-        double[] closedW = new double[2];
-        double closedB = 0;
-        for (int i = 0; i < M; i++)
-        {
-            double yHat = 1 / (1 + Math.Exp(-((X[2 * i] * w0) + (X[(2 * i) + 1] * w1) + b0)));
-            closedW[0] += (yHat - Y[i]) * X[2 * i] / M;
-            closedW[1] += (yHat - Y[i]) * X[(2 * i) + 1] / M;
-            closedB += (yHat - Y[i]) / M;
-        }
-
-        AssertClose(torchLoss.item<double>(), loss.Value);
-        AssertClose(wt.grad!.ToDoubleArray(), w.Grad);
-        AssertClose(bt.grad!.item<double>(), b.Grad[0]);
-        AssertClose(closedW, w.Grad, 1e-12);
-        AssertClose(closedB, b.Grad[0], 1e-12);
-    }
+    public void Backward_LogisticRegressionOnAdmissions_EqualsHandWrittenTorchModelAndSeedFormula(double w0, double w1, double b0) =>
+        CheckAgainstTorchAndSeed(
+            LogisticLoss,
+            (x, y, w, b) => F.binary_cross_entropy(x.mv(w).add(b).sigmoid(), y),
+            z => 1 / (1 + Math.Exp(-z)),   // ŷ = σ(z)
+            w0, w1, b0);
 
     // ---- linear regression: h = Xw + b predicting the label, J = (1/m) Σ ½(hᵢ − yᵢ)² ----
 
@@ -111,32 +82,47 @@ public sealed class SeedModelCrossCheckTests
 
     [Theory]
     [MemberData(nameof(Points))]
-    public void Backward_LinearRegressionOnAdmissions_EqualsHandWrittenTorchModelAndSeedFormula(double w0, double w1, double b0)
+    public void Backward_LinearRegressionOnAdmissions_EqualsHandWrittenTorchModelAndSeedFormula(double w0, double w1, double b0) =>
+        CheckAgainstTorchAndSeed(
+            LinearLoss,
+            (x, y, w, b) => x.mv(w).add(b).sub(y).square().mean().mul(0.5),
+            z => z,                        // h = z
+            w0, w1, b0);
+
+    /// <summary>
+    /// Both seeds' gradients have one closed form: with z = w·x + b and the prediction p(z) (σ(z) for logistic
+    /// regression with cross-entropy, z itself for linear regression with ½(h − y)²),
+    /// ∂J/∂w = (1/m) Σ (p(zᵢ) − yᵢ) xᵢ and ∂J/∂b = (1/m) Σ (p(zᵢ) − yᵢ).
+    /// This library's backward is compared with that formula and with the same model written directly in TorchSharp,
+    /// independent of the bridge.
+    /// </summary>
+    private static void CheckAgainstTorchAndSeed(
+        Func<Tape, VectorParameter, ScalarParameter, Scalar> model,
+        Func<Tensor, Tensor, Tensor, Tensor, Tensor> torchModel,
+        Func<double, double> prediction,
+        double w0, double w1, double b0)
     {
         TorchRuntime.EnsureLoaded();
         var w = new VectorParameter("w", w0, w1);
         var b = new ScalarParameter("b", b0);
         var tape = new Tape();
-        Scalar loss = LinearLoss(tape, w, b);
+        Scalar loss = model(tape, w, b);
         loss.Backward();
 
         using DisposeScope scope = NewDisposeScope();
-        Tensor xt = tensor(X, [M, 2], float64);
-        Tensor yt = tensor(Y, float64);
         Tensor wt = tensor(new[] { w0, w1 }, float64, requires_grad: true);
         Tensor bt = tensor(b0, float64, requires_grad: true);
-        Tensor torchLoss = xt.mv(wt).add(bt).sub(yt).square().mean().mul(0.5);
+        Tensor torchLoss = torchModel(tensor(X, [M, 2], float64), tensor(Y, float64), wt, bt);
         torchLoss.backward();
 
-        // The seed's closed form: ∂J/∂w = (1/m) Σ (hᵢ − yᵢ) xᵢ, ∂J/∂b = (1/m) Σ (hᵢ − yᵢ).
         double[] closedW = new double[2];
         double closedB = 0;
         for (int i = 0; i < M; i++)
         {
-            double error = (X[2 * i] * w0) + (X[(2 * i) + 1] * w1) + b0 - Y[i];
-            closedW[0] += error * X[2 * i] / M;
-            closedW[1] += error * X[(2 * i) + 1] / M;
-            closedB += error / M;
+            double residual = prediction((X[2 * i] * w0) + (X[(2 * i) + 1] * w1) + b0) - Y[i];
+            closedW[0] += residual * X[2 * i] / M;
+            closedW[1] += residual * X[(2 * i) + 1] / M;
+            closedB += residual / M;
         }
 
         AssertClose(torchLoss.item<double>(), loss.Value);
