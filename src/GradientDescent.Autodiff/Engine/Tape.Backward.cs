@@ -129,6 +129,10 @@ public sealed partial class Tape
                 grads[a.Offset] += g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux);
                 return true;
             }
+            case OpKind.Parameter:
+                // A one-element parameter: add ∂L/∂p straight into Parameter.Grad.
+                ParameterTable[n.A].Grad[0] += g;
+                return true;
             default:
                 return false;
         }
