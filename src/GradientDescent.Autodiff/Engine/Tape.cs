@@ -44,7 +44,6 @@ public sealed partial class Tape
     internal readonly List<int> Operands = [];
 
     private double[] _scratch = [];
-    private double[] _scratch2 = [];
     private int _generation;
     private int _noGradDepth;
     private bool _freed;
@@ -363,11 +362,10 @@ public sealed partial class Tape
     }
 
     /// <summary>A scratch buffer of at least <paramref name="length"/> doubles, reused across calls.</summary>
-    internal Span<double> Scratch(int length, int which = 0)
+    internal Span<double> Scratch(int length)
     {
-        ref double[] buffer = ref which == 0 ? ref _scratch : ref _scratch2;
-        if (buffer.Length < length) buffer = new double[Math.Max(length, buffer.Length * 2)];
-        return buffer.AsSpan(0, length);
+        if (_scratch.Length < length) _scratch = new double[Math.Max(length, _scratch.Length * 2)];
+        return _scratch.AsSpan(0, length);
     }
 
     /// <summary>Whether the gradient must flow into either input.</summary>
