@@ -32,7 +32,7 @@ public readonly struct Matrix
     private double[,] ToMatrix(double[] flat)
     {
         var result = new double[Rows, Cols];
-        flat.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref result[0, 0], flat.Length));
+        flat.AsSpan().CopyTo(RowMajor.Of(result));
         return result;
     }
 

@@ -144,15 +144,8 @@ public sealed partial class Tape
             throw new ArgumentException($"Constant: a matrix needs at least one row and one column, got [{rows}×{cols}].", nameof(values));
         }
         int i = Append(OpKind.Constant, -1, -1, Shape.Matrix(rows, cols), NodeFlags.None);
-        MemoryMarshalCopy(values, Values.AsSpan(Nodes[i].Offset, rows * cols));
+        RowMajor.Of(values).CopyTo(Values.AsSpan(Nodes[i].Offset, rows * cols));
         return new Matrix(this, i);
-    }
-
-    private static void MemoryMarshalCopy(double[,] source, Span<double> destination)
-    {
-        System.Runtime.InteropServices.MemoryMarshal
-            .CreateReadOnlySpan(ref source[0, 0], source.Length)
-            .CopyTo(destination);
     }
 
     /// <summary>Uses a scalar parameter on this tape: its current value, and a gradient that backward adds into <see cref="Parameter.Grad"/>.</summary>

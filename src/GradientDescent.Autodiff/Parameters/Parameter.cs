@@ -74,13 +74,5 @@ public sealed class MatrixParameter : Parameter
     public MatrixParameter(string name, double[,] values)
         : base(name, Shape.Matrix(values.GetLength(0), values.GetLength(1)), Flatten(values)) { }
 
-    private static double[] Flatten(double[,] values)
-    {
-        var flat = new double[values.Length];
-        if (flat.Length > 0)
-        {
-            System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref values[0, 0], flat.Length).CopyTo(flat);
-        }
-        return flat;
-    }
+    private static double[] Flatten(double[,] values) => RowMajor.Of(values).ToArray();
 }
