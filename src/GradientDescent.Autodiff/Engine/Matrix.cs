@@ -59,53 +59,53 @@ public readonly struct Matrix
     /// <summary>−A.</summary>
     public static Matrix operator -(Matrix a) => new(Elementwise.Unary(OpKind.Negate, a));
     /// <summary>A + v, v added to every row.</summary>
-    public static Matrix operator +(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Add, a, v));
+    public static Matrix operator +(Matrix a, Vector v) => Add(a, v);
     /// <summary>v + A, v added to every row.</summary>
-    public static Matrix operator +(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Add, v, a));
+    public static Matrix operator +(Vector v, Matrix a) => Add(v, a);
     /// <summary>A − v, v subtracted from every row.</summary>
-    public static Matrix operator -(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Subtract, a, v));
+    public static Matrix operator -(Matrix a, Vector v) => Subtract(a, v);
     /// <summary>v − A, row by row.</summary>
-    public static Matrix operator -(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Subtract, v, a));
+    public static Matrix operator -(Vector v, Matrix a) => Subtract(v, a);
     /// <summary>A ⊙ v, every row multiplied elementwise by v.</summary>
-    public static Matrix operator *(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Multiply, a, v));
+    public static Matrix operator *(Matrix a, Vector v) => Multiply(a, v);
     /// <summary>v ⊙ A, every row multiplied elementwise by v.</summary>
-    public static Matrix operator *(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Multiply, v, a));
+    public static Matrix operator *(Vector v, Matrix a) => Multiply(v, a);
     /// <summary>A / v, every row divided elementwise by v.</summary>
-    public static Matrix operator /(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Divide, a, v));
+    public static Matrix operator /(Matrix a, Vector v) => Divide(a, v);
     /// <summary>v / A, row by row.</summary>
-    public static Matrix operator /(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Divide, v, a));
+    public static Matrix operator /(Vector v, Matrix a) => Divide(v, a);
     /// <summary>A + s, s broadcast.</summary>
-    public static Matrix operator +(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Add, a, s));
+    public static Matrix operator +(Matrix a, Scalar s) => Add(a, s);
     /// <summary>s + A, s broadcast.</summary>
-    public static Matrix operator +(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Add, s, a));
+    public static Matrix operator +(Scalar s, Matrix a) => Add(s, a);
     /// <summary>A − s, s broadcast.</summary>
-    public static Matrix operator -(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Subtract, a, s));
+    public static Matrix operator -(Matrix a, Scalar s) => Subtract(a, s);
     /// <summary>s − A, s broadcast.</summary>
-    public static Matrix operator -(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Subtract, s, a));
+    public static Matrix operator -(Scalar s, Matrix a) => Subtract(s, a);
     /// <summary>A · s, s broadcast.</summary>
-    public static Matrix operator *(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Multiply, a, s));
+    public static Matrix operator *(Matrix a, Scalar s) => Multiply(a, s);
     /// <summary>s · A, s broadcast.</summary>
-    public static Matrix operator *(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Multiply, s, a));
+    public static Matrix operator *(Scalar s, Matrix a) => Multiply(s, a);
     /// <summary>A / s, s broadcast.</summary>
-    public static Matrix operator /(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Divide, a, s));
+    public static Matrix operator /(Matrix a, Scalar s) => Divide(a, s);
     /// <summary>s / A, s broadcast.</summary>
-    public static Matrix operator /(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Divide, s, a));
+    public static Matrix operator /(Scalar s, Matrix a) => Divide(s, a);
     /// <summary>A + c.</summary>
-    public static Matrix operator +(Matrix a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, c));
+    public static Matrix operator +(Matrix a, double c) => Add(a, c);
     /// <summary>c + A.</summary>
-    public static Matrix operator +(double c, Matrix a) => new(Elementwise.Unary(OpKind.AddConstant, a, c));
+    public static Matrix operator +(double c, Matrix a) => Add(c, a);
     /// <summary>A − c.</summary>
-    public static Matrix operator -(Matrix a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, -c));
+    public static Matrix operator -(Matrix a, double c) => Subtract(a, c);
     /// <summary>c − A.</summary>
-    public static Matrix operator -(double c, Matrix a) => new(Arithmetic.Binary(OpKind.Subtract, a.Tape.Constant(c), a));
+    public static Matrix operator -(double c, Matrix a) => Subtract(c, a);
     /// <summary>A · c.</summary>
-    public static Matrix operator *(Matrix a, double c) => new(Elementwise.Unary(OpKind.MultiplyConstant, a, c));
+    public static Matrix operator *(Matrix a, double c) => Multiply(a, c);
     /// <summary>c · A.</summary>
-    public static Matrix operator *(double c, Matrix a) => new(Elementwise.Unary(OpKind.MultiplyConstant, a, c));
+    public static Matrix operator *(double c, Matrix a) => Multiply(c, a);
     /// <summary>A / c.</summary>
-    public static Matrix operator /(Matrix a, double c) => new(Arithmetic.Binary(OpKind.Divide, a, a.Tape.Constant(c)));
+    public static Matrix operator /(Matrix a, double c) => Divide(a, c);
     /// <summary>c / A.</summary>
-    public static Matrix operator /(double c, Matrix a) => new(Arithmetic.Binary(OpKind.Divide, a.Tape.Constant(c), a));
+    public static Matrix operator /(double c, Matrix a) => Divide(c, a);
 
     /// <summary>A + B elementwise; ∂/∂A = 1, ∂/∂B = 1.</summary>
     public static Matrix Add(Matrix a, Matrix b) => new(Arithmetic.Binary(OpKind.Add, a, b));
@@ -115,6 +115,59 @@ public readonly struct Matrix
     public static Matrix Multiply(Matrix a, Matrix b) => new(Arithmetic.Binary(OpKind.Multiply, a, b));
     /// <summary>A / B elementwise; ∂/∂A = 1/B, ∂/∂B = −A/B².</summary>
     public static Matrix Divide(Matrix a, Matrix b) => new(Arithmetic.Binary(OpKind.Divide, a, b));
+
+    // Named twins of the broadcasting operators: a vector of length Cols over every row, a scalar or a constant over
+    // every element. A broadcast operand's derivative is the sum of its elementwise derivatives over the positions it
+    // was broadcast to ("broadcast is sum in reverse"): column sums for a row vector, the total for a scalar.
+
+    /// <summary>A + v, v added to every row; ∂L/∂A = G, ∂L/∂vⱼ = Σᵢ Gᵢⱼ.</summary>
+    public static Matrix Add(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Add, a, v));
+    /// <summary>v + A, v added to every row; ∂L/∂vⱼ = Σᵢ Gᵢⱼ, ∂L/∂A = G.</summary>
+    public static Matrix Add(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Add, v, a));
+    /// <summary>A − v, v subtracted from every row; ∂L/∂A = G, ∂L/∂vⱼ = −Σᵢ Gᵢⱼ.</summary>
+    public static Matrix Subtract(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Subtract, a, v));
+    /// <summary>v − A, row by row; ∂L/∂vⱼ = Σᵢ Gᵢⱼ, ∂L/∂A = −G.</summary>
+    public static Matrix Subtract(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Subtract, v, a));
+    /// <summary>A ⊙ v, every row times v; ∂L/∂Aᵢⱼ = Gᵢⱼvⱼ, ∂L/∂vⱼ = Σᵢ GᵢⱼAᵢⱼ.</summary>
+    public static Matrix Multiply(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Multiply, a, v));
+    /// <summary>v ⊙ A, every row times v; ∂L/∂vⱼ = Σᵢ GᵢⱼAᵢⱼ, ∂L/∂Aᵢⱼ = Gᵢⱼvⱼ.</summary>
+    public static Matrix Multiply(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Multiply, v, a));
+    /// <summary>A / v, every row divided by v; ∂L/∂Aᵢⱼ = Gᵢⱼ/vⱼ, ∂L/∂vⱼ = −Σᵢ GᵢⱼAᵢⱼ/vⱼ².</summary>
+    public static Matrix Divide(Matrix a, Vector v) => new(Arithmetic.Binary(OpKind.Divide, a, v));
+    /// <summary>v / A, row by row; ∂L/∂vⱼ = Σᵢ Gᵢⱼ/Aᵢⱼ, ∂L/∂Aᵢⱼ = −Gᵢⱼvⱼ/Aᵢⱼ².</summary>
+    public static Matrix Divide(Vector v, Matrix a) => new(Arithmetic.Binary(OpKind.Divide, v, a));
+    /// <summary>A + s, s broadcast; ∂L/∂A = G, ∂L/∂s = Σ G.</summary>
+    public static Matrix Add(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Add, a, s));
+    /// <summary>s + A, s broadcast; ∂L/∂s = Σ G, ∂L/∂A = G.</summary>
+    public static Matrix Add(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Add, s, a));
+    /// <summary>A − s, s broadcast; ∂L/∂A = G, ∂L/∂s = −Σ G.</summary>
+    public static Matrix Subtract(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Subtract, a, s));
+    /// <summary>s − A, s broadcast; ∂L/∂s = Σ G, ∂L/∂A = −G.</summary>
+    public static Matrix Subtract(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Subtract, s, a));
+    /// <summary>A · s, s broadcast; ∂L/∂A = s·G, ∂L/∂s = Σ G ⊙ A.</summary>
+    public static Matrix Multiply(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Multiply, a, s));
+    /// <summary>s · A, s broadcast; ∂L/∂s = Σ G ⊙ A, ∂L/∂A = s·G.</summary>
+    public static Matrix Multiply(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Multiply, s, a));
+    /// <summary>A / s, s broadcast; ∂L/∂A = G/s, ∂L/∂s = −Σ G ⊙ A/s².</summary>
+    public static Matrix Divide(Matrix a, Scalar s) => new(Arithmetic.Binary(OpKind.Divide, a, s));
+    /// <summary>s / A, s broadcast; ∂L/∂s = Σ G/A, ∂L/∂Aᵢⱼ = −Gᵢⱼs/Aᵢⱼ².</summary>
+    public static Matrix Divide(Scalar s, Matrix a) => new(Arithmetic.Binary(OpKind.Divide, s, a));
+    /// <summary>A + c; ∂L/∂A = G.</summary>
+    public static Matrix Add(Matrix a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, c));
+    /// <summary>c + A, recorded as A + c; ∂L/∂A = G.</summary>
+    public static Matrix Add(double c, Matrix a) => Add(a, c);
+    /// <summary>A − c, recorded as A + (−c); ∂L/∂A = G.</summary>
+    public static Matrix Subtract(Matrix a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, -c));
+    /// <summary>c − A; ∂L/∂A = −G.</summary>
+    public static Matrix Subtract(double c, Matrix a) => new(Arithmetic.Binary(OpKind.Subtract, a.Tape.Constant(c), a));
+    /// <summary>A · c; ∂L/∂A = c·G.</summary>
+    public static Matrix Multiply(Matrix a, double c) => new(Elementwise.Unary(OpKind.MultiplyConstant, a, c));
+    /// <summary>c · A, recorded as A · c; ∂L/∂A = c·G.</summary>
+    public static Matrix Multiply(double c, Matrix a) => Multiply(a, c);
+    /// <summary>A / c (a true division, not A · (1/c)); ∂L/∂A = G/c.</summary>
+    public static Matrix Divide(Matrix a, double c) => new(Arithmetic.Binary(OpKind.Divide, a, a.Tape.Constant(c)));
+    /// <summary>c / A; ∂L/∂Aᵢⱼ = −Gᵢⱼc/Aᵢⱼ².</summary>
+    public static Matrix Divide(double c, Matrix a) => new(Arithmetic.Binary(OpKind.Divide, a.Tape.Constant(c), a));
 
     /// <summary>"Matrix[2×3] in node 5 (MatMul, [2×3])".</summary>
     public override string ToString() => Handle.TapeOrNull is null ? "Matrix (default)" : $"Matrix[{Rows}×{Cols}] in {Handle}";

@@ -38,7 +38,7 @@ public readonly struct Scalar
     /// <summary>a + c.</summary>
     public static Scalar operator +(Scalar a, double c) => Add(a, c);
     /// <summary>c + a.</summary>
-    public static Scalar operator +(double c, Scalar a) => Add(a, c);
+    public static Scalar operator +(double c, Scalar a) => Add(c, a);
     /// <summary>a − c.</summary>
     public static Scalar operator -(Scalar a, double c) => Subtract(a, c);
     /// <summary>c − a.</summary>
@@ -46,7 +46,7 @@ public readonly struct Scalar
     /// <summary>a · c.</summary>
     public static Scalar operator *(Scalar a, double c) => Multiply(a, c);
     /// <summary>c · a.</summary>
-    public static Scalar operator *(double c, Scalar a) => Multiply(a, c);
+    public static Scalar operator *(double c, Scalar a) => Multiply(c, a);
     /// <summary>a / c.</summary>
     public static Scalar operator /(Scalar a, double c) => Divide(a, c);
     /// <summary>c / a.</summary>
@@ -64,12 +64,16 @@ public readonly struct Scalar
     public static Scalar Negate(Scalar a) => new(Elementwise.Unary(OpKind.Negate, a));
     /// <summary>a + c; ∂/∂a = 1.</summary>
     public static Scalar Add(Scalar a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, c));
+    /// <summary>c + a, recorded as a + c; ∂/∂a = 1.</summary>
+    public static Scalar Add(double c, Scalar a) => Add(a, c);
     /// <summary>a − c, recorded as a + (−c) (exact in IEEE arithmetic).</summary>
     public static Scalar Subtract(Scalar a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, -c));
     /// <summary>c − a; ∂/∂a = −1.</summary>
     public static Scalar Subtract(double c, Scalar a) => new(Arithmetic.Binary(OpKind.Subtract, a.Tape.Constant(c), a));
     /// <summary>a · c; ∂/∂a = c.</summary>
     public static Scalar Multiply(Scalar a, double c) => new(Elementwise.Unary(OpKind.MultiplyConstant, a, c));
+    /// <summary>c · a, recorded as a · c; ∂/∂a = c.</summary>
+    public static Scalar Multiply(double c, Scalar a) => Multiply(a, c);
     /// <summary>a / c; ∂/∂a = 1/c.</summary>
     public static Scalar Divide(Scalar a, double c) => new(Arithmetic.Binary(OpKind.Divide, a, a.Tape.Constant(c)));
     /// <summary>c / a; ∂/∂a = −c/a².</summary>

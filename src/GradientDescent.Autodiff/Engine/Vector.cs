@@ -45,37 +45,37 @@ public readonly struct Vector
     /// <summary>−a.</summary>
     public static Vector operator -(Vector a) => new(Elementwise.Unary(OpKind.Negate, a));
     /// <summary>a + s, s broadcast.</summary>
-    public static Vector operator +(Vector a, Scalar s) => new(Arithmetic.Binary(OpKind.Add, a, s));
+    public static Vector operator +(Vector a, Scalar s) => Add(a, s);
     /// <summary>s + a, s broadcast.</summary>
-    public static Vector operator +(Scalar s, Vector a) => new(Arithmetic.Binary(OpKind.Add, s, a));
+    public static Vector operator +(Scalar s, Vector a) => Add(s, a);
     /// <summary>a − s, s broadcast.</summary>
-    public static Vector operator -(Vector a, Scalar s) => new(Arithmetic.Binary(OpKind.Subtract, a, s));
+    public static Vector operator -(Vector a, Scalar s) => Subtract(a, s);
     /// <summary>s − a, s broadcast.</summary>
-    public static Vector operator -(Scalar s, Vector a) => new(Arithmetic.Binary(OpKind.Subtract, s, a));
+    public static Vector operator -(Scalar s, Vector a) => Subtract(s, a);
     /// <summary>a · s, s broadcast.</summary>
-    public static Vector operator *(Vector a, Scalar s) => new(Arithmetic.Binary(OpKind.Multiply, a, s));
+    public static Vector operator *(Vector a, Scalar s) => Multiply(a, s);
     /// <summary>s · a, s broadcast.</summary>
-    public static Vector operator *(Scalar s, Vector a) => new(Arithmetic.Binary(OpKind.Multiply, s, a));
+    public static Vector operator *(Scalar s, Vector a) => Multiply(s, a);
     /// <summary>a / s, s broadcast.</summary>
-    public static Vector operator /(Vector a, Scalar s) => new(Arithmetic.Binary(OpKind.Divide, a, s));
+    public static Vector operator /(Vector a, Scalar s) => Divide(a, s);
     /// <summary>s / a, s broadcast.</summary>
-    public static Vector operator /(Scalar s, Vector a) => new(Arithmetic.Binary(OpKind.Divide, s, a));
+    public static Vector operator /(Scalar s, Vector a) => Divide(s, a);
     /// <summary>a + c.</summary>
-    public static Vector operator +(Vector a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, c));
+    public static Vector operator +(Vector a, double c) => Add(a, c);
     /// <summary>c + a.</summary>
-    public static Vector operator +(double c, Vector a) => new(Elementwise.Unary(OpKind.AddConstant, a, c));
+    public static Vector operator +(double c, Vector a) => Add(c, a);
     /// <summary>a − c.</summary>
-    public static Vector operator -(Vector a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, -c));
+    public static Vector operator -(Vector a, double c) => Subtract(a, c);
     /// <summary>c − a.</summary>
-    public static Vector operator -(double c, Vector a) => new(Arithmetic.Binary(OpKind.Subtract, a.Tape.Constant(c), a));
+    public static Vector operator -(double c, Vector a) => Subtract(c, a);
     /// <summary>a · c.</summary>
-    public static Vector operator *(Vector a, double c) => new(Elementwise.Unary(OpKind.MultiplyConstant, a, c));
+    public static Vector operator *(Vector a, double c) => Multiply(a, c);
     /// <summary>c · a.</summary>
-    public static Vector operator *(double c, Vector a) => new(Elementwise.Unary(OpKind.MultiplyConstant, a, c));
+    public static Vector operator *(double c, Vector a) => Multiply(c, a);
     /// <summary>a / c.</summary>
-    public static Vector operator /(Vector a, double c) => new(Arithmetic.Binary(OpKind.Divide, a, a.Tape.Constant(c)));
+    public static Vector operator /(Vector a, double c) => Divide(a, c);
     /// <summary>c / a.</summary>
-    public static Vector operator /(double c, Vector a) => new(Arithmetic.Binary(OpKind.Divide, a.Tape.Constant(c), a));
+    public static Vector operator /(double c, Vector a) => Divide(c, a);
 
     /// <summary>a + b elementwise; ∂/∂a = 1, ∂/∂b = 1.</summary>
     public static Vector Add(Vector a, Vector b) => new(Arithmetic.Binary(OpKind.Add, a, b));
@@ -85,6 +85,42 @@ public readonly struct Vector
     public static Vector Multiply(Vector a, Vector b) => new(Arithmetic.Binary(OpKind.Multiply, a, b));
     /// <summary>a / b elementwise; ∂/∂a = 1/b, ∂/∂b = −a/b².</summary>
     public static Vector Divide(Vector a, Vector b) => new(Arithmetic.Binary(OpKind.Divide, a, b));
+
+    // Named twins of the broadcasting operators: a scalar or a constant over every element. The derivative of a
+    // broadcast operand is the sum of its elementwise derivatives ("broadcast is sum in reverse").
+
+    /// <summary>a + s, s broadcast; ∂/∂aₖ = 1, ∂/∂s = Σₖ gₖ.</summary>
+    public static Vector Add(Vector a, Scalar s) => new(Arithmetic.Binary(OpKind.Add, a, s));
+    /// <summary>s + a, s broadcast; ∂/∂s = Σₖ gₖ, ∂/∂aₖ = 1.</summary>
+    public static Vector Add(Scalar s, Vector a) => new(Arithmetic.Binary(OpKind.Add, s, a));
+    /// <summary>a − s, s broadcast; ∂/∂aₖ = 1, ∂L/∂s = −Σₖ gₖ.</summary>
+    public static Vector Subtract(Vector a, Scalar s) => new(Arithmetic.Binary(OpKind.Subtract, a, s));
+    /// <summary>s − a, s broadcast; ∂L/∂s = Σₖ gₖ, ∂/∂aₖ = −1.</summary>
+    public static Vector Subtract(Scalar s, Vector a) => new(Arithmetic.Binary(OpKind.Subtract, s, a));
+    /// <summary>a · s, s broadcast; ∂/∂aₖ = s, ∂L/∂s = Σₖ gₖaₖ.</summary>
+    public static Vector Multiply(Vector a, Scalar s) => new(Arithmetic.Binary(OpKind.Multiply, a, s));
+    /// <summary>s · a, s broadcast; ∂L/∂s = Σₖ gₖaₖ, ∂/∂aₖ = s.</summary>
+    public static Vector Multiply(Scalar s, Vector a) => new(Arithmetic.Binary(OpKind.Multiply, s, a));
+    /// <summary>a / s, s broadcast; ∂/∂aₖ = 1/s, ∂L/∂s = −Σₖ gₖaₖ/s².</summary>
+    public static Vector Divide(Vector a, Scalar s) => new(Arithmetic.Binary(OpKind.Divide, a, s));
+    /// <summary>s / a, s broadcast; ∂L/∂s = Σₖ gₖ/aₖ, ∂/∂aₖ = −s/aₖ².</summary>
+    public static Vector Divide(Scalar s, Vector a) => new(Arithmetic.Binary(OpKind.Divide, s, a));
+    /// <summary>a + c; ∂/∂aₖ = 1.</summary>
+    public static Vector Add(Vector a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, c));
+    /// <summary>c + a, recorded as a + c; ∂/∂aₖ = 1.</summary>
+    public static Vector Add(double c, Vector a) => Add(a, c);
+    /// <summary>a − c, recorded as a + (−c); ∂/∂aₖ = 1.</summary>
+    public static Vector Subtract(Vector a, double c) => new(Elementwise.Unary(OpKind.AddConstant, a, -c));
+    /// <summary>c − a; ∂/∂aₖ = −1.</summary>
+    public static Vector Subtract(double c, Vector a) => new(Arithmetic.Binary(OpKind.Subtract, a.Tape.Constant(c), a));
+    /// <summary>a · c; ∂/∂aₖ = c.</summary>
+    public static Vector Multiply(Vector a, double c) => new(Elementwise.Unary(OpKind.MultiplyConstant, a, c));
+    /// <summary>c · a, recorded as a · c; ∂/∂aₖ = c.</summary>
+    public static Vector Multiply(double c, Vector a) => Multiply(a, c);
+    /// <summary>a / c (a true division, not a · (1/c)); ∂/∂aₖ = 1/c.</summary>
+    public static Vector Divide(Vector a, double c) => new(Arithmetic.Binary(OpKind.Divide, a, a.Tape.Constant(c)));
+    /// <summary>c / a; ∂/∂aₖ = −c/aₖ².</summary>
+    public static Vector Divide(double c, Vector a) => new(Arithmetic.Binary(OpKind.Divide, a.Tape.Constant(c), a));
 
     /// <summary>"Vector[3] in node 4 (Add, [3])".</summary>
     public override string ToString() => Handle.TapeOrNull is null ? "Vector (default)" : $"Vector[{Length}] in {Handle}";

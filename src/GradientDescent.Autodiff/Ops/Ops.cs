@@ -135,6 +135,65 @@ public static class Ops
     /// <inheritdoc cref="Min(Scalar, Scalar)"/>
     public static Matrix Min(Matrix a, Matrix b) => new(Arithmetic.Binary(OpKind.Minimum, a, b));
 
+    // Broadcasting mixes of the variable-exponent power, max and min (the rules of Ops/Arithmetic.cs): a scalar with
+    // anything, a vector of length c with an r×c matrix (every row), in either order; the result has the larger kind.
+    // A broadcast operand's gradient is the sum of its elementwise gradients over the positions it reached.
+    /// <inheritdoc cref="Pow(Scalar, Scalar)"/>
+    public static Vector Pow(Scalar a, Vector b) => new(Arithmetic.Binary(OpKind.Power, a, b));
+    /// <inheritdoc cref="Pow(Scalar, Scalar)"/>
+    public static Matrix Pow(Scalar a, Matrix b) => new(Arithmetic.Binary(OpKind.Power, a, b));
+    /// <inheritdoc cref="Pow(Scalar, Scalar)"/>
+    public static Matrix Pow(Vector a, Matrix b) => new(Arithmetic.Binary(OpKind.Power, a, b));
+    /// <inheritdoc cref="Pow(Scalar, Scalar)"/>
+    public static Matrix Pow(Matrix a, Scalar b) => new(Arithmetic.Binary(OpKind.Power, a, b));
+    /// <inheritdoc cref="Pow(Scalar, Scalar)"/>
+    public static Matrix Pow(Matrix a, Vector b) => new(Arithmetic.Binary(OpKind.Power, a, b));
+    /// <inheritdoc cref="Max(Scalar, Scalar)"/>
+    public static Vector Max(Scalar a, Vector b) => new(Arithmetic.Binary(OpKind.Maximum, a, b));
+    /// <inheritdoc cref="Max(Scalar, Scalar)"/>
+    public static Matrix Max(Scalar a, Matrix b) => new(Arithmetic.Binary(OpKind.Maximum, a, b));
+    /// <inheritdoc cref="Max(Scalar, Scalar)"/>
+    public static Vector Max(Vector a, Scalar b) => new(Arithmetic.Binary(OpKind.Maximum, a, b));
+    /// <inheritdoc cref="Max(Scalar, Scalar)"/>
+    public static Matrix Max(Vector a, Matrix b) => new(Arithmetic.Binary(OpKind.Maximum, a, b));
+    /// <inheritdoc cref="Max(Scalar, Scalar)"/>
+    public static Matrix Max(Matrix a, Scalar b) => new(Arithmetic.Binary(OpKind.Maximum, a, b));
+    /// <inheritdoc cref="Max(Scalar, Scalar)"/>
+    public static Matrix Max(Matrix a, Vector b) => new(Arithmetic.Binary(OpKind.Maximum, a, b));
+    /// <inheritdoc cref="Min(Scalar, Scalar)"/>
+    public static Vector Min(Scalar a, Vector b) => new(Arithmetic.Binary(OpKind.Minimum, a, b));
+    /// <inheritdoc cref="Min(Scalar, Scalar)"/>
+    public static Matrix Min(Scalar a, Matrix b) => new(Arithmetic.Binary(OpKind.Minimum, a, b));
+    /// <inheritdoc cref="Min(Scalar, Scalar)"/>
+    public static Vector Min(Vector a, Scalar b) => new(Arithmetic.Binary(OpKind.Minimum, a, b));
+    /// <inheritdoc cref="Min(Scalar, Scalar)"/>
+    public static Matrix Min(Vector a, Matrix b) => new(Arithmetic.Binary(OpKind.Minimum, a, b));
+    /// <inheritdoc cref="Min(Scalar, Scalar)"/>
+    public static Matrix Min(Matrix a, Scalar b) => new(Arithmetic.Binary(OpKind.Minimum, a, b));
+    /// <inheritdoc cref="Min(Scalar, Scalar)"/>
+    public static Matrix Min(Matrix a, Vector b) => new(Arithmetic.Binary(OpKind.Minimum, a, b));
+
+    /// <summary>c^x for a constant base c; d/dx = c^x·ln c (0 where c = 0 and x ≥ 0; NaN for c &lt; 0, as in PyTorch).</summary>
+    public static Scalar Pow(double c, Scalar x) => new(Arithmetic.Binary(OpKind.Power, x.Tape.Constant(c), x));
+    /// <inheritdoc cref="Pow(double, Scalar)"/>
+    public static Vector Pow(double c, Vector x) => new(Arithmetic.Binary(OpKind.Power, x.Tape.Constant(c), x));
+    /// <inheritdoc cref="Pow(double, Scalar)"/>
+    public static Matrix Pow(double c, Matrix x) => new(Arithmetic.Binary(OpKind.Power, x.Tape.Constant(c), x));
+
+    /// <summary>max(c, x) = max(x, c) (recorded as <see cref="Max(Scalar, double)"/>); d/dx = 1 for x ≥ c, else 0.</summary>
+    public static Scalar Max(double c, Scalar x) => Max(x, c);
+    /// <inheritdoc cref="Max(double, Scalar)"/>
+    public static Vector Max(double c, Vector x) => Max(x, c);
+    /// <inheritdoc cref="Max(double, Scalar)"/>
+    public static Matrix Max(double c, Matrix x) => Max(x, c);
+
+    /// <summary>min(c, x) = min(x, c) (recorded as <see cref="Min(Scalar, double)"/>); d/dx = 1 for x ≤ c, else 0.</summary>
+    public static Scalar Min(double c, Scalar x) => Min(x, c);
+    /// <inheritdoc cref="Min(double, Scalar)"/>
+    public static Vector Min(double c, Vector x) => Min(x, c);
+    /// <inheritdoc cref="Min(double, Scalar)"/>
+    public static Matrix Min(double c, Matrix x) => Min(x, c);
+
     // ------------------------------------------------------------------ linear algebra (Ops/LinearAlgebra.cs)
 
     /// <summary>a·b = Σ aₖbₖ; ∂/∂a = b, ∂/∂b = a.</summary>
