@@ -37,6 +37,42 @@ public sealed class OptimizerSettingTests
     }
 
     [Fact]
+    public void SgdSettings_OutOfRange_ThrowNamingTheSettingInConstructorAndSetter()
+    {
+        var w = new VectorParameter("w", 1.0);
+        var sgd = new Sgd([w], 0.1, momentum: 0.9);
+
+        var m = Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd([w], 0.1, momentum: -0.5));
+        Assert.StartsWith("Sgd: the momentum must be a finite number ≥ 0, in [0, ∞); got -0.5.", m.Message);
+
+        var d = Assert.Throws<ArgumentOutOfRangeException>(() => sgd.Dampening = 1.5);
+        Assert.StartsWith("Sgd: the dampening must be a number between 0 and 1, in [0, 1]; got 1.5.", d.Message);
+        Assert.Equal(d.Message, Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd([w], 0.1, dampening: 1.5)).Message);
+
+        var wd = Assert.Throws<ArgumentOutOfRangeException>(() => sgd.WeightDecay = double.NaN);
+        Assert.StartsWith("Sgd: the weight decay must be a finite number ≥ 0, in [0, ∞); got NaN.", wd.Message);
+        Assert.Equal(wd.Message, Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd([w], 0.1, weightDecay: double.NaN)).Message);
+
+        Assert.Equal(0.0, sgd.Dampening);
+        Assert.Equal(0.0, sgd.WeightDecay);
+    }
+
+    [Fact]
+    public void SgdNesterov_WithoutMomentumOrWithDampening_Throws()
+    {
+        // PyTorch's rule: Nesterov momentum requires μ > 0 and τ = 0, in the constructor and whenever τ changes.
+        var w = new VectorParameter("w", 1.0);
+        var none = Assert.Throws<ArgumentException>(() => new Sgd([w], 0.1, nesterov: true));
+        Assert.StartsWith("Sgd: Nesterov momentum needs a momentum > 0 and zero dampening; got momentum 0 and dampening 0.", none.Message);
+        Assert.Throws<ArgumentException>(() => new Sgd([w], 0.1, momentum: 0.9, dampening: 0.1, nesterov: true));
+
+        var sgd = new Sgd([w], 0.1, momentum: 0.9, nesterov: true);
+        var later = Assert.Throws<ArgumentException>(() => sgd.Dampening = 0.1);
+        Assert.StartsWith("Sgd: Nesterov momentum needs a momentum > 0 and zero dampening; got momentum 0.9 and dampening 0.1.", later.Message);
+        Assert.Equal(0.0, sgd.Dampening);
+    }
+
+    [Fact]
     public void OptimizerParameters_EmptyNullOrRepeated_Throw()
     {
         var w = new VectorParameter("w", 1.0);
