@@ -20,21 +20,24 @@ namespace GradientDescent.Autodiff.Tests;
 /// </remarks>
 public class FiniteDifferenceProperties
 {
+    /// <summary>The shared generator under the constraints central differences need (no saturated inputs, no exact ties at kinks).</summary>
+    private static readonly RandomGraph Graphs = new(GraphOptions.FiniteDifferences);
+
     [Property(MaxTest = 300)]
     public Property RandomGraph_GradientCheck_AgreesWithCentralDifferences() =>
-        Prop.ForAll(RandomGraph.Arbitrary, spec =>
+        Prop.ForAll(Graphs.Arbitrary, spec =>
         {
-            GraphProgram program = RandomGraph.Build(spec);
+            GraphProgram program = Graphs.Build(spec);
             GradientCheckReport report = GradientCheck.Run(program.Run, program.Parameters);
             Assert.True(report.Passed, $"{report}\n\n{program}\n{program.Trace()}");
         });
 
     [Property(MaxTest = 100)]
     public Property RandomGraph_RecordTwice_GivesIdenticalLossAndGradients() =>
-        Prop.ForAll(RandomGraph.Arbitrary, spec =>
+        Prop.ForAll(Graphs.Arbitrary, spec =>
         {
             // Recording is deterministic and a tape reused after Clear computes exactly what a fresh tape does.
-            GraphProgram program = RandomGraph.Build(spec);
+            GraphProgram program = Graphs.Build(spec);
             var tape = new Tape();
             Scalar first = program.Run(tape);
             double value = first.Value;
@@ -51,11 +54,11 @@ public class FiniteDifferenceProperties
 
     [Property(MaxTest = 100)]
     public Property RandomGraph_DetectAnomaliesOn_SameLossAndGradients() =>
-        Prop.ForAll(RandomGraph.Arbitrary, spec =>
+        Prop.ForAll(Graphs.Arbitrary, spec =>
         {
             // With anomaly detection every node takes the general backward path (the scalar fast path checks
             // nothing); both paths must give the same gradients, and a finite graph must raise no anomaly.
-            GraphProgram program = RandomGraph.Build(spec);
+            GraphProgram program = Graphs.Build(spec);
             var plain = new Tape();
             Scalar a = program.Run(plain);
             a.Backward();
@@ -74,12 +77,12 @@ public class FiniteDifferenceProperties
     {
         // 500 programs from a fixed seed: every OpKind must appear, and every kind that can carry a gradient must
         // appear on a node a gradient flows through. A new OpKind fails here until the generator produces it.
-        GraphSpec[] specs = RandomGraph.Spec.Sample(500, new Rnd(20240611UL), 60);
+        GraphSpec[] specs = Graphs.Spec.Sample(500, new Rnd(20240611UL), 60);
         var seen = new Dictionary<OpKind, int>();
         var withGrad = new HashSet<OpKind>();
         foreach (var spec in specs)
         {
-            GraphProgram program = RandomGraph.Build(spec);
+            GraphProgram program = Graphs.Build(spec);
             var tape = new Tape();
             program.Run(tape);
             for (int id = 0; id < tape.NodeCount; id++)
@@ -102,16 +105,17 @@ public class FiniteDifferenceProperties
     [Fact]
     public void RandomGraph_GeneratedOps_CoverEveryGraphOp()
     {
-        // The generator draws steps from every GraphOp but the two leaves; a GraphOp added without a generator case
-        // would throw in Build.
-        Assert.Equal(Enum.GetValues<GraphOp>().Length - 2, RandomGraph.GeneratedOps.Count);
-        foreach (GraphOp op in RandomGraph.GeneratedOps)
+        // The generator draws steps from every GraphOp but the two leaves; a GraphOp added without a rule would
+        // throw in Build.
+        Assert.Equal(Enum.GetValues<GraphOp>().Length - 2, Graphs.GeneratedOps.Count);
+        foreach (GraphOp op in Graphs.GeneratedOps)
         {
+            Assert.True(RandomGraph.HasRule(op), $"GraphOp.{op} has no entry in RandomGraph.Rules");
             var spec = new GraphSpec(
                 [new LeafSpec(true, Shape.Matrix(2, 3), [0.3, -0.7, 1.1, 0.9, -1.4, 0.2]), new LeafSpec(false, Shape.Vector(3), [0.5, 1.5, -0.5])],
                 [new StepSpec(op, 0, 1, 5, 0.7)],
                 Seed: 7);
-            GraphProgram program = RandomGraph.Build(spec);
+            GraphProgram program = Graphs.Build(spec);
             Assert.True(GradientCheck.Run(program.Run, program.Parameters).Passed, $"{op}\n{program}");
         }
     }

@@ -3,42 +3,61 @@ using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using GradientDescent.Autodiff.Testing;
+using TorchSharp;
 using Xunit;
 using Xunit.Abstractions;
 
 namespace GradientDescent.Autodiff.Torch.Tests;
 
 /// <summary>
-/// Random graphs over the whole op set (every <see cref="OpKind"/> but the two leaves), random shapes and
-/// broadcasting, reused nodes, NoGrad steps and extreme but valid inputs, replayed in libtorch: every node's value,
+/// Random graphs from the shared generator over the whole op set (every <see cref="GraphOp"/>, so every
+/// <see cref="OpKind"/> but the two leaves), random shapes and broadcasting, reused nodes, parameters used twice,
+/// detached nodes, NoGrad steps, exact ties and extreme but valid inputs, replayed in libtorch: every node's value,
 /// every node's ∂L/∂node and every parameter's gradient agree at the bridge's default tolerance (10⁻¹⁰ relative or
 /// 10⁻¹² absolute).
 /// </summary>
 public sealed class RandomGraphCrossCheckTests(ITestOutputHelper output)
 {
-    [Property(MaxTest = 200, Arbitrary = new[] { typeof(GraphArbitrary) })]
-    public void Run_RandomGraph_ValuesAndGradientsMatchTorch(GraphRecipe recipe)
+    /// <summary>The shared generator (see <see cref="RandomGraph"/>) under the oracle's constraints: extreme inputs, exact ties, NoGrad steps, 3–14 steps.</summary>
+    private static readonly RandomGraph Graphs = new(GraphOptions.Torch);
+
+    /// <summary>Cross-check options with the TorchSharp equivalents of the generator's custom ops.</summary>
+    public static TorchCrossCheckOptions Options { get; } = new()
     {
-        TorchRuntime.EnsureLoaded();
-        var graph = new RandomGraph(recipe);
+        CustomOps =
+        {
+            [CubeOp.Instance] = x => x[0].pow(3),
+            [SwishOp.Instance] = x => x[0] * torch.sigmoid(x[0]),
+            [ProductPlusOp.Instance] = x => (x[0] * x[1]) + x[0],
+            [SumOfCubesOp.Instance] = x => x[0].pow(3).sum(),
+        },
+    };
 
-        TorchCrossCheckReport report = TorchCrossCheck.Run(graph.Record, graph.Parameters, RandomGraph.Options);
+    [Property(MaxTest = 200)]
+    public Property Run_RandomGraph_ValuesAndGradientsMatchTorch() =>
+        Prop.ForAll(Graphs.Arbitrary, spec =>
+        {
+            TorchRuntime.EnsureLoaded();
+            GraphProgram program = Graphs.Build(spec);
 
-        Assert.True(report.Passed, $"{recipe}{Environment.NewLine}{report}{Environment.NewLine}{report.FormatNodes()}");
-    }
+            TorchCrossCheckReport report = TorchCrossCheck.Run(program.Run, program.Parameters, Options);
+
+            Assert.True(report.Passed, $"{program}{Environment.NewLine}{report}{Environment.NewLine}{report.FormatNodes()}");
+        });
 
     [Fact]
     public void Run_FixedSampleOf300Graphs_CoversEveryNonLeafOpKindAndStaysWithinTolerance()
     {
         TorchRuntime.EnsureLoaded();
-        GraphRecipe[] recipes = GraphGen.Recipe.Sample(numberOfSamples: 300, seed: new Rnd(20261123UL), size: 20);
+        GraphSpec[] specs = Graphs.Spec.Sample(numberOfSamples: 300, seed: new Rnd(20261123UL), size: 20);
         var stats = new Dictionary<OpKind, OpStats>();
 
-        foreach (GraphRecipe recipe in recipes)
+        foreach (GraphSpec spec in specs)
         {
-            var graph = new RandomGraph(recipe);
-            TorchCrossCheckReport report = TorchCrossCheck.Run(graph.Record, graph.Parameters, RandomGraph.Options);
-            Assert.True(report.Passed, $"{recipe}{Environment.NewLine}{report}{Environment.NewLine}{report.FormatNodes()}");
+            GraphProgram program = Graphs.Build(spec);
+            TorchCrossCheckReport report = TorchCrossCheck.Run(program.Run, program.Parameters, Options);
+            Assert.True(report.Passed, $"{program}{Environment.NewLine}{report}{Environment.NewLine}{report.FormatNodes()}");
             foreach (NodeComparison node in report.Nodes)
             {
                 stats[node.Op] = (stats.TryGetValue(node.Op, out OpStats s) ? s : default).Add(node);
@@ -46,8 +65,28 @@ public sealed class RandomGraphCrossCheckTests(ITestOutputHelper output)
         }
 
         output.WriteLine(Format(stats));
-        OpKind[] missing = GraphGen.NonLeafOps.Where(op => !stats.ContainsKey(op)).ToArray();
+        OpKind[] missing = Enum.GetValues<OpKind>().Where(op => op is not (OpKind.Constant or OpKind.Parameter) && !stats.ContainsKey(op)).ToArray();
         Assert.True(missing.Length == 0, $"ops never exercised by 300 random graphs: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public void Run_EveryGraphOpAlone_MatchesTorch()
+    {
+        // Every step op the generator knows (each GraphOp but the two leaves has a rule), once on fixed leaves: a
+        // GraphOp added without a rule, or a custom op without its TorchSharp equivalent above, fails here by name.
+        TorchRuntime.EnsureLoaded();
+        Assert.Equal(Enum.GetValues<GraphOp>().Length - 2, Graphs.GeneratedOps.Count);
+        foreach (GraphOp op in Graphs.GeneratedOps)
+        {
+            Assert.True(RandomGraph.HasRule(op), $"GraphOp.{op} has no entry in RandomGraph.Rules");
+            var spec = new GraphSpec(
+                [new LeafSpec(true, Shape.Matrix(2, 3), [0.3, -0.7, 1.1, 0.9, -1.4, 0.2]), new LeafSpec(false, Shape.Vector(3), [0.5, 1.5, -0.5])],
+                [new StepSpec(op, 0, 1, 5, 0.7)],
+                Seed: 7);
+            GraphProgram program = Graphs.Build(spec);
+            TorchCrossCheckReport report = TorchCrossCheck.Run(program.Run, program.Parameters, Options);
+            Assert.True(report.Passed, $"{op}{Environment.NewLine}{program}{Environment.NewLine}{report}");
+        }
     }
 
     /// <summary>Per op: how many nodes, the largest value and gradient errors (absolute, relative) and the largest fraction of the tolerance used.</summary>

@@ -42,14 +42,4 @@ public sealed class TorchOpMapTests
         var error = Assert.Throws<NotSupportedException>(() => TorchOpMap.Describe(unknown));
         Assert.Contains("250", error.Message, StringComparison.Ordinal);
     }
-
-    [Fact]
-    public void RandomGraphGenerator_EveryNonLeafOpKind_IsAmongItsChoices()
-    {
-        // The generator draws ops from the enum itself, so a new op is drawn (and the builder's loud default fails)
-        // until the builder learns it.
-        OpKind[] expected = Enum.GetValues<OpKind>().Where(op => op is not (OpKind.Constant or OpKind.Parameter)).ToArray();
-
-        Assert.Equal(expected, GraphGen.NonLeafOps);
-    }
 }
