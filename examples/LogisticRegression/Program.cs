@@ -50,7 +50,7 @@ for (int epoch = 0; epoch < Epochs; epoch++)
         for (int j = 0; j < n; j++) handGradient[j] = -(y - yHat.Value) * data.Features[i][j];
         handGradient[n] = -(y - yHat.Value);
         for (int j = 0; j < n; j++) largestDifference = Math.Max(largestDifference, Math.Abs(w.Grad[j] - handGradient[j]));
-        largestDifference = Math.Max(largestDifference, Math.Abs(b.Grad[0] - handGradient[n]));
+        largestDifference = Math.Max(largestDifference, Math.Abs(b.Grad - handGradient[n]));
 
         // w ← w − α∇E
         sgd.Step();
@@ -68,7 +68,7 @@ for (int epoch = 0; epoch < Epochs; epoch++)
 
 var (finalLoss, finalAccuracy) = Evaluate();
 Console.WriteLine($"\nFinished: train loss {finalLoss:F6}, accuracy {finalAccuracy:F2}");
-Console.WriteLine($"w = ({string.Join(", ", w.Value.Select(v => v.ToString("F6")))}), b = {b.Value[0]:F6}");
+Console.WriteLine($"w = ({string.Join(", ", w.Value.Select(v => v.ToString("F6")))}), b = {b.Value:F6}");
 Console.WriteLine($"Autodiff vs the seed's hand formula −(y − ŷ)(x, 1): largest difference over {Epochs * data.Count} steps = {largestDifference:E2}");
 return largestDifference <= 1e-12 ? 0 : 1;
 

@@ -73,7 +73,7 @@ public class BroadcastingTests
         y.Backward();
 
         Assert.Equal(0.0, y.Value);
-        Assert.Equal(0.0, x.Grad[0]);
+        Assert.Equal(0.0, x.Grad);
     }
 
     [Fact]
@@ -100,7 +100,7 @@ public class BroadcastingTests
         Matrix byName = Matrix.Subtract(10.0, tape.Use(a));
 
         Assert.Equal(byOperator.Value, byName.Value);
-        Assert.Equal(new double[,] { { 9, 8 }, { 7, 6 } }, byName.Value);
+        Assert.Equal([9.0, 8, 7, 6], byName.Value);
         Assert.Equal(OpKind.Subtract, ((Node)byName).Op);
     }
 
@@ -116,10 +116,10 @@ public class BroadcastingTests
         Matrix m = Ops.Max(tape.Use(v), tape.Use(a));
         (Ops.Sum(p) + Ops.Sum(m)).Backward();
 
-        Assert.Equal(new double[,] { { 2, 4 }, { 1, 16 } }, p.Value);
-        Assert.Equal(new double[,] { { 1, 3 }, { 0.5, 4 } }, m.Value);
+        Assert.Equal([2.0, 4, 1, 16], p.Value);
+        Assert.Equal([1.0, 3, 0.5, 4], m.Value);
         // ∂/∂s Σ s^Aᵢⱼ = Σ Aᵢⱼ s^(Aᵢⱼ − 1) = 1 + 2·2 + 0 + 4·8 = 37.
-        Assert.Equal(37.0, s.Grad[0]);
+        Assert.Equal(37.0, s.Grad);
         // v₀ = 0.5 wins in row 1 only (0.5 > 0); v₁ = 3 wins in row 0 (3 > 2).
         Assert.Equal([1.0, 1.0], v.Grad);
     }

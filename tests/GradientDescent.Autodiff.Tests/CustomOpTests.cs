@@ -19,7 +19,7 @@ public class CustomOpTests
         var p = new VectorParameter("x", 1.0, -2.0, 0.5);
         var t = new Tape();
         Vector x = t.Use(p);
-        Vector cube = Ops.Custom(CubeOp.Instance, x * 2.0).AsVector();
+        Vector cube = Ops.CustomVector(CubeOp.Instance, x * 2.0);
         Assert.Equal([8.0, -64.0, 1.0], cube.Value);
         Scalar loss = Ops.Sum(cube) + Ops.Sum(x);
         loss.Backward();
@@ -34,9 +34,9 @@ public class CustomOpTests
         var v = new VectorParameter("v", -1.5, 0.2, 2.5);
         var m = new MatrixParameter("M", new double[,] { { 0.3, -0.8 }, { 1.1, -2.2 } });
         GradientCheckReport report = GradientCheck.Run(
-            t => Ops.Custom(SwishOp.Instance, t.Use(s)).AsScalar()
-                 + Ops.Sum(Ops.Square(Ops.Custom(SwishOp.Instance, t.Use(v)).AsVector()))
-                 + Ops.Sum(Ops.Custom(SwishOp.Instance, Ops.MatMul(t.Use(m), t.Use(m))).AsMatrix()),
+            t => Ops.CustomScalar(SwishOp.Instance, t.Use(s))
+                 + Ops.Sum(Ops.Square(Ops.CustomVector(SwishOp.Instance, t.Use(v))))
+                 + Ops.Sum(Ops.CustomMatrix(SwishOp.Instance, Ops.MatMul(t.Use(m), t.Use(m)))),
             [s, v, m]);
         Assert.True(report.Passed, report.ToString());
         Assert.All(report.Parameters, p => Assert.True(p.VersusNumeric.MaxRelative < 1e-8, $"{p.Name}: {p.VersusNumeric}"));
@@ -54,9 +54,9 @@ public class CustomOpTests
                 t =>
                 {
                     Vector va = t.Use(a), vb = t.Use(b);
-                    Vector prod = Ops.Custom(ProductPlusOp.Instance, Ops.Custom(SwishOp.Instance, va), Ops.Tanh(vb)).AsVector();
-                    Scalar cubes = Ops.Custom(SumOfCubesOp.Instance, prod * 0.5).AsScalar();
-                    return cubes + Ops.Dot(Ops.Custom(CubeOp.Instance, va).AsVector(), vb);
+                    Vector prod = Ops.CustomVector(ProductPlusOp.Instance, Ops.Custom(SwishOp.Instance, va), Ops.Tanh(vb));
+                    Scalar cubes = Ops.CustomScalar(SumOfCubesOp.Instance, prod * 0.5);
+                    return cubes + Ops.Dot(Ops.CustomVector(CubeOp.Instance, va), vb);
                 },
                 [a, b]);
             Assert.True(report.Passed, report.ToString());
@@ -69,7 +69,7 @@ public class CustomOpTests
         var a = new VectorParameter("a", 1.0, 2.0);
         var t = new Tape();
         Vector b = t.Constant([3.0, -4.0]);
-        Vector y = Ops.Custom(ProductPlusOp.Instance, t.Use(a), b).AsVector();
+        Vector y = Ops.CustomVector(ProductPlusOp.Instance, t.Use(a), b);
         Assert.Equal([4.0, -6.0], y.Value);
         Ops.Sum(y).Backward();
         Assert.Equal([4.0, -3.0], a.Grad);
@@ -118,7 +118,7 @@ public class CustomOpTests
         var x = new VectorParameter("x", 1.5, -0.5);
         var t = new Tape();
         Vector v = t.Use(x);
-        Ops.Sum(Ops.Custom(ProductPlusOp.Instance, v, v).AsVector()).Backward();
+        Ops.Sum(Ops.CustomVector(ProductPlusOp.Instance, v, v)).Backward();
         Assert.Equal([4.0, 0.0], x.Grad);
     }
 
@@ -129,7 +129,7 @@ public class CustomOpTests
         var x = new VectorParameter("x", 0.5, -1.2, 2.0);
         var ok = new ScalarParameter("ok", 1.3);
         GradientCheckReport report = GradientCheck.Run(
-            t => Ops.Sum(Ops.Custom(new WrongCubeOp(), t.Use(x)).AsVector()) + Ops.Square(t.Use(ok)),
+            t => Ops.Sum(Ops.CustomVector(new WrongCubeOp(), t.Use(x))) + Ops.Square(t.Use(ok)),
             [x, ok]);
         Assert.False(report.Passed);
         ParameterCheck bad = report.Parameters[0];
@@ -156,7 +156,7 @@ public class CustomOpTests
             t =>
             {
                 Vector v = t.Use(x);
-                return Ops.Sum(Ops.Custom(new AssigningCubeOp(), v).AsVector()) + Ops.Sum(v * 3.0);
+                return Ops.Sum(Ops.CustomVector(new AssigningCubeOp(), v)) + Ops.Sum(v * 3.0);
             },
             [x]);
         Assert.False(report.Passed, report.ToString());
@@ -164,7 +164,7 @@ public class CustomOpTests
 
         // With the op used alone (its input has no other consumer) the assignment happens to be harmless.
         var y = new VectorParameter("y", 0.5, -1.0);
-        Assert.True(GradientCheck.Run(t => Ops.Sum(Ops.Custom(new AssigningCubeOp(), t.Use(y)).AsVector()), [y]).Passed);
+        Assert.True(GradientCheck.Run(t => Ops.Sum(Ops.CustomVector(new AssigningCubeOp(), t.Use(y))), [y]).Passed);
     }
 
     [Fact]
@@ -193,8 +193,8 @@ public class CustomOpTests
         {
             var p = new ScalarParameter("x", i * 0.25);
             var t = new Tape();
-            Ops.Custom(CubeOp.Instance, t.Use(p)).AsScalar().Backward();
-            results[i] = p.Grad[0];
+            Ops.CustomScalar(CubeOp.Instance, t.Use(p)).Backward();
+            results[i] = p.Grad;
         });
         for (int i = 0; i < 16; i++) Assert.Equal(3 * (i * 0.25) * (i * 0.25), results[i]);
     }

@@ -26,9 +26,9 @@ public class EngineTests
         Assert.Equal(depth + 1, t.ValueSlots);
 
         y.Backward();
-        Approx.Equal(Math.Pow(c, depth), x.Grad[0], 1e-9, 0, "∂y/∂x");
-        Approx.Equal(y.Value / 0.5, x.Grad[0], 1e-9, 0, "∂y/∂x = y/x");
-        Approx.Equal(Math.E * Math.Exp(-0.5e-6), x.Grad[0], 1e-9, 0, "e^(1 − 1/2·10⁻⁶)");
+        Approx.Equal(Math.Pow(c, depth), x.Grad, 1e-9, 0, "∂y/∂x");
+        Approx.Equal(y.Value / 0.5, x.Grad, 1e-9, 0, "∂y/∂x = y/x");
+        Approx.Equal(Math.E * Math.Exp(-0.5e-6), x.Grad, 1e-9, 0, "e^(1 − 1/2·10⁻⁶)");
     }
 
     [Fact]
@@ -43,7 +43,7 @@ public class EngineTests
         Scalar s = xs;
         for (int i = 0; i < depth; i++) s += xs;
         s.Backward();
-        Assert.Equal(depth + 1.0, x.Grad[0]);
+        Assert.Equal(depth + 1.0, x.Grad);
         Assert.Equal(0.25 * (depth + 1), s.Value);
     }
 
@@ -53,7 +53,7 @@ public class EngineTests
         // Memory is one value slot per output element; views (element, row, reshape, flatten, detach) and
         // caller-owned constant arrays take none.
         var t = new Tape();
-        var w = new MatrixParameter("W", 3, 4);
+        var w = MatrixParameter.Zeros("W", 3, 4);
         Matrix m = t.Use(w);
         Assert.Equal(12, t.ValueSlots);
         Matrix e = Ops.Exp(m);
@@ -165,7 +165,7 @@ public class EngineTests
                 sgd.Step();
                 sgd.ZeroGrad();
             }
-            return [.. w.Value, b.Value[0]];
+            return [.. w.Value, b.Value];
         }
 
         double[][] sequential = [.. Enumerable.Range(0, 8).Select(Train)];
@@ -285,7 +285,7 @@ public class EngineTests
     [Fact]
     public void Error_WrongSeedLength_NamesBothLengths()
     {
-        var w = new MatrixParameter("W", 2, 3);
+        var w = MatrixParameter.Zeros("W", 2, 3);
         var t = new Tape();
         Matrix y = Ops.Tanh(t.Use(w));
         var e = Assert.Throws<ArgumentException>(() => y.Backward([1.0, 2.0]));
@@ -302,7 +302,7 @@ public class EngineTests
         var e = Assert.Throws<InvalidOperationException>(() => loss.Backward());
         Assert.StartsWith("Backward: the graph was already freed", e.Message);
         Assert.Contains("retainGraph: true", e.Message);
-        Assert.Equal(2.0, w.Grad[0]); // the refused pass added nothing
+        Assert.Equal(2.0, w.Grad); // the refused pass added nothing
     }
 
     [Fact]
@@ -578,7 +578,7 @@ public class EngineTests
         Assert.StartsWith("Constant: a vector needs at least one element", empty.Message);
         var m = Assert.Throws<ArgumentException>(() => t.Constant(new double[0, 3]));
         Assert.StartsWith("Constant: a matrix needs at least one row and one column, got [0×3]", m.Message);
-        var p = Assert.Throws<ArgumentException>(() => new MatrixParameter("W", 0, 3));
+        var p = Assert.Throws<ArgumentException>(() => MatrixParameter.Zeros("W", 0, 3));
         Assert.StartsWith("Parameter W:", p.Message);
         var lr = Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd([new ScalarParameter("b")], 0));
         Assert.StartsWith("Sgd: the learning rate must be a positive finite number", lr.Message);

@@ -84,7 +84,7 @@ public class ElementwiseOpTests
                 Scalar ys = c.S(ts.Use(s));
                 Approx.Equal(y.Value[k], ys.Value, 1e-14, 1e-300, $"{name} scalar value");
                 ts.Backward(ys, [d.G[k]]);
-                Approx.Equal(p.Grad[k], s.Grad[0], 1e-13, 2e-15, $"{name} scalar gradient");
+                Approx.Equal(p.Grad[k], s.Grad, 1e-13, 2e-15, $"{name} scalar gradient");
             }
 
             // Matrix overload on the same numbers as a 1×n matrix.
@@ -92,7 +92,7 @@ public class ElementwiseOpTests
             var tm = new Tape();
             Matrix ym = c.M(tm.Use(m));
             ym.Backward(d.G);
-            Approx.Equal(y.Value, Approx.Flat(ym.Value), 1e-15, 1e-300, $"{name} matrix value");
+            Approx.Equal(y.Value, ym.Value, 1e-15, 1e-300, $"{name} matrix value");
             Approx.Equal(p.Grad, m.Grad, 1e-15, 1e-300, $"{name} matrix gradient");
 
             // And central differences agree.
@@ -118,7 +118,7 @@ public class ElementwiseOpTests
             var p = new ScalarParameter("x", x);
             var t = new Tape();
             f(t.Use(p)).Backward();
-            Approx.Equal(grad, p.Grad[0], 1e-15, 0, $"at {x}");
+            Approx.Equal(grad, p.Grad, 1e-15, 0, $"at {x}");
         }
     }
 
@@ -301,8 +301,8 @@ public class ArithmeticOpTests
         Scalar y = Ops.Pow(t.Use(a), t.Use(b));
         y.Backward();
         Assert.Equal(0.0, y.Value);
-        Assert.Equal(0.0, a.Grad[0]); // 2·0¹
-        Assert.Equal(0.0, b.Grad[0]);
+        Assert.Equal(0.0, a.Grad); // 2·0¹
+        Assert.Equal(0.0, b.Grad);
 
         // 0⁰ = 1, and ∂/∂a = b·a^(b−1) is 0·0⁻¹ = 0·∞ there: the rule defines it as 0 for b = 0, not NaN.
         var a0 = new VectorParameter("a", 0.0, 0.0);
@@ -331,7 +331,7 @@ public class ArithmeticOpTests
             Scalar y = f(t.Use(p));
             y.Backward();
             Approx.Equal(value, y.Value, 1e-15);
-            Approx.Equal(grad, p.Grad[0], 1e-15);
+            Approx.Equal(grad, p.Grad, 1e-15);
         }
     }
 
@@ -344,7 +344,7 @@ public class ArithmeticOpTests
         var m = new MatrixParameter("m", new double[,] { { 1, 2, 3 }, { 4, 5, 6 } });
         var t = new Tape();
         Matrix y = t.Use(m) * t.Use(v);
-        Assert.Equal(new double[,] { { 2, 4, 6 }, { 8, 10, 12 } }, y.Value);
+        Assert.Equal([2.0, 4, 6, 8, 10, 12], y.Value);
         Ops.Sum(y).Backward();
         Assert.Equal([21.0], v.Grad);
         Assert.Equal([2.0, 2, 2, 2, 2, 2], m.Grad);
@@ -353,7 +353,7 @@ public class ArithmeticOpTests
         var sq = new MatrixParameter("sq", new double[,] { { 1, 2 }, { 3, 4 } });
         var t2 = new Tape();
         Matrix z = t2.Use(sq) - t2.Use(one);
-        Assert.Equal(new double[,] { { -2, -1 }, { 0, 1 } }, z.Value);
+        Assert.Equal([-2.0, -1, 0, 1], z.Value);
         Ops.Sum(z).Backward();
         Assert.Equal([-4.0], one.Grad);
     }
@@ -401,7 +401,7 @@ public class LinearAlgebraOpTests
                     }
                 }
             }
-            Approx.Equal(value, Approx.Flat(c.Value), 1e-13, 1e-14, "AB");
+            Approx.Equal(value, c.Value, 1e-13, 1e-14, "AB");
             Approx.Equal(ga, pa.Grad, 1e-13, 1e-14, "∂L/∂A = G Bᵀ");
             Approx.Equal(gb, pb.Grad, 1e-13, 1e-14, "∂L/∂B = Aᵀ G");
         });
@@ -457,7 +457,7 @@ public class LinearAlgebraOpTests
             {
                 for (int j = 0; j < d.K; j++)
                 {
-                    Assert.Equal(d.A[i * d.K + j], y.Value[j, i]);
+                    Assert.Equal(d.A[i * d.K + j], y.Value[j * d.M + i]);
                     Assert.Equal(seed[j * d.M + i], pa.Grad[i * d.K + j]);
                 }
             }
@@ -482,7 +482,7 @@ public class LinearAlgebraOpTests
         var t = new Tape();
         Matrix c = Ops.MatMul(t.Use(pa), t.Use(pb));
         c.Backward(g);
-        double[] value = Approx.Flat(c.Value);
+        double[] value = c.Value;
 
         static void Near(double expected, double actual, double scale, string what)
         {
@@ -686,9 +686,10 @@ public class ViewOpTests
         var v = new VectorParameter("v", 1, 2, 3, 4, 5, 6);
         var t = new Tape();
         Matrix m = Ops.Reshape(t.Use(v), 2, 3);
-        Assert.Equal(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } }, m.Value);
+        Assert.Equal([1.0, 2, 3, 4, 5, 6], m.Value);
         Matrix m2 = Ops.Reshape(m, 3, 2);
-        Assert.Equal(new double[,] { { 1, 2 }, { 3, 4 }, { 5, 6 } }, m2.Value);
+        Assert.Equal([1.0, 2, 3, 4, 5, 6], m2.Value);
+        Assert.Equal(new double[,] { { 1, 2 }, { 3, 4 }, { 5, 6 } }, m2.Value2D);
         Vector flat = Ops.Flatten(m2);
         Scalar loss = Ops.Dot(flat, t.Constant([10.0, 20, 30, 40, 50, 60])) + Ops.Sum(m * t.Constant(new double[,] { { 1, 0, 0 }, { 0, 0, 1 } }));
         loss.Backward();
@@ -777,7 +778,7 @@ public class SoftmaxOpTests
             var t = new Tape();
             Matrix y = Ops.Softmax(t.Use(p));
             y.Backward(d.G);
-            double[] values = Approx.Flat(y.Value);
+            double[] values = y.Value;
             for (int i = 0; i < d.Rows; i++)
             {
                 double[] sm = Reference.Softmax(d.X.AsSpan(i * d.Cols, d.Cols));
@@ -808,7 +809,7 @@ public class SoftmaxOpTests
             var t = new Tape();
             Matrix y = Ops.LogSoftmax(t.Use(p));
             y.Backward(d.G);
-            double[] values = Approx.Flat(y.Value);
+            double[] values = y.Value;
             for (int i = 0; i < d.Rows; i++)
             {
                 ReadOnlySpan<double> row = d.X.AsSpan(i * d.Cols, d.Cols);
@@ -869,7 +870,7 @@ public class LossOpTests
             Scalar ls = Loss.BinaryCrossEntropy(ts.Use(s), d.Y[0]);
             ls.Backward();
             Approx.Equal(-(d.Y[0] * Math.Log(d.P[0]) + (1 - d.Y[0]) * Math.Log(1 - d.P[0])), ls.Value, 1e-13, 1e-15);
-            Approx.Equal((d.P[0] - d.Y[0]) / (d.P[0] * (1 - d.P[0])), s.Grad[0], 1e-13, 1e-15);
+            Approx.Equal((d.P[0] - d.Y[0]) / (d.P[0] * (1 - d.P[0])), s.Grad, 1e-13, 1e-15);
         });
 
     [Property(MaxTest = 200)]
@@ -889,7 +890,7 @@ public class LossOpTests
             var s = new ScalarParameter("z", d.Z[0]);
             var ts = new Tape();
             Loss.BinaryCrossEntropyWithLogits(ts.Use(s), d.Y[0]).Backward();
-            Approx.Equal(Reference.Sigmoid(d.Z[0]) - d.Y[0], s.Grad[0], 1e-13, 1e-16);
+            Approx.Equal(Reference.Sigmoid(d.Z[0]) - d.Y[0], s.Grad, 1e-13, 1e-16);
         });
 
     [Property(MaxTest = 200)]
@@ -956,7 +957,7 @@ public class LossOpTests
             var y = new ScalarParameter("y", target[0]);
             var ts = new Tape();
             Loss.HalfSquaredError(ts.Use(h), ts.Use(y)).Backward();
-            Approx.Equal(r[0], h.Grad[0], 1e-15, 0);
-            Approx.Equal(-r[0], y.Grad[0], 1e-15, 0);
+            Approx.Equal(r[0], h.Grad, 1e-15, 0);
+            Approx.Equal(-r[0], y.Grad, 1e-15, 0);
         });
 }

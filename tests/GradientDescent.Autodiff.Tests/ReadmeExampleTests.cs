@@ -21,7 +21,7 @@ public sealed class ReadmeExampleTests
         double y = 1, p = yHat.Value;
         Assert.Equal(-(y - p) * 0.78051, w.Grad[0]);
         Assert.Equal(-(y - p) * -0.063669, w.Grad[1]);
-        Assert.Equal(-(y - p), b.Grad[0]);
+        Assert.Equal(-(y - p), b.Grad);
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed class ReadmeExampleTests
                 // ∇E = −(y − ŷ)(x, 1), written by hand
                 HandDerived = p =>
                 {
-                    double yHat = 1 / (1 + Math.Exp(-(w.Value[0] * x[0] + w.Value[1] * x[1] + b.Value[0])));
+                    double yHat = 1 / (1 + Math.Exp(-(w.Value[0] * x[0] + w.Value[1] * x[1] + b.Value)));
                     return p == w ? [-(y - yHat) * x[0], -(y - yHat) * x[1]] : [-(y - yHat)];
                 },
             });

@@ -72,7 +72,7 @@ public class SeedFormulaTests
             double expectedYHat = Reference.Sigmoid(Dot(p.W, p.X) + p.B);
             Approx.Equal(expectedYHat, yHat.Value, Rel, Abs, "ŷ");
             for (int i = 0; i < p.X.Length; i++) Approx.Equal(-(p.Y - expectedYHat) * p.X[i], w.Grad[i], 1e-10, Abs, $"∂E/∂w{i}");
-            Approx.Equal(-(p.Y - expectedYHat), b.Grad[0], 1e-10, Abs, "∂E/∂b");
+            Approx.Equal(-(p.Y - expectedYHat), b.Grad, 1e-10, Abs, "∂E/∂b");
         });
 
     [Property(MaxTest = 200)]
@@ -110,7 +110,7 @@ public class SeedFormulaTests
                 Scalar e = loss(t, z, t.Constant(d.Y));
                 e.Backward();
                 Approx.Equal(expectedW, w.Grad, 1e-10, Abs, "∂E/∂w");
-                Approx.Equal(expectedB, b.Grad[0], 1e-10, Abs, "∂E/∂b");
+                Approx.Equal(expectedB, b.Grad, 1e-10, Abs, "∂E/∂b");
                 firstLoss ??= e.Value;
                 Approx.Equal(firstLoss.Value, e.Value, 1e-12, Abs, "E");
             }
@@ -133,7 +133,7 @@ public class SeedFormulaTests
         Approx.Equal(0.535138, p, 1e-6, 0, "ŷ (printed to 6 digits)");
         Approx.Equal(-(1 - p) * 0.78051, w.Grad[0], Rel, Abs);
         Approx.Equal(-(1 - p) * -0.063669, w.Grad[1], Rel, Abs);
-        Approx.Equal(-(1 - p), b.Grad[0], Rel, Abs);
+        Approx.Equal(-(1 - p), b.Grad, Rel, Abs);
     }
 
     /// <summary>One linear point (the seed's first model): feature x, target y, slope w and intercept b drawn at random.</summary>
@@ -149,8 +149,8 @@ public class SeedFormulaTests
                 Scalar h = t.Use(w) * x + t.Use(b);
                 Loss.HalfSquaredError(h, t.Constant(y)).Backward();
                 double residual = wb.Item1 * x + wb.Item2 - y;
-                Approx.Equal(residual * x, w.Grad[0], Rel, Abs, "∂L/∂w = (h − y)x");
-                Approx.Equal(residual, b.Grad[0], Rel, Abs, "∂L/∂b = h − y");
+                Approx.Equal(residual * x, w.Grad, Rel, Abs, "∂L/∂w = (h − y)x");
+                Approx.Equal(residual, b.Grad, Rel, Abs, "∂L/∂b = h − y");
             });
 
     /// <summary>m points with two features, as in the seed's code.</summary>
@@ -188,9 +188,9 @@ public class SeedFormulaTests
                 cost += 0.5 * r * r / m;
             }
             Approx.Equal(cost, j.Value, Rel, Abs, "J");
-            Approx.Equal(dw1, w1.Grad[0], 1e-10, Abs, "∂J/∂w1 = mean((h − y)x1)");
-            Approx.Equal(dw2, w2.Grad[0], 1e-10, Abs, "∂J/∂w2 = mean((h − y)x2)");
-            Approx.Equal(db, b.Grad[0], 1e-10, Abs, "∂J/∂b = mean(h − y)");
+            Approx.Equal(dw1, w1.Grad, 1e-10, Abs, "∂J/∂w1 = mean((h − y)x1)");
+            Approx.Equal(dw2, w2.Grad, 1e-10, Abs, "∂J/∂w2 = mean((h − y)x2)");
+            Approx.Equal(db, b.Grad, 1e-10, Abs, "∂J/∂b = mean(h − y)");
         });
 
     [Property(MaxTest = 300)]
@@ -201,7 +201,7 @@ public class SeedFormulaTests
             var t = new Tape();
             Ops.Sigmoid(t.Use(p)).Backward();
             double s = Reference.Sigmoid(x);
-            Approx.Equal(s * (1 - s), p.Grad[0], 1e-15, 1e-15, "σ'(x) = σ(x)(1 − σ(x))");
+            Approx.Equal(s * (1 - s), p.Grad, 1e-15, 1e-15, "σ'(x) = σ(x)(1 − σ(x))");
         });
 
     [Theory]
@@ -218,7 +218,7 @@ public class SeedFormulaTests
         var t = new Tape();
         Scalar s = Ops.Sigmoid(t.Use(p));
         s.Backward();
-        double autodiff = p.Grad[0];
+        double autodiff = p.Grad;
 
         double sigma = Reference.Sigmoid(x);
         double seedsFormula = sigma * (1 - x);
@@ -238,9 +238,9 @@ public class SeedFormulaTests
         var t = new Tape();
         Ops.Sigmoid(t.Use(p)).Backward();
         double sigma = Reference.Sigmoid(2.0);
-        Approx.Equal(0.10499358540350662, p.Grad[0], 1e-15, 0, "σ'(2)");
+        Approx.Equal(0.10499358540350662, p.Grad, 1e-15, 0, "σ'(2)");
         Approx.Equal(-0.8807970779778823, sigma * (1 - 2.0), 1e-15, 0, "σ(2)(1 − 2)");
-        Assert.True(p.Grad[0] - sigma * (1 - 2.0) > 0.98);
+        Assert.True(p.Grad - sigma * (1 - 2.0) > 0.98);
     }
 
     [Fact]
@@ -253,18 +253,18 @@ public class SeedFormulaTests
         Scalar yHat = Ops.Sigmoid(Ops.Dot(t.Use(w), t.Constant([1.0, 2.0])) + t.Use(b));
         Loss.BinaryCrossEntropy(yHat, 0.0).Backward();
         double[] gw = (double[])w.Grad.Clone();
-        double gb = b.Grad[0];
+        double gb = b.Grad;
 
         var sgd = new Sgd([w, b], learningRate: 0.1);
         sgd.Step();
         Assert.Equal(0.5 - 0.1 * gw[0], w.Value[0]);
         Assert.Equal(-1.5 - 0.1 * gw[1], w.Value[1]);
-        Assert.Equal(0.25 - 0.1 * gb, b.Value[0]);
+        Assert.Equal(0.25 - 0.1 * gb, b.Value);
         // ∂E/∂b = −(y − ŷ) = ŷ for y = 0.
         Approx.Equal(yHat.Value, gb, Rel, Abs);
         sgd.ZeroGrad();
         Assert.Equal([0.0, 0.0], w.Grad);
-        Assert.Equal(0.0, b.Grad[0]);
+        Assert.Equal(0.0, b.Grad);
     }
 
     [Fact]

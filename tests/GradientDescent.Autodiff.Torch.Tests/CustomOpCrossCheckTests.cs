@@ -64,8 +64,8 @@ public sealed class CustomOpCrossCheckTests
     private static Scalar CubeLoss(Tape tape)
     {
         Vector w = tape.Use(W);
-        Vector cube = Ops.Custom(CubeOp.Instance, w + 1.0).AsVector();
-        return Ops.Dot(cube * Ops.Tanh(w), tape.Constant(Weights)) + Ops.Sum(Ops.Custom(CubeOp.Instance, w).AsVector());
+        Vector cube = Ops.CustomVector(CubeOp.Instance, w + 1.0);
+        return Ops.Dot(cube * Ops.Tanh(w), tape.Constant(Weights)) + Ops.Sum(Ops.CustomVector(CubeOp.Instance, w));
     }
 
     [Fact]
@@ -129,7 +129,7 @@ public sealed class CustomOpCrossCheckTests
             t =>
             {
                 Vector av = t.Use(a), bv = t.Use(b);
-                return Ops.Sum(Ops.Custom(hypot, av, bv).AsVector() * Ops.Custom(hypot, av, av).AsVector());
+                return Ops.Sum(Ops.CustomVector(hypot, av, bv) * Ops.CustomVector(hypot, av, av));
             },
             [a, b],
             options);
@@ -146,7 +146,7 @@ public sealed class CustomOpCrossCheckTests
 
         // L = Σ sq(w)·c: this library says ∂L/∂w = 3w·c, libtorch 2w·c, a relative error of 1/3 everywhere.
         TorchCrossCheckReport report = TorchCrossCheck.Run(
-            t => Ops.Dot(Ops.Custom(wrong, t.Use(W)).AsVector(), t.Constant(Weights)), [W], options);
+            t => Ops.Dot(Ops.CustomVector(wrong, t.Use(W)), t.Constant(Weights)), [W], options);
 
         Assert.False(report.Passed);
         Assert.Equal(1.0 / 3, report.Parameters[0].Gradient.MaxRelative, 12);

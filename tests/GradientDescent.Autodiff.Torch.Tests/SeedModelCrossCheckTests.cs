@@ -127,9 +127,9 @@ public sealed class SeedModelCrossCheckTests
 
         AssertClose(torchLoss.item<double>(), loss.Value);
         AssertClose(wt.grad!.ToDoubleArray(), w.Grad);
-        AssertClose(bt.grad!.item<double>(), b.Grad[0]);
+        AssertClose(bt.grad!.item<double>(), b.Grad);
         AssertClose(closedW, w.Grad, 1e-12);
-        AssertClose(closedB, b.Grad[0], 1e-12);
+        AssertClose(closedB, b.Grad, 1e-12);
     }
 
     /// <summary>|expected − actual| ≤ tolerance·max(|expected|, |actual|) or ≤ 10⁻¹⁵ (the bridge's 10⁻¹⁰ by default).</summary>

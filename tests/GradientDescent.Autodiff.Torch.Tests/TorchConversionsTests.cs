@@ -25,7 +25,7 @@ public sealed class TorchConversionsTests
         Assert.All(new[] { ts, tv, tm }, t => Assert.Equal(ScalarType.Float64, t.dtype));
         Assert.Equal([2.5], ts.ToDoubleArray());
         Assert.Equal(v.Value, tv.ToDoubleArray());
-        Assert.Equal(m.Value, tm.ToDoubleMatrix());
+        Assert.Equal(m.Value2D, tm.ToDoubleMatrix());
         Assert.Equal(Shape.Matrix(2, 3), tm.ToShape());
         Assert.Equal(Shape.Scalar, ts.ToShape());
     }
@@ -69,14 +69,14 @@ public sealed class TorchConversionsTests
         MatrixParameter w = matrix.ToMatrixParameter("W");
         VectorParameter v = vector.ToVectorParameter("v");
         ScalarParameter b = tensor(0.75, float64).ToScalarParameter("b");
-        var target = new VectorParameter("t", 2);
+        var target = VectorParameter.Zeros("t", 2);
         vector.CopyTo(target);
 
-        Assert.Equal(new double[,] { { 1, 2 }, { 3, 4 }, { 5, 6 } }, c.Value);
+        Assert.Equal(new double[,] { { 1, 2 }, { 3, 4 }, { 5, 6 } }, c.Value2D);
         Assert.Equal(Shape.Matrix(3, 2), w.Shape);
         Assert.Equal([1.0, 2, 3, 4, 5, 6], w.Value);
         Assert.Equal([-1.0, 0.5], v.Value);
-        Assert.Equal([0.75], b.Value);
+        Assert.Equal(0.75, b.Value);
         Assert.Equal([-1.0, 0.5], target.Value);
     }
 

@@ -2,6 +2,8 @@ namespace GradientDescent.Autodiff;
 
 /// <summary>A matrix node of a <see cref="Tape"/>: a 16-byte handle to rows × cols values, row-major.</summary>
 /// <remarks>
+/// Values read from a matrix are row-major flat arrays (<see cref="Value"/>, <see cref="Grad"/>), as everywhere in
+/// the library; <see cref="Value2D"/> and <see cref="Grad2D"/> are two-dimensional copies.
 /// Arithmetic is elementwise, with broadcasting of a <see cref="Scalar"/> over every element and of a
 /// <see cref="Vector"/> of length <see cref="Cols"/> over every row (<c>X * W + b</c>). <c>M * v</c> with a
 /// vector is the matrix–vector product only through <see cref="Ops.MatVec"/>; the operator broadcasts.
@@ -23,18 +25,17 @@ public readonly struct Matrix
     /// <summary>Number of columns.</summary>
     public int Cols => Handle.Shape.Cols;
 
-    /// <summary>A copy of the values.</summary>
-    public double[,] Value => ToMatrix(Handle.ToArray());
+    /// <summary>A copy of the values, row-major: element (i, j) at <c>i · Cols + j</c> (as <see cref="Parameter.Value"/>).</summary>
+    public double[] Value => Handle.ToArray();
 
-    /// <summary>A copy of ∂L/∂this from the last backward pass.</summary>
-    public double[,] Grad => ToMatrix(Handle.GradToArray());
+    /// <summary>A copy of ∂L/∂this from the last backward pass, row-major (see <see cref="Value"/>).</summary>
+    public double[] Grad => Handle.GradToArray();
 
-    private double[,] ToMatrix(double[] flat)
-    {
-        var result = new double[Rows, Cols];
-        flat.AsSpan().CopyTo(RowMajor.Of(result));
-        return result;
-    }
+    /// <summary>A two-dimensional copy of the values, for display (element [i, j] = <c>Value[i · Cols + j]</c>).</summary>
+    public double[,] Value2D => RowMajor.ToArray2D(Handle.ToArray(), Rows, Cols);
+
+    /// <summary>A two-dimensional copy of ∂L/∂this from the last backward pass.</summary>
+    public double[,] Grad2D => RowMajor.ToArray2D(Handle.GradToArray(), Rows, Cols);
 
     /// <summary>Element (<paramref name="row"/>, <paramref name="col"/>) as a scalar node sharing this matrix's storage.</summary>
     public Scalar this[int row, int col] => new(Views.Element(Handle, row, col));

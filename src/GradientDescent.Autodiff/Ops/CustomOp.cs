@@ -2,7 +2,8 @@ namespace GradientDescent.Autodiff;
 
 /// <summary>
 /// A user-defined operation: a forward function and its derivative rule. Applied with
-/// <see cref="Ops.Custom(CustomOp, ReadOnlySpan{Node})"/>, it takes part in backward, gradient checking and
+/// <see cref="Ops.CustomScalar"/>, <see cref="Ops.CustomVector"/> or <see cref="Ops.CustomMatrix"/> (typed by the
+/// output's kind) or <see cref="Ops.Custom(CustomOp, ReadOnlySpan{Node})"/> (an untyped node), it takes part in backward, gradient checking and
 /// inspection like a built-in op (the role of <c>torch.autograd.Function</c>).
 /// </summary>
 /// <remarks>
@@ -72,10 +73,26 @@ public readonly ref struct CustomOpContext
     }
 }
 
+public static partial class Ops
+{
+    /// <summary>
+    /// Applies a user-defined op whose output is a scalar (see <see cref="Custom"/>); scalars, vectors and matrices
+    /// pass as inputs directly: <c>Scalar y = Ops.CustomScalar(op, x, w)</c>.
+    /// Throws, recording nothing, if the op's <see cref="CustomOp.OutputShape"/> is not a scalar.
+    /// </summary>
+    public static Scalar CustomScalar(CustomOp op, params ReadOnlySpan<Node> inputs) => new(CustomOps.Apply(op, inputs, ShapeKind.Scalar));
+
+    /// <summary>Applies a user-defined op whose output is a vector (see <see cref="CustomScalar"/>).</summary>
+    public static Vector CustomVector(CustomOp op, params ReadOnlySpan<Node> inputs) => new(CustomOps.Apply(op, inputs, ShapeKind.Vector));
+
+    /// <summary>Applies a user-defined op whose output is a matrix (see <see cref="CustomScalar"/>).</summary>
+    public static Matrix CustomMatrix(CustomOp op, params ReadOnlySpan<Node> inputs) => new(CustomOps.Apply(op, inputs, ShapeKind.Matrix));
+}
+
 /// <summary>Recording and differentiating <see cref="CustomOp"/> nodes.</summary>
 internal static class CustomOps
 {
-    internal static Node Apply(CustomOp op, ReadOnlySpan<Node> inputs)
+    internal static Node Apply(CustomOp op, ReadOnlySpan<Node> inputs, ShapeKind? expected = null)
     {
         ArgumentNullException.ThrowIfNull(op);
         if (inputs.Length == 0) throw new ArgumentException($"Custom op {op.Name}: needs at least one input.", nameof(inputs));
@@ -93,6 +110,11 @@ internal static class CustomOps
         if (shape.Rows <= 0 || shape.Cols <= 0 || (shape.Kind != ShapeKind.Matrix && shape.Cols != 1) || (shape.Kind == ShapeKind.Scalar && shape.Rows != 1))
         {
             throw new InvalidOperationException($"Custom op {op.Name}: OutputShape returned {shape} (rows {shape.Rows}, cols {shape.Cols}), which is not a valid shape; use Shape.Scalar, Shape.Vector(n) or Shape.Matrix(r, c).");
+        }
+        if (expected is { } kind && shape.Kind != kind)
+        {
+            throw new InvalidOperationException(
+                $"Custom op {op.Name}: applied as Ops.Custom{kind}, but its output has shape {shape}; use Ops.Custom{shape.Kind} (or Ops.Custom for an untyped node).");
         }
         foreach (var input in inputs) t.Operands.Add(input.Index);
         int slot = t.Objects.Count;

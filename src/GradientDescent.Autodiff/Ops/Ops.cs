@@ -4,7 +4,7 @@ namespace GradientDescent.Autodiff;
 /// The functions of the op set, for scalars, vectors and matrices. Each records one node whose derivative rule is
 /// stated in its documentation and implemented beside its forward kernel in the op-family file.
 /// </summary>
-public static class Ops
+public static partial class Ops
 {
     // ------------------------------------------------------------------ elementwise (Ops/Elementwise.cs)
 

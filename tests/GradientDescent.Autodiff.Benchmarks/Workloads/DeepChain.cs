@@ -54,7 +54,7 @@ public sealed class DeepChain : IWorkload
         b.ZeroGrad();
         var checkTape = new Tape();
         Record(checkTape, a, b, torchOps).Backward();
-        double[] ours = [a.Grad[0], b.Grad[0]];
+        double[] ours = [a.Grad, b.Grad];
 
         // ---- TorchSharp on the shorter chain.
         using Tensor ta = torch.tensor(A0, dtype: float64, requires_grad: true);

@@ -90,7 +90,7 @@ public sealed class LogRegFullBatch : IWorkload
         double bwdFwd = backward.MedianMs / forward.MedianMs;
         double allocPerStep = Harness.AllocatedBytesPerCall(Step, calls: 3, warmup: 1);
         Step();
-        double[] oursGrad = [.. w.Grad, b.Grad[0]];
+        double[] oursGrad = [.. w.Grad, b.Grad];
 
         // The bound: two reads of X at this machine's single-thread streaming read bandwidth.
         double readGBps = MemoryBandwidth.ReadGBps(x, settings.Reps);

@@ -53,7 +53,7 @@ public sealed class MicrogradMlp : IWorkload
         int nodes = tape.NodeCount;
         double allocPerStep = Harness.AllocatedBytesPerCall(Step, calls: 5, warmup: 1);
         Step();
-        double[] oursGrad = [.. parameters.Select(p => p.Grad[0])];
+        double[] oursGrad = [.. parameters.Select(p => p.Grad)];
 
         // ---- TorchSharp with scalar (0-dimensional) tensors: the same graph, op for op.
         Tensor[] scalars = [.. init.Select(v => torch.tensor(v, dtype: float64, requires_grad: true))];

@@ -83,12 +83,12 @@ public sealed class MlpEpoch : IWorkload
         }
 
         // ---- this library.
-        var w1 = new MatrixParameter("W1", In, Hidden);
-        var b1 = new VectorParameter("b1", Hidden);
-        var w2 = new MatrixParameter("W2", Hidden, Hidden);
-        var b2 = new VectorParameter("b2", Hidden);
-        var w3 = new MatrixParameter("W3", Hidden, Classes);
-        var b3 = new VectorParameter("b3", Classes);
+        var w1 = MatrixParameter.Zeros("W1", In, Hidden);
+        var b1 = VectorParameter.Zeros("b1", Hidden);
+        var w2 = MatrixParameter.Zeros("W2", Hidden, Hidden);
+        var b2 = VectorParameter.Zeros("b2", Hidden);
+        var w3 = MatrixParameter.Zeros("W3", Hidden, Classes);
+        var b3 = VectorParameter.Zeros("b3", Classes);
         Parameter[] parameters = [w1, b1, w2, b2, w3, b3];
         var sgd = new Sgd(parameters, LearningRate);
         var tape = new Tape();

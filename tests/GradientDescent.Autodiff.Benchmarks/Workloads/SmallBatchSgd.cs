@@ -49,14 +49,14 @@ public sealed class SmallBatchSgd : IWorkload
         void OursRun()
         {
             w0.CopyTo(w.Value, 0);
-            b.Value[0] = B0;
+            b.Value = B0;
             for (int s = 0; s < steps; s++) OursStep(s);
         }
         Timing ours = Harness.Time(OursRun, settings);
         int probe = 0;
         double allocPerStep = Harness.AllocatedBytesPerCall(() => OursStep(probe++), calls: 100, warmup: 10);
         OursRun();
-        double[] oursCompared = [.. w.Value, b.Value[0], .. w.Grad, b.Grad[0]];
+        double[] oursCompared = [.. w.Value, b.Value, .. w.Grad, b.Grad];
 
         // ---- TorchSharp: the same loop with autograd and an in-place update under no_grad.
         Tensor[] tx = [.. xs.Select(a => TorchEnvironment.Leaf(a, [Batch, D], requiresGrad: false))];

@@ -1,0 +1,166 @@
+using System.Reflection;
+using GradientDescent.Autodiff.Tests.Support;
+
+namespace GradientDescent.Autodiff.Tests;
+
+/// <summary>
+/// The sharp edges a new user hit (issue 7 §3): each test pins the behaviour that replaced a surprise.
+/// </summary>
+public class SharpEdgeTests
+{
+    // ---------------------------------------------------------------- parameters: one meaning per call
+
+    [Fact]
+    public void VectorParameter_IntLengthConstructor_IsACompileError()
+    {
+        // new VectorParameter("w", 2) used to make [0, 0] while new VectorParameter("w", 2.0) makes [2]: the
+        // (string, int) constructor now exists only to fail compilation with a message naming the replacement.
+        ConstructorInfo ctor = typeof(VectorParameter).GetConstructor([typeof(string), typeof(int)])!;
+        var obsolete = ctor.GetCustomAttribute<ObsoleteAttribute>();
+        Assert.NotNull(obsolete);
+        Assert.True(obsolete.IsError);
+        Assert.Contains("VectorParameter.Zeros(name, n)", obsolete.Message);
+
+        ConstructorInfo matrix = typeof(MatrixParameter).GetConstructor([typeof(string), typeof(int), typeof(int)])!;
+        Assert.True(matrix.GetCustomAttribute<ObsoleteAttribute>()!.IsError);
+    }
+
+    [Fact]
+    public void Zeros_AndValues_MeanWhatTheySay()
+    {
+        Assert.Equal([0.0, 0.0], VectorParameter.Zeros("w", 2).Value);
+        Assert.Equal([2.0], new VectorParameter("w", 2.0).Value);
+        Assert.Equal(new double[6], MatrixParameter.Zeros("W", 2, 3).Value);
+        Assert.Equal(Shape.Matrix(2, 3), MatrixParameter.Zeros("W", 2, 3).Shape);
+        var fromRows = MatrixParameter.FromRowMajor("W", 2, 2, [1.0, 2, 3, 4]);
+        Assert.Equal(new double[,] { { 1, 2 }, { 3, 4 } }, fromRows.Value2D);
+        Assert.StartsWith("Parameter w: a vector needs at least one element", Assert.Throws<ArgumentException>(() => VectorParameter.Zeros("w", 0)).Message);
+        Assert.StartsWith("Parameter W: 3 values for a [2×2] matrix", Assert.Throws<ArgumentException>(() => MatrixParameter.FromRowMajor("W", 2, 2, [1.0, 2, 3])).Message);
+    }
+
+    [Fact]
+    public void ScalarParameter_ValueAndGrad_AreNumbers()
+    {
+        // L = b², ∂L/∂b = 2b: read as b.Grad, not b.Grad[0]; an optimizer-style update writes b.Value.
+        var b = new ScalarParameter("b", 1.5);
+        var t = new Tape();
+        Ops.Square(t.Use(b)).Backward();
+        double grad = b.Grad;
+        Assert.Equal(3.0, grad);
+        b.Value -= 0.1 * b.Grad;
+        Assert.Equal(1.2, b.Value, 15);
+        Parameter asBase = b;
+        Assert.Equal([b.Value], asBase.Value); // the same storage seen through the base class
+    }
+
+    // ---------------------------------------------------------------- matrices read row-major everywhere
+
+    [Fact]
+    public void MatrixValue_IsRowMajorLikeParameters()
+    {
+        // M = W·2: Value and Grad are flat row-major arrays, as MatrixParameter.Value; Value2D is the 2-D copy.
+        var w = MatrixParameter.FromRowMajor("W", 2, 3, [1.0, 2, 3, 4, 5, 6]);
+        var t = new Tape();
+        Matrix m = t.Use(w) * 2.0;
+        double[] value = m.Value;
+        Assert.Equal([2.0, 4, 6, 8, 10, 12], value);
+        Assert.Equal(new double[,] { { 2, 4, 6 }, { 8, 10, 12 } }, m.Value2D);
+        // L = Σ Mᵢⱼ·Cᵢⱼ, ∂L/∂M = C.
+        Ops.Sum(m * t.Constant([1.0, 0, -1, 0.5, 0, 2], 2, 3)).Backward();
+        Assert.Equal([1.0, 0, -1, 0.5, 0, 2], m.Grad);
+        Assert.Equal(new double[,] { { 1, 0, -1 }, { 0.5, 0, 2 } }, m.Grad2D);
+        Assert.Equal([2.0, 0, -2, 1, 0, 4], w.Grad);
+        Assert.Equal(new double[,] { { 2, 0, -2 }, { 1, 0, 4 } }, w.Grad2D);
+    }
+
+    // ---------------------------------------------------------------- losses take plain numbers
+
+    [Fact]
+    public void Losses_PlainArrayTargets_EqualNodeTargets()
+    {
+        // Every loss gives the same value and gradient for a target passed as numbers or as a constant node.
+        double[] y = [0.0, 1, 0.25];
+        double[] labels = [0.0, 1, 1];
+        double[,] y2 = { { 1, -1 }, { 0.5, 2 } };
+        double[] y2Flat = [1.0, -1, 0.5, 2];
+        (double, double[]) Run(Func<Tape, Vector, Scalar> loss)
+        {
+            var p = new VectorParameter("p", 0.2, 0.7, 0.4);
+            var t = new Tape();
+            Scalar l = loss(t, t.Use(p));
+            l.Backward();
+            return (l.Value, p.Grad);
+        }
+        static void Same((double Value, double[] Grad) expected, (double Value, double[] Grad) actual)
+        {
+            Assert.Equal(expected.Value, actual.Value);
+            Assert.Equal(expected.Grad, actual.Grad);
+        }
+        (double, double[]) RunMatrix(Func<Tape, Matrix, Scalar> loss)
+        {
+            var p = MatrixParameter.FromRowMajor("P", 2, 2, [0.3, -0.2, 1.0, 0.0]);
+            var t = new Tape();
+            Scalar l = loss(t, t.Use(p));
+            l.Backward();
+            return (l.Value, p.Grad);
+        }
+
+        Same(Run((t, p) => Loss.HalfMeanSquaredError(p, t.Constant(y))), Run((_, p) => Loss.HalfMeanSquaredError(p, y)));
+        Same(Run((t, p) => Loss.MeanSquaredError(p, t.Constant(y))), Run((_, p) => Loss.MeanSquaredError(p, y)));
+        Same(Run((t, p) => Loss.BinaryCrossEntropy(p, t.Constant(labels))), Run((_, p) => Loss.BinaryCrossEntropy(p, labels)));
+        Same(Run((t, p) => Loss.BinaryCrossEntropyWithLogits(p, t.Constant(labels))), Run((_, p) => Loss.BinaryCrossEntropyWithLogits(p, labels)));
+        var matrixNode = RunMatrix((t, p) => Loss.MeanSquaredError(p, t.Constant(y2)));
+        Same(matrixNode, RunMatrix((_, p) => Loss.MeanSquaredError(p, y2)));
+        Same(matrixNode, RunMatrix((_, p) => Loss.MeanSquaredError(p, y2Flat)));
+        // MSE = (1/4) Σ (P − Y)² = (0.49 + 0.64 + 0.25 + 4)/4; ∂/∂P = (P − Y)/2.
+        Approx.Equal((0.49 + 0.64 + 0.25 + 4) / 4, matrixNode.Item1);
+        Approx.Equal([-0.35, 0.4, 0.25, -1], matrixNode.Item2);
+
+        // Scalar forms: ½(h − y)² with y a number; BCE with y a node.
+        var h = new ScalarParameter("h", 0.75);
+        var ts = new Tape();
+        Scalar half = Loss.HalfSquaredError(ts.Use(h), 0.25);
+        half.Backward();
+        Assert.Equal(0.125, half.Value);
+        Assert.Equal(0.5, h.Grad);
+        var ts2 = new Tape();
+        Assert.Equal(Loss.BinaryCrossEntropy(ts2.Use(h), 1.0).Value, Loss.BinaryCrossEntropy(ts2.Use(h), ts2.Constant(1.0)).Value);
+        Assert.Equal(Loss.BinaryCrossEntropyWithLogits(ts2.Use(h), 0.0).Value, Loss.BinaryCrossEntropyWithLogits(ts2.Use(h), ts2.Constant(0.0)).Value);
+    }
+
+    [Fact]
+    public void Losses_ArrayTargetOfWrongLength_ErrorNamesLossAndShapes()
+    {
+        var t = new Tape();
+        Vector p = t.Constant([0.5, 0.5]);
+        var e = Assert.Throws<ArgumentException>(() => Loss.MeanSquaredError(p, [1.0, 2, 3]));
+        Assert.StartsWith("MeanSquaredError: 3 targets for a prediction of shape [2]", e.Message);
+        Matrix m = t.Constant([1.0, 2, 3, 4, 5, 6], 2, 3);
+        var f = Assert.Throws<ArgumentException>(() => Loss.MeanSquaredError(m, new double[3, 2]));
+        Assert.StartsWith("MeanSquaredError: targets of shape [3×2] for a prediction of shape [2×3]", f.Message);
+        var g = Assert.Throws<ArgumentException>(() => Loss.MeanSquaredError(m, [1.0]));
+        Assert.StartsWith("MeanSquaredError: 1 targets for a prediction of shape [2×3]; pass rows × cols = 6 targets, row-major", g.Message);
+    }
+
+    // ---------------------------------------------------------------- typed custom ops
+
+    [Fact]
+    public void CustomOps_TypedApply_ReturnTypedHandles()
+    {
+        // swish(x) = x·σ(x) on a scalar, Σ x³ of a vector, swish of a matrix: no AsScalar()/AsVector() needed.
+        var t = new Tape();
+        Scalar s = Ops.CustomScalar(SwishOp.Instance, t.Constant(0.0));
+        Assert.Equal(0.0, s.Value);
+        Scalar cubes = Ops.CustomScalar(SumOfCubesOp.Instance, t.Constant([1.0, 2]));
+        Assert.Equal(9.0, cubes.Value);
+        Vector v = Ops.CustomVector(SwishOp.Instance, t.Constant([0.0, 0.0]));
+        Assert.Equal([0.0, 0.0], v.Value);
+        Matrix m = Ops.CustomMatrix(SwishOp.Instance, t.Constant(new double[,] { { 0, 0 } }));
+        Assert.Equal(1, m.Rows);
+
+        int before = t.NodeCount;
+        var e = Assert.Throws<InvalidOperationException>(() => Ops.CustomVector(SumOfCubesOp.Instance, t.Constant([1.0, 2])));
+        Assert.Equal("Custom op sum-of-cubes: applied as Ops.CustomVector, but its output has shape scalar; use Ops.CustomScalar (or Ops.Custom for an untyped node).", e.Message);
+        Assert.Equal(before + 1, t.NodeCount); // only the constant: nothing half-recorded
+    }
+}
