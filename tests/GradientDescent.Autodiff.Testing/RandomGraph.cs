@@ -346,26 +346,13 @@ public sealed class RandomGraph
         [GraphOp.Divide] = Arith(),
         [GraphOp.Power] = new((g, s) =>
         {
-            // Overloads: scalar^scalar, vector^vector, vector^scalar, matrix^matrix.
-            int a = g.Any(s.A);
-            Shape sa = g.S(a);
-            int e = sa.Kind switch
-            {
-                ShapeKind.Scalar => g.EnsureScalar(s.B),
-                ShapeKind.Vector => g.Pick(s.B, t => t == sa || (s.K % 2 == 1 && t.Kind == ShapeKind.Scalar)),
-                _ => g.Pick(s.B, t => t == sa),
-            };
+            // Any two operands that broadcast (every kind mix); base ≥ 0.37, exponent in [−2, 2].
+            var (a, e) = g.BroadcastPair(s);
             if (g.V(e).Max(Math.Abs) > 2) e = g.Emit(new Instr(GraphOp.Tanh, e));
             g.EmitMain(new Instr(GraphOp.Power, g.Positive(a, s.K / 2), e));
-        }, r => (r.A.Shape.Kind, r.B.Shape.Kind) switch
-        {
-            (ShapeKind.Scalar, ShapeKind.Scalar) => Ops.Pow(r.A.AsScalar(), r.B.AsScalar()),
-            (ShapeKind.Vector, ShapeKind.Vector) => Ops.Pow(r.A.AsVector(), r.B.AsVector()),
-            (ShapeKind.Vector, ShapeKind.Scalar) => Ops.Pow(r.A.AsVector(), r.B.AsScalar()),
-            _ => Ops.Pow(r.A.AsMatrix(), r.B.AsMatrix()),
-        }),
-        [GraphOp.Maximum] = new((g, s) => g.MaxMin(s), r => r.Map2(Ops.Max, Ops.Max, Ops.Max)),
-        [GraphOp.Minimum] = new((g, s) => g.MaxMin(s), r => r.Map2(Ops.Min, Ops.Min, Ops.Min)),
+        }, r => GraphProgram.Arithmetic(r.I.Op, r.A, r.B)),
+        [GraphOp.Maximum] = new((g, s) => g.MaxMin(s), r => GraphProgram.Arithmetic(r.I.Op, r.A, r.B)),
+        [GraphOp.Minimum] = new((g, s) => g.MaxMin(s), r => GraphProgram.Arithmetic(r.I.Op, r.A, r.B)),
 
         [GraphOp.AddConstant] = new((g, s) => g.EmitMain(new Instr(s.Op, g.Any(s.A), C: s.C, K: s.K % 2)),
             r => { double c = r.I.C; return r.I.K == 0 ? r.Map(x => x + c, x => x + c, x => x + c) : r.Map(x => c + x, x => c + x, x => c + x); }),
@@ -525,13 +512,6 @@ public sealed class RandomGraph
             ShapeKind.Scalar => fs(A.AsScalar()),
             ShapeKind.Vector => fv(A.AsVector()),
             _ => fm(A.AsMatrix()),
-        };
-
-        public Node Map2(Func<Scalar, Scalar, Scalar> fs, Func<Vector, Vector, Vector> fv, Func<Matrix, Matrix, Matrix> fm) => A.Shape.Kind switch
-        {
-            ShapeKind.Scalar => fs(A.AsScalar(), B.AsScalar()),
-            ShapeKind.Vector => fv(A.AsVector(), B.AsVector()),
-            _ => fm(A.AsMatrix(), B.AsMatrix()),
         };
     }
 
@@ -821,25 +801,27 @@ public sealed class RandomGraph
         /// <summary>The input of the softmax family: x, or with <see cref="GraphOptions.ExtremeInputs"/> in one step of three x ± 10⁴.</summary>
         public int SoftmaxLogits(int x, StepSpec s) => ExtremeStep(s) ? Extreme(x, 1e4, s.B) : x;
 
-        /// <summary>max/min of two nodes of one shape: b moved off a, or (one step in four) max(a, relu a), an exact tie wherever a &gt; 0 whose total derivative is 1 under any tie convention.</summary>
+        /// <summary>
+        /// max/min of two nodes that broadcast (every kind mix): b moved off a (every |aᵢⱼ − bᵢⱼ| ≥ margin after
+        /// broadcasting; the same node twice is a smooth tie, max(x, x) = x), or (one step in four) max(a, relu a), an
+        /// exact tie wherever a &gt; 0 whose total derivative is 1 under any tie convention.
+        /// </summary>
         public void MaxMin(StepSpec s)
         {
-            int a = Any(s.A);
-            Shape sa = S(a);
-            int b;
-            if (s.K % 4 == 1)
+            int a, b;
+            if ((s.K / 16) % 4 == 1)
             {
-                a = OffZero(a, s.B);
+                a = OffZero(Any(s.A), s.B);
                 b = Emit(new Instr(GraphOp.Relu, a));
             }
             else
             {
-                b = Pick(s.B, t => t == sa);
+                (a, b) = BroadcastPair(s);
                 if (b != a)
                 {
-                    // Move b off a: every |aₖ − bₖ| ≥ margin (b = a is a smooth tie: max(x, x) = x, gradient g/2 + g/2).
-                    double[] va = V(a), vb = V(b);
-                    double shift = Shifts(s.K).First(d => va.Zip(vb).All(p => Math.Abs(p.First - p.Second - d) >= KinkMargin));
+                    // a − b at the initial values, broadcast (a scratch node on the build tape, not part of the program).
+                    double[] diff = GraphProgram.Arithmetic(GraphOp.Subtract, _pool[a], _pool[b]).ToArray();
+                    double shift = Shifts(s.K).First(d => diff.All(x => Math.Abs(x - d) >= KinkMargin));
                     if (shift != 0) b = Emit(new Instr(GraphOp.AddConstant, b, C: shift));
                 }
             }
@@ -1057,30 +1039,45 @@ public sealed class GraphProgram
         _ => t.Constant(data, shape.Rows, shape.Cols),
     };
 
-    /// <summary>a ∘ b (∘ one of + − × ÷) through the typed operators, for each of the nine kind combinations.</summary>
+    /// <summary>a ∘ b (∘ one of + − × ÷, a^b, max, min) through the typed operators, for each of the nine kind combinations (broadcasting).</summary>
     public static Node Arithmetic(GraphOp op, Node a, Node b)
     {
         const ShapeKind S = ShapeKind.Scalar, V = ShapeKind.Vector, M = ShapeKind.Matrix;
         return (a.Shape.Kind, b.Shape.Kind) switch
         {
-            (S, S) => Apply(op, a.AsScalar(), b.AsScalar(), (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y),
-            (S, V) => Apply(op, a.AsScalar(), b.AsVector(), (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y),
-            (S, M) => Apply(op, a.AsScalar(), b.AsMatrix(), (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y),
-            (V, S) => Apply(op, a.AsVector(), b.AsScalar(), (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y),
-            (V, V) => Apply(op, a.AsVector(), b.AsVector(), (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y),
-            (V, M) => Apply(op, a.AsVector(), b.AsMatrix(), (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y),
-            (M, S) => Apply(op, a.AsMatrix(), b.AsScalar(), (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y),
-            (M, V) => Apply(op, a.AsMatrix(), b.AsVector(), (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y),
-            (M, M) => Apply(op, a.AsMatrix(), b.AsMatrix(), (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y),
+            (S, S) => Apply(op, a.AsScalar(), b.AsScalar(),
+                (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y, (x, y) => Ops.Pow(x, y), (x, y) => Ops.Max(x, y), (x, y) => Ops.Min(x, y)),
+            (S, V) => Apply(op, a.AsScalar(), b.AsVector(),
+                (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y, (x, y) => Ops.Pow(x, y), (x, y) => Ops.Max(x, y), (x, y) => Ops.Min(x, y)),
+            (S, M) => Apply(op, a.AsScalar(), b.AsMatrix(),
+                (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y, (x, y) => Ops.Pow(x, y), (x, y) => Ops.Max(x, y), (x, y) => Ops.Min(x, y)),
+            (V, S) => Apply(op, a.AsVector(), b.AsScalar(),
+                (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y, (x, y) => Ops.Pow(x, y), (x, y) => Ops.Max(x, y), (x, y) => Ops.Min(x, y)),
+            (V, V) => Apply(op, a.AsVector(), b.AsVector(),
+                (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y, (x, y) => Ops.Pow(x, y), (x, y) => Ops.Max(x, y), (x, y) => Ops.Min(x, y)),
+            (V, M) => Apply(op, a.AsVector(), b.AsMatrix(),
+                (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y, (x, y) => Ops.Pow(x, y), (x, y) => Ops.Max(x, y), (x, y) => Ops.Min(x, y)),
+            (M, S) => Apply(op, a.AsMatrix(), b.AsScalar(),
+                (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y, (x, y) => Ops.Pow(x, y), (x, y) => Ops.Max(x, y), (x, y) => Ops.Min(x, y)),
+            (M, V) => Apply(op, a.AsMatrix(), b.AsVector(),
+                (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y, (x, y) => Ops.Pow(x, y), (x, y) => Ops.Max(x, y), (x, y) => Ops.Min(x, y)),
+            (M, M) => Apply(op, a.AsMatrix(), b.AsMatrix(),
+                (x, y) => x + y, (x, y) => x - y, (x, y) => x * y, (x, y) => x / y, (x, y) => Ops.Pow(x, y), (x, y) => Ops.Max(x, y), (x, y) => Ops.Min(x, y)),
             _ => throw new InvalidOperationException("unreachable"),
         };
     }
 
-    private static Node Apply<TA, TB>(GraphOp op, TA a, TB b, Func<TA, TB, Node> add, Func<TA, TB, Node> subtract, Func<TA, TB, Node> multiply, Func<TA, TB, Node> divide) => op switch
+    private static Node Apply<TA, TB>(
+        GraphOp op, TA a, TB b, Func<TA, TB, Node> add, Func<TA, TB, Node> subtract, Func<TA, TB, Node> multiply, Func<TA, TB, Node> divide,
+        Func<TA, TB, Node> power, Func<TA, TB, Node> maximum, Func<TA, TB, Node> minimum) => op switch
     {
         GraphOp.Add => add(a, b),
         GraphOp.Subtract => subtract(a, b),
         GraphOp.Multiply => multiply(a, b),
-        _ => divide(a, b),
+        GraphOp.Divide => divide(a, b),
+        GraphOp.Power => power(a, b),
+        GraphOp.Maximum => maximum(a, b),
+        GraphOp.Minimum => minimum(a, b),
+        _ => throw new InvalidOperationException($"GraphProgram.Arithmetic: {op} is not a binary broadcasting op."),
     };
 }
