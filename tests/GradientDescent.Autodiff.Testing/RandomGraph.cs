@@ -13,14 +13,20 @@
 //     g.EnsureVector / g.EnsureMatrix / g.EnsureScalar / g.AnyNonScalar / g.BroadcastPair (a seed from s.A or
 //     s.B, so nodes get reused), and put every value-dependent choice into the Instr (C, D, K, Ints, Data):
 //       - domain edges: g.Positive(x, choice) (every element ≥ 0.37), g.AwayFromZeroSigned(x, choice);
-//       - kinks: g.OffZero(x, choice), g.OffValues(values, c, choice), g.Shifts + g.Clear (margin KinkMargin);
+//       - kinks: g.OffZero(x, choice), Builder.OffValues(g.V(x), c, choice), Builder.Shifts + Builder.Clear
+//         (every element at least KinkMargin = 0.05 from the kink; see g.MaxMin, g.Clamp for examples);
 //       - overflow: g.Bounded(x, limit) (tanh x when some |xₖ| > limit);
 //       - saturating inputs (σ, tanh, softplus, …): wrap the input in g.Logits(x, s), softmax-like ones in
 //         g.SoftmaxLogits(x, s): the Torch consumer then also sees x ± 10³ / x ± 10⁴ (GraphOptions.ExtremeInputs);
 //       - exact ties the finite differences cannot take: only under g.Options.ExactTies.
 //     g.EmitMain emits the step's node (rescaled into [−Bound, Bound] when it leaves it; NoGrad steps are handled
 //     there). Helper nodes (guards, index views) use g.Emit. Record receives the resolved operands (r.A, r.B,
-//     r.Pool for lists) and the Instr's constants, and must be deterministic.
+//     r.Pool for lists) and the Instr's constants (r.I), and must be deterministic: r.Map(fs, fv, fm) for an op on
+//     one node of any kind, GraphProgram.Arithmetic for a broadcasting binary op. Shape-only ops (slicing,
+//     stacking, …) need no guard: pick operands of fitting shape (g.Pick(seed, shape => …) returns −1 when none
+//     fits, so fall back to g.EnsureVector/EnsureMatrix or a view) and put indices into K or Ints.
+//     Existing rules are the best templates: Unary(...) for elementwise ops, Reduction(...) for vector/matrix
+//     reductions, SumAxis for axis ops, Concat for lists, Softmax for softmax-like inputs.
 //  3. A new OpKind needs nothing else: both coverage tests (FiniteDifferenceProperties
 //     .RandomGraph_OpCoverage_EveryOpKindIsGeneratedWithGradient and RandomGraphCrossCheckTests
 //     .Run_FixedSampleOf300Graphs_CoversEveryNonLeafOpKindAndStaysWithinTolerance) fail until some rule records it,
@@ -29,6 +35,8 @@
 //  4. Run both: dotnet test tests/GradientDescent.Autodiff.Tests --filter FiniteDifferenceProperties and
 //     dotnet test tests/GradientDescent.Autodiff.Torch.Tests --filter RandomGraph.
 // A constraint only one consumer can live with goes into GraphOptions (a flag the rule reads through g.Options).
+// Steps draw GraphOps uniformly, so each new op makes every other one rarer: if a coverage test then reports an
+// OpKind under its threshold, raise that test's sample size, never the threshold down.
 // ======================================================================================================================
 
 using System.Globalization;
