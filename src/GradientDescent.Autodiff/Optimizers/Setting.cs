@@ -34,6 +34,9 @@ internal static class Setting
         /// <summary>[0, 1]: dampening, RMSProp's α.</summary>
         public static readonly Range Unit = new(0, false, 1, false, "a number between 0 and 1");
 
+        /// <summary>[1, ∞): step counts and periods.</summary>
+        public static readonly Range Count = new(1, false, double.PositiveInfinity, true, "a whole number ≥ 1");
+
         /// <summary>(0, 1]: a multiplicative factor that may keep the rate but never zero it.</summary>
         public static readonly Range UnitLeftOpen = new(0, true, 1, false, "a number > 0 and ≤ 1");
 
