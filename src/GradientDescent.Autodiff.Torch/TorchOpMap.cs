@@ -68,6 +68,7 @@ public static class TorchOpMap
         OpKind.Element => new("x.reshape(-1)[k], k the row-major index", a => a.X.reshape(-1).select(0, (long)a.Node.Constant)),
         OpKind.Row => new("m[i]", a => a.X.select(0, (long)a.Node.Constant)),
         OpKind.Reshape => new("x.reshape(shape)", a => a.X.reshape(a.Node.Shape.ToTorchShape())),
+        OpKind.Slice => new("x[a:b] (x.narrow(0, a, b - a))", a => a.X.narrow(0, (long)a.Node.Constant, a.Node.Shape.Rows)),
 
         // Binary elementwise, broadcasting.
         OpKind.Add => new("a + b", a => a.X.add(a.Y)),
@@ -109,9 +110,12 @@ public static class TorchOpMap
         OpKind.MeanAxis => new("x.mean(axis)", a => a.X.mean([(long)a.Node.Constant])),
         OpKind.LogSumExp => new("x.logsumexp(-1)", a => a.X.logsumexp(-1)),
 
-        // Assembly.
+        // Assembly and column access (copies on the tape; libtorch's own views for the columns, which its autograd handles).
         // torch.cat of a single tensor hands back that tensor itself (same TensorImpl, same .grad): copy it instead.
         OpKind.Concat => new("torch.cat(parts); x.clone() for one part", a => a.Inputs.Length == 1 ? a.X.clone() : cat(a.Inputs, 0)),
+        OpKind.Stack => new("torch.stack(parts)", a => stack(a.Inputs, 0)),
+        OpKind.Column => new("m[:, j]", a => a.X.select(1, (long)a.Node.Constant)),
+        OpKind.Columns => new("m[:, a:b] (m.narrow(1, a, b - a))", a => a.X.narrow(1, (long)a.Node.Constant, a.Node.Shape.Cols)),
 
         // Softmax family (a vector, or each row of a matrix: the last dimension either way).
         OpKind.Softmax => new("x.softmax(-1)", a => a.X.softmax(-1)),

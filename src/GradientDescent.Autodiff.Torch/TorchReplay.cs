@@ -114,7 +114,7 @@ public sealed class TorchReplay : IDisposable
 
     /// <summary>
     /// Torch's ∂L/∂node of node <paramref name="id"/> after <see cref="Backward"/>, row-major, in this library's sense:
-    /// zeros where no gradient flows, and for a view (element, row, reshape) the gradient of the storage it shares —
+    /// zeros where no gradient flows, and for a view (element, row, slice, reshape) the gradient of the storage it shares —
     /// the matching slice of its source's gradient, every use of that storage included.
     /// </summary>
     public double[] Grad(int id)
@@ -199,13 +199,13 @@ public sealed class TorchReplay : IDisposable
     {
         NodeInfo node = _nodes[id];
         int start = 0;
-        while (node.Op is OpKind.Element or OpKind.Row or OpKind.Reshape or OpKind.Detach)
+        while (node.Op is OpKind.Element or OpKind.Row or OpKind.Slice or OpKind.Reshape or OpKind.Detach)
         {
             NodeInfo source = _nodes[node.Inputs[0]];
             start += node.Op switch
             {
                 OpKind.Element => (int)node.Constant,
-                OpKind.Row => (int)node.Constant * source.Shape.Cols,
+                OpKind.Row or OpKind.Slice => (int)node.Constant * source.Shape.Cols, // a vector's Cols is 1
                 _ => 0,
             };
             node = source;

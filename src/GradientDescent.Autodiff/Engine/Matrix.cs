@@ -43,6 +43,49 @@ public readonly struct Matrix
     /// <summary>Row <paramref name="row"/> as a vector node sharing this matrix's storage (no copy).</summary>
     public Vector Row(int row) => new(Views.Row(Handle, row));
 
+    /// <summary>
+    /// Rows <paramref name="rows"/> (<c>m[2..5]</c>, a mini-batch) as a matrix that shares this matrix's values and
+    /// gradient slots: a view, no copy, as PyTorch's <c>m[2:5]</c>. ∂L/∂M is G on those rows, 0 elsewhere.
+    /// </summary>
+    public Matrix this[Range rows] => Slice(rows);
+
+    /// <summary>
+    /// The block <c>m[rows, cols]</c>: with every column (<c>m[2..5, ..]</c>) a view of the rows; otherwise the rows'
+    /// view, then a copy of the columns (columns are strided, see <see cref="Columns"/>).
+    /// </summary>
+    public Matrix this[Range rows, Range cols]
+    {
+        get
+        {
+            bool allCols = cols.Start.Equals(Index.Start) && cols.End.Equals(Index.End);
+            bool allRows = rows.Start.Equals(Index.Start) && rows.End.Equals(Index.End);
+            if (allCols) return Slice(rows);
+            return allRows ? Columns(cols) : Slice(rows).Columns(cols);
+        }
+    }
+
+    /// <summary>Part of row <paramref name="row"/>, <c>m[i, a..b]</c>: the row's view, sliced (a view of a view, no copy).</summary>
+    public Vector this[int row, Range cols] => Row(row).Slice(cols);
+
+    /// <summary>Part of column <paramref name="col"/>, <c>m[a..b, j]</c>: a view of the rows, then a copy of the column.</summary>
+    public Vector this[Range rows, int col] => Slice(rows).Column(col);
+
+    /// <summary>The named twin of <see cref="this[Range]"/>: rows <paramref name="rows"/>, a view (PyTorch's <c>m[a:b]</c>, <c>m.narrow(0, a, b − a)</c>).</summary>
+    public Matrix Slice(Range rows) => new(Views.Slice(Handle, rows));
+
+    /// <summary>
+    /// Column <paramref name="col"/> as a vector, yᵢ = Mᵢⱼ (PyTorch's <c>m[:, j]</c>); ∂L/∂Mᵢⱼ = gᵢ, 0 in the other
+    /// columns. A copy, not a view: in row-major storage a column's elements are <see cref="Cols"/> apart, and a view
+    /// here is one offset into contiguous slots.
+    /// </summary>
+    public Vector Column(int col) => new(Views.Column(Handle, col));
+
+    /// <summary>
+    /// Columns <paramref name="cols"/> as a matrix (PyTorch's <c>m[:, a:b]</c>); ∂L/∂M is G in those columns, 0 elsewhere.
+    /// A copy, for the reason given at <see cref="Column"/>.
+    /// </summary>
+    public Matrix Columns(Range cols) => new(Views.Columns(Handle, cols));
+
     /// <summary>Backward from this matrix with the seed gradient ∂L/∂this (row-major, one value per element).</summary>
     public void Backward(ReadOnlySpan<double> seed, bool retainGraph = false) => Handle.Tape.Backward(Handle, seed, retainGraph);
 

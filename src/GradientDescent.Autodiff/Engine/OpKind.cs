@@ -26,6 +26,11 @@ public enum OpKind : byte
     Row,
     /// <summary>The same values under another shape.</summary>
     Reshape,
+    /// <summary>
+    /// A range along the first axis: elements [a, b) of a vector, rows [a, b) of a matrix (Aux = a; the shape gives b − a).
+    /// Slice is pad-with-zeros in reverse, which the shared gradient slots do for free.
+    /// </summary>
+    Slice,
 
     // Binary elementwise with broadcasting (Ops/Arithmetic.cs).
     /// <summary>a + b.</summary>
@@ -99,9 +104,15 @@ public enum OpKind : byte
     /// <summary>ln Σ e^x of a vector, or of each row of a matrix.</summary>
     LogSumExp,
 
-    // Shape assembly (Ops/Views.cs).
+    // Shape assembly and column access, which copy (Ops/Views.cs).
     /// <summary>Vectors joined end to end.</summary>
     Concat,
+    /// <summary>Scalars into a vector, or vectors of one length into the rows of a matrix; stack is unstack in reverse.</summary>
+    Stack,
+    /// <summary>Column j of a matrix, as a vector (Aux = j): a copy, since columns are strided; its rule scatter-adds.</summary>
+    Column,
+    /// <summary>Columns [a, b) of a matrix (Aux = a; the shape gives b − a): a copy, its rule scatter-adds.</summary>
+    Columns,
 
     // Softmax family (Ops/Softmax.cs).
     /// <summary>e^x / Σ e^x, of a vector or of each row of a matrix.</summary>

@@ -150,6 +150,7 @@ public sealed partial class Tape
             case OpKind.Element:
             case OpKind.Row:
             case OpKind.Reshape:
+            case OpKind.Slice:
                 // Views share their input's gradient storage: every contribution already landed there.
                 break;
             case >= OpKind.Add and <= OpKind.Minimum:
@@ -172,7 +173,12 @@ public sealed partial class Tape
                 Reductions.Backward(this, i, ref n);
                 break;
             case OpKind.Concat:
+            case OpKind.Stack:
                 Views.ConcatBackward(this, i, ref n);
+                break;
+            case OpKind.Column:
+            case OpKind.Columns:
+                Views.ColumnsBackward(this, i, ref n);
                 break;
             case OpKind.Softmax:
             case OpKind.LogSoftmax:

@@ -12,7 +12,8 @@ namespace GradientDescent.Autodiff;
 /// The op's constant: the c of <see cref="OpKind.AddConstant"/>, <see cref="OpKind.MultiplyConstant"/>,
 /// <see cref="OpKind.PowerConstant"/>, <see cref="OpKind.MaxConstant"/>, <see cref="OpKind.MinConstant"/>; the axis of
 /// <see cref="OpKind.SumAxis"/>/<see cref="OpKind.MeanAxis"/>; the row-major index of <see cref="OpKind.Element"/>;
-/// the row of <see cref="OpKind.Row"/>; otherwise 0.
+/// the row of <see cref="OpKind.Row"/>; the first element (row) of a <see cref="OpKind.Slice"/>; the column of
+/// <see cref="OpKind.Column"/>; the first column of <see cref="OpKind.Columns"/>; otherwise 0.
 /// </param>
 /// <param name="RequiresGrad">Whether a gradient flows into the node.</param>
 /// <param name="Parameter">The parameter of a <see cref="OpKind.Parameter"/> leaf.</param>
@@ -20,7 +21,19 @@ namespace GradientDescent.Autodiff;
 /// <param name="CustomOp">The op of a <see cref="OpKind.Custom"/> node.</param>
 public sealed record NodeInfo(
     int Id, OpKind Op, Shape Shape, IReadOnlyList<int> Inputs, double Constant, bool RequiresGrad,
-    Parameter? Parameter, IReadOnlyList<int>? Labels, CustomOp? CustomOp);
+    Parameter? Parameter, IReadOnlyList<int>? Labels, CustomOp? CustomOp)
+{
+    /// <summary>
+    /// The half-open range a <see cref="OpKind.Slice"/> (along the first axis) or <see cref="OpKind.Columns"/> node
+    /// takes from its input, e.g. 2..5; null for every other op.
+    /// </summary>
+    public Range? Bounds => Op switch
+    {
+        OpKind.Slice => (int)Constant..((int)Constant + Shape.Rows),
+        OpKind.Columns => (int)Constant..((int)Constant + Shape.Cols),
+        _ => null,
+    };
+}
 
 public sealed partial class Tape
 {
@@ -35,7 +48,7 @@ public sealed partial class Tape
         int[] inputs = n.Op switch
         {
             OpKind.Constant or OpKind.Parameter => [],
-            OpKind.Concat or OpKind.Custom => Operands.GetRange(n.A, n.B).ToArray(),
+            OpKind.Concat or OpKind.Stack or OpKind.Custom => Operands.GetRange(n.A, n.B).ToArray(),
             _ when n.B >= 0 && n.Op is not OpKind.SoftmaxCrossEntropy => [n.A, n.B],
             _ => [n.A],
         };
@@ -81,6 +94,8 @@ public sealed partial class Tape
                 OpKind.Custom => $"Custom {info.CustomOp!.Name}",
                 OpKind.AddConstant or OpKind.MultiplyConstant or OpKind.PowerConstant or OpKind.MaxConstant or OpKind.MinConstant
                     => string.Create(c, $"{info.Op}({info.Constant:G6})"),
+                OpKind.Slice or OpKind.Columns => string.Create(c, $"{info.Op}[{info.Bounds}]"),
+                OpKind.Column => string.Create(c, $"Column[{(int)info.Constant}]"),
                 _ => info.Op.ToString(),
             };
             string inputs = info.Inputs.Count == 0 ? "" : "(" + string.Join(", ", info.Inputs.Select(k => "%" + k.ToString(c))) + ")";

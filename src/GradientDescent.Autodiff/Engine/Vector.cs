@@ -28,6 +28,16 @@ public readonly struct Vector
     /// <summary>Element <paramref name="index"/> as a scalar node that shares this vector's storage (no copy).</summary>
     public Scalar this[int index] => new(Views.Element(Handle, index));
 
+    /// <summary>
+    /// Elements <paramref name="range"/> (<c>v[2..5]</c>, <c>v[^3..]</c>, <c>v[..4]</c>) as a vector that shares this
+    /// vector's values and gradient slots (a view, no copy; PyTorch's <c>v[2:5]</c>). ∂L/∂v is g on the range, 0
+    /// elsewhere (slice is pad-with-zeros in reverse), and slices that overlap add up.
+    /// </summary>
+    public Vector this[Range range] => Slice(range);
+
+    /// <summary>The named twin of <see cref="this[Range]"/>.</summary>
+    public Vector Slice(Range range) => new(Views.Slice(Handle, range));
+
     /// <summary>Backward from this vector with the seed gradient ∂L/∂this (one value per element).</summary>
     public void Backward(ReadOnlySpan<double> seed, bool retainGraph = false) => Handle.Tape.Backward(Handle, seed, retainGraph);
 

@@ -254,6 +254,51 @@ public static partial class Ops
     /// <summary>The vectors end to end; each input receives its slice of the gradient.</summary>
     public static Vector Concat(params ReadOnlySpan<Vector> parts) => new(Views.Concat(parts));
 
+    /// <summary>The scalars as a vector, yₖ = sₖ (PyTorch's <c>torch.stack</c>); ∂L/∂sₖ = gₖ (stack is unstack in reverse).</summary>
+    public static Vector Stack(params ReadOnlySpan<Scalar> parts)
+    {
+        Node[] nodes = new Node[parts.Length];
+        for (int k = 0; k < parts.Length; k++) nodes[k] = parts[k];
+        return new(Views.Stack(nodes, ShapeKind.Scalar));
+    }
+
+    /// <summary>
+    /// The vectors as the rows of a matrix, Yₖ = vₖ (PyTorch's <c>torch.stack</c>); they must have one length.
+    /// ∂L/∂vₖ = row k of G (stack is unstack in reverse).
+    /// </summary>
+    public static Matrix Stack(params ReadOnlySpan<Vector> parts)
+    {
+        Node[] nodes = new Node[parts.Length];
+        for (int k = 0; k < parts.Length; k++) nodes[k] = parts[k];
+        return new(Views.Stack(nodes, ShapeKind.Vector));
+    }
+
+    /// <summary>
+    /// The vector cut into consecutive pieces of the given sizes, which must be positive and add up to its length
+    /// (PyTorch's <c>torch.split(v, [sizes])</c>). Each piece is a view (<see cref="Vector.Slice"/>), no copy.
+    /// </summary>
+    public static Vector[] Split(Vector v, params int[] sizes) => Typed(Views.Split(v, sizes), n => new Vector(n));
+
+    /// <summary>
+    /// The vector cut into pieces of <paramref name="chunk"/> elements, the last one shorter if the length is not a
+    /// multiple (PyTorch's <c>torch.split(v, chunk)</c>); views. <c>Split(v, 3)</c> is this overload.
+    /// </summary>
+    public static Vector[] Split(Vector v, int chunk) => Typed(Views.Split(v, chunk), n => new Vector(n));
+
+    /// <summary>The matrix cut into consecutive blocks of rows of the given counts (mini-batches); each a view.</summary>
+    public static Matrix[] Split(Matrix m, params int[] rows) => Typed(Views.Split(m, rows), n => new Matrix(n));
+
+    /// <summary>The matrix cut into blocks of <paramref name="chunk"/> rows, the last one smaller if need be; each a view.</summary>
+    public static Matrix[] Split(Matrix m, int chunk) => Typed(Views.Split(m, chunk), n => new Matrix(n));
+
+    /// <summary>The matrix's rows as vectors (PyTorch's <c>torch.unbind(m)</c>), each a view; the inverse of <see cref="Stack(ReadOnlySpan{Vector})"/>.</summary>
+    public static Vector[] Unstack(Matrix m) => Typed(Views.Unstack(m), n => new Vector(n));
+
+    /// <summary>The vector's elements as scalars (PyTorch's <c>torch.unbind(v)</c>), each a view; the inverse of <see cref="Stack(ReadOnlySpan{Scalar})"/>.</summary>
+    public static Scalar[] Unstack(Vector v) => Typed(Views.Unstack(v), n => new Scalar(n));
+
+    private static T[] Typed<T>(Node[] nodes, Converter<Node, T> cast) => Array.ConvertAll(nodes, cast);
+
     /// <summary>A vector seen as a <paramref name="rows"/> × <paramref name="cols"/> matrix, row-major (no copy).</summary>
     public static Matrix Reshape(Vector x, int rows, int cols) => new(Views.Reshape(x, Shape.Matrix(rows, cols)));
 
