@@ -298,6 +298,29 @@ public class SliceStackTests
         Assert.Equal([1.0, 2, 3, 4, 5, 6], m.Grad);
     }
 
+    [Fact]
+    public void MiniBatchStep_SlicesColumnsAndStack_AllocateNothingOnceWarm()
+    {
+        // A training step over a mini-batch view of a large constant, a column, and a stack of scalars: after the
+        // tape's arenas have grown, record + backward + clear allocates no managed memory.
+        double[] data = [.. Enumerable.Range(0, 64 * 4).Select(k => Math.Sin(k))];
+        var w = new VectorParameter("w", 0.1, -0.2, 0.3, 0.05);
+        var tape = new Tape();
+        void Step(int batch)
+        {
+            Matrix x = tape.Constant(data, 64, 4)[(batch * 8)..((batch + 1) * 8)];
+            Vector z = Ops.MatVec(x, tape.Use(w));
+            Scalar loss = Ops.Mean(Ops.Square(z[1..^1])) + Ops.Sum(Ops.Stack(z[0], z[^1]) * x.Column(2)[..2]);
+            loss.Backward();
+            tape.Clear();
+        }
+
+        for (int k = 0; k < 3; k++) Step(k);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int k = 0; k < 8; k++) Step(k);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     // ---------------------------------------------------------------- inspection
 
     [Fact]

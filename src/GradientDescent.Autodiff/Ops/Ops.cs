@@ -255,23 +255,13 @@ public static partial class Ops
     public static Vector Concat(params ReadOnlySpan<Vector> parts) => new(Views.Concat(parts));
 
     /// <summary>The scalars as a vector, yₖ = sₖ (PyTorch's <c>torch.stack</c>); ∂L/∂sₖ = gₖ (stack is unstack in reverse).</summary>
-    public static Vector Stack(params ReadOnlySpan<Scalar> parts)
-    {
-        Node[] nodes = new Node[parts.Length];
-        for (int k = 0; k < parts.Length; k++) nodes[k] = parts[k];
-        return new(Views.Stack(nodes, ShapeKind.Scalar));
-    }
+    public static Vector Stack(params ReadOnlySpan<Scalar> parts) => new(Views.Stack(parts, ShapeKind.Scalar, static s => s.Handle));
 
     /// <summary>
     /// The vectors as the rows of a matrix, Yₖ = vₖ (PyTorch's <c>torch.stack</c>); they must have one length.
     /// ∂L/∂vₖ = row k of G (stack is unstack in reverse).
     /// </summary>
-    public static Matrix Stack(params ReadOnlySpan<Vector> parts)
-    {
-        Node[] nodes = new Node[parts.Length];
-        for (int k = 0; k < parts.Length; k++) nodes[k] = parts[k];
-        return new(Views.Stack(nodes, ShapeKind.Vector));
-    }
+    public static Matrix Stack(params ReadOnlySpan<Vector> parts) => new(Views.Stack(parts, ShapeKind.Vector, static v => v.Handle));
 
     /// <summary>
     /// The vector cut into consecutive pieces of the given sizes, which must be positive and add up to its length

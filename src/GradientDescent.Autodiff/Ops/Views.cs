@@ -287,15 +287,16 @@ internal static class Views
     /// The values are copied end to end, as in <see cref="Concat"/>, and the rule is Concat's: each input receives its
     /// slice of g ("stack is unstack in reverse").
     /// </summary>
-    internal static Node Stack(ReadOnlySpan<Node> parts, ShapeKind partKind)
+    /// <remarks>Generic over the handle type (with a static accessor) so that stacking allocates nothing.</remarks>
+    internal static Node Stack<T>(ReadOnlySpan<T> parts, ShapeKind partKind, Func<T, Node> handle)
     {
         string what = partKind == ShapeKind.Scalar ? "scalar" : "vector";
         if (parts.Length == 0) throw new ArgumentException($"Stack: needs at least one {what}.", nameof(parts));
-        Tape t = parts[0].Tape;
+        Tape t = handle(parts[0]).Tape;
         int width = 0;
         for (int k = 0; k < parts.Length; k++)
         {
-            int ip = parts[k].Resolve(t, "Stack");
+            int ip = handle(parts[k]).Resolve(t, "Stack");
             int len = t.Nodes[ip].Length;
             if (k == 0) width = len;
             else if (len != width)
@@ -307,10 +308,11 @@ internal static class Views
         }
         int start = t.Operands.Count;
         NodeFlags flags = NodeFlags.None;
-        foreach (Node p in parts)
+        foreach (T p in parts)
         {
-            t.Operands.Add(p.Index);
-            flags |= t.GradFlag(p.Index);
+            int ip = handle(p).Index;
+            t.Operands.Add(ip);
+            flags |= t.GradFlag(ip);
         }
         Shape shape = partKind == ShapeKind.Scalar ? Shape.Vector(parts.Length) : Shape.Matrix(parts.Length, width);
         int i = t.Append(OpKind.Stack, start, parts.Length, shape, flags);
