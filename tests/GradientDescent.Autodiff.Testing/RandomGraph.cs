@@ -75,6 +75,9 @@ public enum GraphOp : byte
     DivideByConstant,
     ConstantOver,
     PowerConstant,
+    ConstantPower,
+    ConstantMax,
+    ConstantMin,
 
     // Unary.
     Negate,
@@ -116,6 +119,19 @@ public enum GraphOp : byte
     Flatten,
     Concat,
     Detach,
+
+    // Building and taking apart.
+    SliceVector,
+    SliceRows,
+    Column,
+    Columns,
+    Block,
+    Stack,
+    StackScalars,
+    Split,
+    SplitRows,
+    Unstack,
+    UnstackVector,
 
     // Losses.
     BinaryCrossEntropy,
@@ -346,6 +362,26 @@ public sealed class RandomGraph
 
     private static int LogitsGuard(Builder g, StepSpec s, int x) => g.Logits(x, s);
 
+    /// <summary>A range a..b of an axis of <paramref name="n"/> from two seeds, as [a, b, n, form] (see <see cref="ToRange"/>).</summary>
+    private static int[] RangeInts(int seedA, int seedB, int n)
+    {
+        int a = seedA % n;
+        int b = a + 1 + (seedB % (n - a));
+        return [a, b, n, (seedB / 7) % 3];
+    }
+
+    /// <summary>[a, b, n, form] as a C# range: a..b, ^(n − a)..^(n − b), or with an open end where a = 0 or b = n.</summary>
+    private static Range ToRange(int[] ints)
+    {
+        int a = ints[0], b = ints[1], n = ints[2];
+        return ints[3] switch
+        {
+            0 => a..b,
+            1 => ^(n - a)..^(n - b),
+            _ => a == 0 ? ..b : b == n ? a.. : a..^(n - b),
+        };
+    }
+
     private static readonly Dictionary<GraphOp, Rule> Rules = new()
     {
         [GraphOp.Add] = Arith(),
@@ -380,6 +416,18 @@ public sealed class RandomGraph
             if (c < 0 || c != Math.Floor(c)) x = g.Positive(x, s.B);
             g.EmitMain(new Instr(s.Op, x, C: c));
         }, r => { double c = r.I.C; return r.Map(x => Ops.Pow(x, c), x => Ops.Pow(x, c), x => Ops.Pow(x, c)); }),
+
+        [GraphOp.ConstantPower] = new((g, s) =>
+        {
+            // c^x for a constant base c ∈ [0.5, 2.5] and x ∈ [−2, 2].
+            int x = g.Any(s.A);
+            if (g.V(x).Max(Math.Abs) > 2) x = g.Emit(new Instr(GraphOp.Tanh, x));
+            g.EmitMain(new Instr(s.Op, x, C: 0.5 + Math.Abs(s.C)));
+        }, r => { double c = r.I.C; return r.Map(x => Ops.Pow(c, x), x => Ops.Pow(c, x), x => Ops.Pow(c, x)); }),
+        [GraphOp.ConstantMax] = new((g, s) => g.BoundConstant(s),
+            r => { double c = r.I.C; return r.Map(x => Ops.Max(c, x), x => Ops.Max(c, x), x => Ops.Max(c, x)); }),
+        [GraphOp.ConstantMin] = new((g, s) => g.BoundConstant(s),
+            r => { double c = r.I.C; return r.Map(x => Ops.Min(c, x), x => Ops.Min(c, x), x => Ops.Min(c, x)); }),
 
         [GraphOp.Negate] = Unary(x => -x, x => -x, x => -x),
         [GraphOp.Exp] = Unary(Ops.Exp, Ops.Exp, Ops.Exp),
@@ -466,6 +514,81 @@ public sealed class RandomGraph
             int x = g.Any(s.A);
             g.EmitMain(new Instr(s.Op, x, Shape: g.S(x), Frozen: g.V(x)));
         }, r => r.Map(Ops.Detach, Ops.Detach, Ops.Detach)),
+
+        // Slices (views) and columns (copies): a random range a..b, written as a..b, ^(n − a)..^(n − b) or with an open end.
+        [GraphOp.SliceVector] = new((g, s) =>
+        {
+            int v = g.EnsureVector(s.A);
+            g.EmitMain(new Instr(s.Op, v, Ints: RangeInts(s.B, s.K, g.S(v).Length)));
+        }, r => r.A.AsVector()[ToRange(r.I.Ints!)]),
+        [GraphOp.SliceRows] = new((g, s) =>
+        {
+            int m = g.EnsureMatrix(s.A);
+            g.EmitMain(new Instr(s.Op, m, K: s.K % 3, Ints: RangeInts(s.B, s.K, g.S(m).Rows)));
+        }, r => r.I.K switch
+        {
+            0 => r.A.AsMatrix()[ToRange(r.I.Ints!)],
+            1 => r.A.AsMatrix()[ToRange(r.I.Ints!), ..],
+            _ => r.A.AsMatrix().Slice(ToRange(r.I.Ints!)),
+        }),
+        [GraphOp.Column] = new((g, s) =>
+        {
+            int m = g.EnsureMatrix(s.A);
+            g.EmitMain(new Instr(s.Op, m, K: s.K % g.S(m).Cols));
+        }, r => r.A.AsMatrix().Column(r.I.K)),
+        [GraphOp.Columns] = new((g, s) =>
+        {
+            int m = g.EnsureMatrix(s.A);
+            g.EmitMain(new Instr(s.Op, m, K: s.K % 2, Ints: RangeInts(s.B, s.K, g.S(m).Cols)));
+        }, r => r.I.K == 0 ? r.A.AsMatrix().Columns(ToRange(r.I.Ints!)) : r.A.AsMatrix()[.., ToRange(r.I.Ints!)]),
+        [GraphOp.Block] = new((g, s) =>
+        {
+            // m[rows, cols] (a row view, then a column copy), m[i, cols] (a view of a row view), m[rows, j] (a view, then a column).
+            int m = g.EnsureMatrix(s.A);
+            Shape sm = g.S(m);
+            g.EmitMain(new Instr(s.Op, m, K: s.K % 3, Ints: [.. RangeInts(s.B, s.K, sm.Rows), .. RangeInts(s.A, s.B, sm.Cols)]));
+        }, r =>
+        {
+            Matrix m = r.A.AsMatrix();
+            int[] ints = r.I.Ints!;
+            Range rows = ToRange(ints[..4]), cols = ToRange(ints[4..]);
+            return r.I.K switch
+            {
+                0 => m[rows, cols],
+                1 => m[ints[0], cols],
+                _ => m[rows, ints[4]],
+            };
+        }),
+
+        // Stack (copies), split and unstack (views): every piece of a split becomes a node of its own.
+        [GraphOp.Stack] = new((g, s) =>
+        {
+            int first = g.EnsureVector(s.A);
+            Shape shape = g.S(first);
+            int[] parts = [first, .. Enumerable.Range(1, s.K % 3).Select(j => g.Pick(s.B + (7 * j), t => t == shape) is int k and >= 0 ? k : first)];
+            g.EmitMain(new Instr(s.Op, Ints: parts));
+        }, r => Ops.Stack([.. r.I.Ints!.Select(k => r.Pool[k].AsVector())])),
+        [GraphOp.StackScalars] = new((g, s) =>
+        {
+            int[] parts = [.. Enumerable.Range(0, 1 + (s.K % 4)).Select(j => g.EnsureScalar(s.A + (5 * j)))];
+            g.EmitMain(new Instr(s.Op, Ints: parts));
+        }, r => Ops.Stack([.. r.I.Ints!.Select(k => r.Pool[k].AsScalar())])),
+        [GraphOp.Split] = new((g, s) => g.Split(s, g.EnsureVector(s.A)), r => r.I.Ints![0] == 0
+            ? Ops.Split(r.A.AsVector(), r.I.Ints[1])[r.I.K]
+            : Ops.Split(r.A.AsVector(), r.I.Ints[1..])[r.I.K]),
+        [GraphOp.SplitRows] = new((g, s) => g.Split(s, g.EnsureMatrix(s.A)), r => r.I.Ints![0] == 0
+            ? Ops.Split(r.A.AsMatrix(), r.I.Ints[1])[r.I.K]
+            : Ops.Split(r.A.AsMatrix(), r.I.Ints[1..])[r.I.K]),
+        [GraphOp.Unstack] = new((g, s) =>
+        {
+            int m = g.EnsureMatrix(s.A);
+            for (int k = 0; k < g.S(m).Rows; k++) g.EmitMain(new Instr(s.Op, m, K: k));
+        }, r => Ops.Unstack(r.A.AsMatrix())[r.I.K]),
+        [GraphOp.UnstackVector] = new((g, s) =>
+        {
+            int v = g.EnsureVector(s.A);
+            for (int k = 0; k < g.S(v).Length; k++) g.EmitMain(new Instr(s.Op, v, K: k));
+        }, r => Ops.Unstack(r.A.AsVector())[r.I.K]),
 
         [GraphOp.BinaryCrossEntropy] = new((g, s) => g.BinaryCrossEntropy(s), r => r.A.Shape.Kind == ShapeKind.Scalar
             ? Loss.BinaryCrossEntropy(r.A.AsScalar(), r.I.C)
@@ -834,6 +957,36 @@ public sealed class RandomGraph
                 }
             }
             EmitMain(new Instr(s.Op, a, b));
+        }
+
+        /// <summary>
+        /// x split along its first axis, by a chunk size (Ints [0, chunk]) or by sizes (Ints [1, sizes…]), one main node per
+        /// piece (each replay splits again and takes its piece K: views cost no storage).
+        /// </summary>
+        public void Split(StepSpec s, int x)
+        {
+            int n = S(x).Rows;
+            int[] ints;
+            int pieces;
+            if (s.K % 2 == 0)
+            {
+                int chunk = 1 + (s.B % n);
+                ints = [0, chunk];
+                pieces = (n + chunk - 1) / chunk;
+            }
+            else
+            {
+                var sizes = new List<int>();
+                for (int left = n, j = 0; left > 0; j++)
+                {
+                    int size = 1 + ((s.B >> j) % left);
+                    sizes.Add(size);
+                    left -= size;
+                }
+                ints = [1, .. sizes];
+                pieces = sizes.Count;
+            }
+            for (int k = 0; k < pieces; k++) EmitMain(new Instr(s.Op, x, K: k, Ints: ints));
         }
 
         /// <summary>An element of a visible leaf, for an exact tie with a bound (<see cref="GraphOptions.ExactTies"/>, one step in three), or −1.</summary>
