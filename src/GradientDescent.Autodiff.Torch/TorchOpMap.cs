@@ -25,6 +25,16 @@ namespace GradientDescent.Autodiff.Torch;
 /// below e^−36, absolute difference at most 1.2·10⁻¹⁵ on z ∈ [−36, −5]), where this library's
 /// max(z, 0) − z·y + log1p(e^−|z|) does not; σ(x) is 1/(1 + e^−x) there, which underflows to 0 for x &lt; −709.8 where
 /// this library keeps the subnormal e^x/(1 + e^x) (differences below 10⁻³⁰⁰).</para>
+/// <para>GELU: libtorch computes Φ(x) as ½(1 + erf(x/√2)), which cancels in the lower tail (gelu(−8) is 2 % off there,
+/// gelu(−10) is 0 instead of −7.6·10⁻²³), where this library takes Φ from an accurate erfc. The two agree to 10⁻¹⁰
+/// relative for x ≥ −5 (torch's relative error is about 2.2·10⁻¹⁶/Φ(x)), and below that only through the floor, the
+/// differences being below 10⁻¹⁵ absolute. The same holds for its gradient Φ(x) + x·φ(x).</para>
+/// <para>sign, floor, ceil and round have the zero gradient everywhere in both (libtorch's rules are zeros_like);
+/// sign NaN = 0 in both. leaky_relu and elu use torch's conventions at 0 (slope c, and α). Variance and standard
+/// deviation of one element with correction 1 throw here (n − c = 0), where libtorch returns NaN. libtorch's
+/// per-dimension var/std lose digits to a large mean (Welford's update, error ∝ |mean|/std·ε: 6·10⁻⁹ relative for
+/// a mean of 10⁸ and a spread of 1, where this library's corrected two-pass keeps all digits); for means up to about
+/// 10⁴ times the spread the two agree to 10⁻¹⁰.</para>
 /// <para>Every kind has a mapping; <see cref="IsSupported"/> says so for each value of <see cref="OpKind"/>, and the
 /// bridge's tests fail for a kind that lacks one, so a new op cannot escape the cross-check.</para>
 /// </remarks>
@@ -94,6 +104,24 @@ public static class TorchOpMap
         OpKind.Relu => new("x.relu()", a => a.X.relu()),
         OpKind.Softplus => new("-F.logsigmoid(-x) (exact; F.softplus returns x for x > 20)", a => F.logsigmoid(a.X.neg()).neg()),
         OpKind.LogSigmoid => new("F.logsigmoid(x)", a => F.logsigmoid(a.X)),
+        OpKind.Sin => new("x.sin()", a => a.X.sin()),
+        OpKind.Cos => new("x.cos()", a => a.X.cos()),
+        OpKind.Tan => new("x.tan()", a => a.X.tan()),
+        OpKind.Sinh => new("x.sinh()", a => a.X.sinh()),
+        OpKind.Cosh => new("x.cosh()", a => a.X.cosh()),
+        OpKind.Asin => new("x.asin()", a => a.X.asin()),
+        OpKind.Acos => new("x.acos()", a => a.X.acos()),
+        OpKind.Atan => new("x.atan()", a => a.X.atan()),
+        OpKind.Log10 => new("x.log10()", a => a.X.log10()),
+        OpKind.Log2 => new("x.log2()", a => a.X.log2()),
+        OpKind.Sign => new("x.sign()", a => a.X.sign()),
+        OpKind.Floor => new("x.floor()", a => a.X.floor()),
+        OpKind.Ceiling => new("x.ceil()", a => a.X.ceil()),
+        OpKind.Round => new("x.round()", a => a.X.round()),
+        OpKind.LeakyRelu => new("F.leaky_relu(x, c)", a => F.leaky_relu(a.X, a.Node.Constant)),
+        OpKind.Elu => new("F.elu(x, alpha)", a => F.elu(a.X, a.Node.Constant)),
+        OpKind.Gelu => new("F.gelu(x) (approximate='none')", a => F.gelu(a.X)),
+        OpKind.Silu => new("F.silu(x)", a => F.silu(a.X)),
         OpKind.MaxConstant => new("x.clamp_min(c)", a => a.X.clamp_min(a.Node.Constant)),
         OpKind.MinConstant => new("x.clamp_max(c)", a => a.X.clamp_max(a.Node.Constant)),
 
@@ -121,6 +149,13 @@ public static class TorchOpMap
         OpKind.Softmax => new("x.softmax(-1)", a => a.X.softmax(-1)),
         OpKind.LogSoftmax => new("x.log_softmax(-1)", a => a.X.log_softmax(-1)),
 
+        // Statistics: correction 1 is torch's unbiased=True, correction 0 unbiased=False. All elements go through
+        // x.reshape(-1).var(0): TorchSharp 0.107's Tensor.var(bool unbiased) ignores its argument (always unbiased).
+        OpKind.Variance => new("x.reshape(-1).var(0, correction=c)", a => a.X.reshape(-1).var(0L, unbiased: a.Node.Constant == 1, keepdim: false)),
+        OpKind.StandardDeviation => new("x.reshape(-1).std(0, correction=c)", a => a.X.reshape(-1).std(0L, unbiased: a.Node.Constant == 1, keepdim: false)),
+        OpKind.VarianceAxis => new("x.var(axis, correction=c)", a => a.X.var(StatisticAxis(a), unbiased: StatisticCorrection(a) == 1, keepdim: false)),
+        OpKind.StandardDeviationAxis => new("x.std(axis, correction=c)", a => a.X.std(StatisticAxis(a), unbiased: StatisticCorrection(a) == 1, keepdim: false)),
+
         // Fused losses, mean over the elements / rows.
         OpKind.BinaryCrossEntropy => new("F.binary_cross_entropy(p, y)", a => F.binary_cross_entropy(a.X, a.Y)),
         OpKind.BinaryCrossEntropyWithLogits => new("F.binary_cross_entropy_with_logits(z, y)", a => F.binary_cross_entropy_with_logits(a.X, a.Y)),
@@ -132,6 +167,12 @@ public static class TorchOpMap
         // No mapping: IsSupported says false, Get (and so every replay of such a node) throws, TorchOpMapTests fails.
         _ => null,
     };
+
+    /// <summary>The axis of a per-axis statistic, whose constant is axis + 2·correction.</summary>
+    private static long StatisticAxis(TorchOpArguments a) => (long)a.Node.Constant % 2;
+
+    /// <summary>The correction of a per-axis statistic, whose constant is axis + 2·correction.</summary>
+    private static long StatisticCorrection(TorchOpArguments a) => (long)a.Node.Constant / 2;
 
     private static Tensor SoftmaxCrossEntropy(TorchOpArguments a)
     {

@@ -22,6 +22,15 @@ public class ElementwiseOpTests
 
     private static double Sigma(double x) => Reference.Sigmoid(x);
 
+    /// <summary>Φ(x) = ½ erfc(−x/√2) from the core's erfc, which ErrorFunctionTests checks against mpmath.</summary>
+    private static double Phi(double x) => 0.5 * ErrorFunction.Erfc(-x / Math.Sqrt(2));
+
+    /// <summary>e^x − 1 = tanh(x/2)·(e^x + 1): no cancellation near 0, and independent of the core's expm1.</summary>
+    private static double ExpM1(double x) => Math.Tanh(x / 2) * (Math.Exp(x) + 1);
+
+    private static readonly double[] Integers = [-3, -2, -1, 0, 1, 2, 3];
+    private static readonly double[] HalfIntegers = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5];
+
     internal static readonly UnaryCase[] Cases =
     [
         new("Negate", x => -x, x => -x, x => -x, x => -x, _ => -1, -3, 3),
@@ -47,6 +56,29 @@ public class ElementwiseOpTests
         new("LogSigmoid", Ops.LogSigmoid, Ops.LogSigmoid, Ops.LogSigmoid, x => -Reference.Softplus(-x), x => Sigma(-x), -8, 8),
         new("Max(x, 0.3)", x => Ops.Max(x, 0.3), x => Ops.Max(x, 0.3), x => Ops.Max(x, 0.3), x => Math.Max(x, 0.3), x => x > 0.3 ? 1 : 0, -3, 3, 0.3),
         new("Min(x, -0.2)", x => Ops.Min(x, -0.2), x => Ops.Min(x, -0.2), x => Ops.Min(x, -0.2), x => Math.Min(x, -0.2), x => x < -0.2 ? 1 : 0, -3, 3, -0.2),
+        new("Sin", Ops.Sin, Ops.Sin, Ops.Sin, Math.Sin, Math.Cos, -4, 4),
+        new("Cos", Ops.Cos, Ops.Cos, Ops.Cos, Math.Cos, x => -Math.Sin(x), -4, 4),
+        new("Tan", Ops.Tan, Ops.Tan, Ops.Tan, Math.Tan, x => 1 / (Math.Cos(x) * Math.Cos(x)), -1.4, 1.4),
+        new("Sinh", Ops.Sinh, Ops.Sinh, Ops.Sinh, Math.Sinh, Math.Cosh, -4, 4),
+        new("Cosh", Ops.Cosh, Ops.Cosh, Ops.Cosh, Math.Cosh, Math.Sinh, -4, 4),
+        new("Asin", Ops.Asin, Ops.Asin, Ops.Asin, Math.Asin, x => 1 / Math.Sqrt(1 - x * x), -0.95, 0.95),
+        new("Acos", Ops.Acos, Ops.Acos, Ops.Acos, Math.Acos, x => -1 / Math.Sqrt(1 - x * x), -0.95, 0.95),
+        new("Atan", Ops.Atan, Ops.Atan, Ops.Atan, Math.Atan, x => 1 / (1 + x * x), -5, 5),
+        new("Log10", Ops.Log10, Ops.Log10, Ops.Log10, Math.Log10, x => 1 / (x * Math.Log(10)), 0.05, 5),
+        new("Log2", Ops.Log2, Ops.Log2, Ops.Log2, Math.Log2, x => 1 / (x * Math.Log(2)), 0.05, 5),
+        // Piecewise constant: the derivative is 0 (central differences agree away from the jumps).
+        new("Sign", Ops.Sign, Ops.Sign, Ops.Sign, x => Math.Sign(x), _ => 0, -3, 3, 0),
+        new("Floor", Ops.Floor, Ops.Floor, Ops.Floor, Math.Floor, _ => 0, -3, 3, Integers),
+        new("Ceiling", Ops.Ceiling, Ops.Ceiling, Ops.Ceiling, Math.Ceiling, _ => 0, -3, 3, Integers),
+        new("Round", Ops.Round, Ops.Round, Ops.Round, x => Math.Round(x, MidpointRounding.ToEven), _ => 0, -3, 3, HalfIntegers),
+        new("LeakyRelu", x => Ops.LeakyRelu(x), x => Ops.LeakyRelu(x), x => Ops.LeakyRelu(x), x => x > 0 ? x : 0.01 * x, x => x > 0 ? 1 : 0.01, -3, 3, 0),
+        new("LeakyRelu(x, 0.2)", x => Ops.LeakyRelu(x, 0.2), x => Ops.LeakyRelu(x, 0.2), x => Ops.LeakyRelu(x, 0.2), x => x > 0 ? x : 0.2 * x, x => x > 0 ? 1 : 0.2, -3, 3, 0),
+        new("Elu", x => Ops.Elu(x), x => Ops.Elu(x), x => Ops.Elu(x), x => x > 0 ? x : ExpM1(x), x => x > 0 ? 1 : Math.Exp(x), -3, 3, 0),
+        new("Elu(x, 1.5)", x => Ops.Elu(x, 1.5), x => Ops.Elu(x, 1.5), x => Ops.Elu(x, 1.5), x => x > 0 ? x : 1.5 * ExpM1(x), x => x > 0 ? 1 : 1.5 * Math.Exp(x), -3, 3, 0),
+        // gelu x = x·Φ(x), gelu′ x = Φ(x) + x·φ(x).
+        new("Gelu", Ops.Gelu, Ops.Gelu, Ops.Gelu, x => x * Phi(x), x => Phi(x) + x * Math.Exp(-x * x / 2) / Math.Sqrt(2 * Math.PI), -6, 6),
+        // silu x = x·σ(x), silu′ x = σ(x) + x·σ(x)(1 − σ(x)).
+        new("Silu", Ops.Silu, Ops.Silu, Ops.Silu, x => x * Sigma(x), x => Sigma(x) + x * Sigma(x) * (1 - Sigma(x)), -8, 8),
         new("Clamp(x, -0.5, 0.8)", x => Ops.Clamp(x, -0.5, 0.8), x => Ops.Clamp(x, -0.5, 0.8), x => Ops.Clamp(x, -0.5, 0.8),
             x => Math.Clamp(x, -0.5, 0.8), x => x is > -0.5 and < 0.8 ? 1 : 0, -3, 3, -0.5, 0.8),
     ];
@@ -112,6 +144,12 @@ public class ElementwiseOpTests
             (Ops.Abs, 0, 0), (Ops.Relu, 0, 0), (x => Ops.Max(x, 0.5), 0.5, 1), (x => Ops.Min(x, 0.5), 0.5, 1),
             (x => Ops.Clamp(x, -1, 1), -1, 1), (x => Ops.Clamp(x, -1, 1), 1, 1), (x => Ops.Clamp(x, -1, 1), 1.5, 0),
             (x => Ops.Pow(x, 0.0), 0, 0), (x => Ops.Pow(x, 2.0), 0, 0), (Ops.Sqrt, 1e-300, 0.5e150),
+            // PyTorch's conventions: sign, floor, ceil and round have derivative 0 at their jumps as everywhere;
+            // leaky relu takes the negative slope at 0 (x > 0 ? 1 : c), elu takes α·e⁰ = α (x ≤ 0 ? α·e^x : 1);
+            // gelu′(0) = Φ(0) = ½ and silu′(0) = σ(0) = ½ (smooth there).
+            (Ops.Sign, 0, 0), (Ops.Floor, 1, 0), (Ops.Floor, 0, 0), (Ops.Ceiling, -2, 0), (Ops.Round, 0.5, 0), (Ops.Round, 1, 0),
+            (x => Ops.LeakyRelu(x), 0, 0.01), (x => Ops.LeakyRelu(x, 0.2), 0, 0.2), (x => Ops.Elu(x), 0, 1), (x => Ops.Elu(x, 2), 0, 2),
+            (Ops.Gelu, 0, 0.5), (Ops.Silu, 0, 0.5),
         ];
         foreach (var (f, x, grad) in cases)
         {
@@ -132,6 +170,52 @@ public class ElementwiseOpTests
         loss.Backward();
         // abs′: [0, 1, −1, 1, 1]; relu′: [0, 1, 0, 1, 1]; max(x, .5)′: [0, 1, 0, 1, 1]; clamp′: [1, 1, 1, 1, 0].
         Assert.Equal([1.0, 4.0, 0.0, 4.0, 3.0], p.Grad);
+    }
+
+    [Fact]
+    public void PiecewiseConstantAndReluLikes_VectorPath_SameConventionsAsScalarPath()
+    {
+        var p = new VectorParameter("x", 0.0, 0.5, -1.0, 1.0, 2.5);
+        var t = new Tape();
+        Vector x = t.Use(p);
+        Scalar loss = Ops.Sum(Ops.Sign(x)) + Ops.Sum(Ops.Floor(x)) + Ops.Sum(Ops.Ceiling(x)) + Ops.Sum(Ops.Round(x))
+            + Ops.Sum(Ops.LeakyRelu(x, 0.25)) + Ops.Sum(Ops.Elu(x, 2));
+        loss.Backward();
+        // sign′, ⌊·⌋′, ⌈·⌉′, round′: 0 everywhere (integers and half-integers included);
+        // leaky′(c = ¼): [¼, 1, ¼, 1, 1]; elu′(α = 2): [2, 1, 2e⁻¹, 1, 1].
+        Approx.Equal([0.25 + 2, 2.0, 0.25 + 2 * Math.Exp(-1), 2.0, 2.0], p.Grad, 1e-15, 0, "∂L/∂x");
+    }
+
+    [Fact]
+    public void RoundAndSign_SpecialValues_FollowTorch()
+    {
+        // torch.round: halves to even, the sign of zero kept (round −0.5 = −0); torch.sign: sign NaN = 0,
+        // sign(−0) = +0 (Math.Sign throws on NaN). Floor and ceiling keep −0 and NaN.
+        var t = new Tape();
+        Vector x = t.Constant([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, double.NaN, -0.0]);
+        double[] round = Ops.Round(x).Value, sign = Ops.Sign(x).Value, floor = Ops.Floor(x).Value, ceiling = Ops.Ceiling(x).Value;
+        Assert.Equal([-2.0, -2, -0.0, 0, 2, 2], round[..6]);
+        Assert.True(double.IsNegative(round[2]) && double.IsPositive(round[3]));
+        Assert.Equal([-1.0, -1, -1, 1, 1, 1, 0, 0], sign);
+        Assert.True(double.IsPositive(sign[7]));
+        Assert.Equal([-3.0, -2, -1, 0, 1, 2], floor[..6]);
+        Assert.Equal([-2.0, -1, -0.0, 1, 2, 3], ceiling[..6]);
+        Assert.True(double.IsNegative(ceiling[2]) && double.IsNegative(floor[7]) && double.IsNegative(ceiling[7]));
+        Assert.True(double.IsNaN(round[6]) && double.IsNaN(floor[6]) && double.IsNaN(ceiling[6]));
+        Assert.Equal(0.0, Ops.Sign(t.Constant(double.NaN)).Value);
+    }
+
+    [Fact]
+    public void LeakyReluAndElu_NonFiniteConstant_ThrowNamingTheParameter()
+    {
+        var t = new Tape();
+        Vector x = t.Constant([1.0, -1.0]);
+        var slope = Assert.Throws<ArgumentOutOfRangeException>(() => Ops.LeakyRelu(x, double.NaN));
+        Assert.Contains("LeakyRelu", slope.Message, StringComparison.Ordinal);
+        Assert.Equal("negativeSlope", slope.ParamName);
+        var alpha = Assert.Throws<ArgumentOutOfRangeException>(() => Ops.Elu(x, double.PositiveInfinity));
+        Assert.Equal("alpha", alpha.ParamName);
+        Assert.Equal(1, t.NodeCount); // the constant: the failed calls recorded nothing
     }
 }
 
@@ -960,4 +1044,222 @@ public class LossOpTests
             Approx.Equal(r[0], h.Grad, 1e-15, 0);
             Approx.Equal(-r[0], y.Grad, 1e-15, 0);
         });
+}
+
+/// <summary>Variance and standard deviation: all elements and per axis, sample and population.</summary>
+public class StatisticsOpTests
+{
+    internal sealed record Data(int Rows, int Cols, double[] X, double[] G, double Offset);
+
+    // At least two rows and columns, so the sample statistics are defined over either axis; an offset of up to 10⁶
+    // on the data (the mean) must not cost digits.
+    private static readonly Gen<Data> DataGen =
+        from r in Gen.Choose(2, 5)
+        from c in Gen.Choose(2, 5)
+        from x in Gens.Array(r * c, -3, 3)
+        from g in Gens.Array(Math.Max(r, c), -2, 2)
+        from offset in Gen.Elements(0.0, 0.0, 7.5, -1e3, 1e6)
+        select new Data(r, c, x.Select(v => v + offset).ToArray(), g, offset);
+
+    /// <summary>The groups of a rows × cols matrix: all elements (axis null), each column (axis 0) or each row (axis 1).</summary>
+    private static int[][] Groups(int rows, int cols, int? axis) => axis switch
+    {
+        null => [Enumerable.Range(0, rows * cols).ToArray()],
+        0 => [.. Enumerable.Range(0, cols).Select(j => Enumerable.Range(0, rows).Select(i => i * cols + j).ToArray())],
+        _ => [.. Enumerable.Range(0, rows).Select(i => Enumerable.Range(0, cols).Select(j => i * cols + j).ToArray())],
+    };
+
+    /// <summary>
+    /// The deviations xⱼ − x̄ of a group, straight from the definition after an exact shift: xⱼ − x₀ is exact
+    /// (Sterbenz: the data lie within a factor 2 of each other, or are small), and x̄ − x₀ is the mean of those.
+    /// </summary>
+    private static double[] Deviations(double[] x, int[] group)
+    {
+        double x0 = x[group[0]];
+        double[] shifted = [.. group.Select(k => x[k] - x0)];
+        double mean = shifted.Average();
+        return [.. shifted.Select(v => v - mean)];
+    }
+
+    /// <summary>Σ(x − x̄)²/(n − c).</summary>
+    private static double ReferenceVariance(double[] x, int[] group, int correction) =>
+        Deviations(x, group).Sum(e => e * e) / (group.Length - correction);
+
+    [Fact]
+    public void VarianceAndStandardDeviation_RandomMatrices_ValueAndGradientMatchStatedDerivative()
+    {
+        Gens.Check(Prop.ForAll(DataGen.ToArbitrary(), d =>
+        {
+            foreach (int? axis in new int?[] { null, 0, 1 })
+            {
+                foreach (int correction in new[] { 0, 1 })
+                {
+                    foreach (bool sqrt in new[] { false, true })
+                    {
+                        Check(d, axis, correction, sqrt);
+                    }
+                }
+            }
+        }), maxTest: 40);
+    }
+
+    private static void Check(Data d, int? axis, int correction, bool sqrt)
+    {
+        string name = $"{(correction == 1 ? "sample" : "population")} {(sqrt ? "std" : "var")} axis {axis?.ToString() ?? "all"}";
+        int[][] groups = Groups(d.Rows, d.Cols, axis);
+        var p = new MatrixParameter("X", Gens.ToMatrix(d.X, d.Rows, d.Cols));
+        var t = new Tape();
+        Matrix x = t.Use(p);
+        double[] value;
+        if (axis is int a)
+        {
+            Vector y = (sqrt, correction) switch
+            {
+                (false, 1) => Ops.Variance(x, a),
+                (false, _) => Ops.PopulationVariance(x, a),
+                (true, 1) => Ops.StandardDeviation(x, a),
+                _ => Ops.PopulationStandardDeviation(x, a),
+            };
+            value = y.Value;
+            y.Backward(d.G[..groups.Length]);
+        }
+        else
+        {
+            Scalar y = (sqrt, correction) switch
+            {
+                (false, 1) => Ops.Variance(x),
+                (false, _) => Ops.PopulationVariance(x),
+                (true, 1) => Ops.StandardDeviation(x),
+                _ => Ops.PopulationStandardDeviation(x),
+            };
+            value = [y.Value];
+            t.Backward(y, [d.G[0]]);
+        }
+
+        var expectedGrad = new double[d.X.Length];
+        var slack = new double[d.X.Length];
+        // x̄ of data near the offset is a double, within half an ulp of the offset of the exact mean, so the rule's
+        // xⱼ − x̄ carries that absolute error (the reference's deviations are exact): unavoidable, and amplified by
+        // the rule's factor 2/(n − c) or 1/((n − c)·s), large for a small spread s.
+        double ulp = Math.BitIncrement(Math.Abs(d.Offset)) - Math.Abs(d.Offset);
+        for (int k = 0; k < groups.Length; k++)
+        {
+            int[] group = groups[k];
+            int n = group.Length;
+            double v = ReferenceVariance(d.X, group, correction);
+            // The data are x + offset; the statistics are shift-invariant, and the two-pass forward keeps them to
+            // a few ulps whatever the offset.
+            Approx.Equal(sqrt ? Math.Sqrt(v) : v, value[k], 1e-13, 0, $"{name} value[{k}]");
+            double[] e = Deviations(d.X, group);
+            for (int m = 0; m < n; m++)
+            {
+                // ∂v/∂xⱼ = 2(xⱼ − x̄)/(n − c); ∂s/∂xⱼ = (xⱼ − x̄)/((n − c)·s).
+                double factor = sqrt ? 1 / ((n - correction) * Math.Sqrt(v)) : 2.0 / (n - correction);
+                expectedGrad[group[m]] = d.G[k] * e[m] * factor;
+                slack[group[m]] = 1e-15 + Math.Abs(d.G[k]) * factor * ulp;
+            }
+        }
+        for (int j = 0; j < d.X.Length; j++) Approx.Equal(expectedGrad[j], p.Grad[j], 1e-13, slack[j], $"{name} gradient[{j}]");
+
+        if (d.Offset == 0)
+        {
+            var q = new MatrixParameter("X", Gens.ToMatrix(d.X, d.Rows, d.Cols));
+            GradientCheckReport report = GradientCheck.Run(tc =>
+            {
+                Matrix xc = tc.Use(q);
+                return axis is int ax
+                    ? Ops.Dot(sqrt ? (correction == 1 ? Ops.StandardDeviation(xc, ax) : Ops.PopulationStandardDeviation(xc, ax))
+                                   : (correction == 1 ? Ops.Variance(xc, ax) : Ops.PopulationVariance(xc, ax)), tc.Constant(d.G[..groups.Length]))
+                    : (sqrt ? (correction == 1 ? Ops.StandardDeviation(xc) : Ops.PopulationStandardDeviation(xc))
+                            : (correction == 1 ? Ops.Variance(xc) : Ops.PopulationVariance(xc))) * d.G[0];
+            }, [q]);
+            Assert.True(report.Passed, $"{name}: {report}");
+        }
+    }
+
+    [Fact]
+    public void Variance_LargeMean_NoDigitsLost()
+    {
+        // 10⁸ + {1, 2, 3}: sample variance 1, population 2/3. The one-pass Σx²/n − x̄² works on numbers near 10¹⁶,
+        // where an ulp is 2: its result is off by whole units.
+        var t = new Tape();
+        Vector x = t.Constant([1e8 + 1, 1e8 + 2, 1e8 + 3]);
+        Assert.Equal(1.0, Ops.Variance(x).Value);
+        Assert.Equal(1.0, Ops.StandardDeviation(x).Value);
+        Approx.Equal(2.0 / 3, Ops.PopulationVariance(x).Value, 1e-15, 0, "population variance");
+        // 10⁹ + {0, 1, 3, 7}/8 (exact doubles): the variance of {0, 1, 3, 7}/8 = 28.75/(3·64).
+        Matrix m = t.Constant(new double[,] { { 1e9, 1e9 + 0.125 }, { 1e9 + 0.375, 1e9 + 0.875 } });
+        Approx.Equal(28.75 / 192, Ops.Variance(m).Value, 1e-15, 0, "variance at 10⁹");
+        // Per axis 0 (columns {10⁹, 10⁹ + ⅜} and {10⁹ + ⅛, 10⁹ + ⅞}): sample variances (⅜)²/2 and (¾)²/2.
+        Approx.Equal([0.140625 / 2, 0.5625 / 2], Ops.Variance(m, 0).Value, 1e-15, 0, "variance per column at 10⁹");
+        Approx.Equal([0.125 * 0.125 / 2, 0.5 * 0.5 / 2], Ops.Variance(m, 1).Value, 1e-15, 0, "variance per row at 10⁹");
+    }
+
+    [Fact]
+    public void StandardDeviation_AllElementsEqual_ZeroWithZeroGradientNotNaN()
+    {
+        // s = 0: ∂s/∂xₖ = (xₖ − x̄)/((n − c)·s) is 0/0; PyTorch's std_backward masks it to 0, and so does this rule.
+        // (The values 0.1 are not exactly representable: the mean's rounding must not leave a tiny negative Σ(x − x̄)².)
+        var v = new VectorParameter("v", 0.1, 0.1, 0.1);
+        var m = new MatrixParameter("M", new double[,] { { 0.1, 0.1, 0.1 }, { 1, 2, 3 } });
+        var t = new Tape();
+        Vector x = t.Use(v);
+        Matrix mm = t.Use(m);
+        Scalar loss = Ops.StandardDeviation(x) + Ops.PopulationStandardDeviation(x) + Ops.Variance(x)
+            + Ops.Sum(Ops.StandardDeviation(mm, 1)) + Ops.Sum(Ops.StandardDeviation(mm, 0));
+        Assert.Equal(0.0, Ops.StandardDeviation(x).Value);
+        Assert.Equal([0.0, 1.0], Ops.StandardDeviation(mm, 1).Value);
+        loss.Backward();
+        Assert.Equal([0.0, 0.0, 0.0], v.Grad);
+        // Row 0 is constant (its std has gradient 0); row 1 = (1, 2, 3), s = 1: (xₖ − 2)/(2·1) = (−½, 0, ½).
+        // Axis 0: columns (0.1, 1), (0.1, 2), (0.1, 3), each of sample std |Δ|/√2, gradient ±1/√2.
+        double r = 1 / Math.Sqrt(2);
+        Approx.Equal([-r, -r, -r, -0.5 + r, r, 0.5 + r], m.Grad, 1e-15, 0, "∂L/∂M");
+    }
+
+    [Fact]
+    public void SampleStatistic_OneElementPerGroup_ThrowsNamingOpShapeAndFix()
+    {
+        // n − 1 = 0 degrees of freedom: PyTorch returns NaN with a warning; this library refuses to build the node.
+        var t = new Tape();
+        Vector one = t.Constant([3.0]);
+        Matrix row = t.Constant(new double[,] { { 1, 2, 3 } });
+        int before = t.NodeCount;
+        var e = Assert.Throws<ArgumentException>(() => Ops.Variance(one));
+        Assert.Contains("Variance", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[1]", e.Message, StringComparison.Ordinal);
+        Assert.Contains("population", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Ops.StandardDeviation(one));
+        var axis = Assert.Throws<ArgumentException>(() => Ops.StandardDeviation(row, 0));
+        Assert.Contains("[1×3]", axis.Message, StringComparison.Ordinal);
+        Assert.Contains("axis 0", axis.Message, StringComparison.Ordinal);
+        Assert.Equal(before, t.NodeCount);
+        // Over axis 1 the rows have 3 elements; the population statistics of one element are 0.
+        Assert.Equal([1.0], Ops.Variance(row, 1).Value);
+        Assert.Equal(0.0, Ops.PopulationVariance(one).Value);
+        Assert.Equal([0.0, 0.0, 0.0], Ops.PopulationStandardDeviation(row, 0).Value);
+    }
+
+    [Fact]
+    public void Axis_OutOfRange_ThrowsNamingTheAxis()
+    {
+        var t = new Tape();
+        Matrix m = t.Constant(new double[,] { { 1, 2 }, { 3, 4 } });
+        var e = Assert.Throws<ArgumentException>(() => Ops.Variance(m, 2));
+        Assert.Contains("VarianceAxis: axis 2 of [2×2]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Format_StatisticNodes_ShowAxisAndCorrection()
+    {
+        var t = new Tape();
+        Matrix m = t.Constant(new double[,] { { 1, 2 }, { 3, 5 } });
+        Ops.PopulationStandardDeviation(m, 1);
+        Ops.Variance(m);
+        Ops.LeakyRelu(m, 0.25);
+        string text = t.Format();
+        Assert.Contains("StandardDeviationAxis(axis 1, correction 0)", text, StringComparison.Ordinal);
+        Assert.Contains("Variance(correction 1)", text, StringComparison.Ordinal);
+        Assert.Contains("LeakyRelu(0.25)", text, StringComparison.Ordinal);
+    }
 }

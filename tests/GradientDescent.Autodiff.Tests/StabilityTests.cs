@@ -327,4 +327,141 @@ public class StabilityTests
         Assert.Equal([0.0, 1.0], vv);
         Assert.Equal([0.0, 1.0], gv);
     }
+
+    // ---------------------------------------------------------------- trigonometric, hyperbolic, activations
+    // Pinned values: mpmath 1.3.0 at 50 digits (x·ncdf(x), ncdf(x) + x·npdf(x), x·σ(x), σ(x)(1 + x(1 − σ(x))),
+    // expm1, e^x), rounded to the nearest double.
+
+    [Theory]
+    [InlineData(-38.0, -1.096462777e-314, -4.1665545693e-313)]
+    [InlineData(-30.0, -1.472014178144456e-196, -4.416031690708495e-195)]
+    [InlineData(-10.0, -7.619853024160526e-23, -7.618400096464814e-22)]
+    [InlineData(-8.0, -4.976768459417427e-15, -3.979607261086796e-14)]
+    [InlineData(-5.0, -1.4332578593959695e-06, -7.146946001792295e-06)]
+    [InlineData(-1.0, -0.15865525393145705, -0.0833154705876863)]
+    [InlineData(-0.5, -0.15426876936299344, 0.13250487534383715)]
+    [InlineData(0.5, 0.34573123063700656, 0.8674951246561629)]
+    [InlineData(1.0, 0.8413447460685429, 1.0833154705876864)]
+    [InlineData(3.0, 2.99595030590511, 1.011945647204184)]
+    [InlineData(10.0, 10.0, 1.0)]
+    [InlineData(40.0, 40.0, 1.0)]
+    public void Gelu_FarTails_KeepRelativeDigits(double x, double value, double grad)
+    {
+        // gelu x = x·Φ(x): in the lower tail Φ comes from erfc, not ½(1 + erf), which cancels to 0 below x ≈ −8.3
+        // (PyTorch's gelu(−10) is 0); gelu′ = Φ(x) + x·φ(x). At −38 both are subnormal: Φ(−38) ≈ 2.9·10⁻³¹⁶ carries
+        // an absolute rounding of half the smallest subnormal, 2.5·10⁻³²⁴, which ×38 is the 10⁻³²² allowed there.
+        double abs = Math.Abs(value) < 1e-300 ? 1e-322 : 0;
+        var (v, g) = RunScalar(x, Ops.Gelu);
+        Approx.Equal(value, v, 1e-14, abs, $"gelu({x})");
+        Approx.Equal(grad, g, 1e-14, abs, $"gelu′({x})");
+        var (vv, gv) = Run([x], Ops.Gelu);
+        Assert.Equal(v, vv[0]);
+        Assert.Equal(g, gv[0]);
+    }
+
+    [Theory]
+    [InlineData(-740.0, -3.09967e-319, -3.09547e-319)]
+    [InlineData(-700.0, -6.90177358063184e-302, -6.891913904088079e-302)]
+    [InlineData(-40.0, -1.6993417021166355e-16, -1.6568581595637197e-16)]
+    [InlineData(-1.0, -0.2689414213699951, 0.07232948812851327)]
+    [InlineData(1.0, 0.7310585786300049, 0.9276705118714867)]
+    [InlineData(30.0, 29.999999999997193, 1.0000000000027136)]
+    [InlineData(40.0, 40.0, 1.0000000000000002)]
+    [InlineData(700.0, 700.0, 1.0)]
+    public void Silu_ExtremeInput_FiniteAndAccurate(double x, double value, double grad)
+    {
+        // silu x = x·σ(x): for x ≪ 0, x/(1 + e^−x) overflows e^−x past x = −709.8 and gives 0, where x·e^x/(1 + e^x)
+        // keeps its digits while e^x is normal (−700) and is still the right subnormal at −740, to within 740 times
+        // the rounding of the subnormal σ(−740) ≈ 4.2·10⁻³²²; silu′ = σ(x)(1 + x·σ(−x)) keeps its digits at x = 30.
+        double abs = Math.Abs(value) < 1e-300 ? 740 * 4.95e-324 : 0;
+        var (v, g) = RunScalar(x, Ops.Silu);
+        Approx.Equal(value, v, 1e-14, abs, $"silu({x})");
+        Approx.Equal(grad, g, 1e-14, abs, $"silu′({x})");
+        Assert.True(v < 0 == x < 0 && v != 0, $"silu({x}) = {v} has the sign of x and is not 0");
+        var (vv, gv) = Run([x], Ops.Silu);
+        Assert.Equal(v, vv[0]);
+        Assert.Equal(g, gv[0]);
+    }
+
+    [Theory]
+    [InlineData(-1e-10, -9.999999999500001e-11, 0.9999999999)]
+    [InlineData(-1e-05, -9.999950000166666e-06, 0.9999900000499998)]
+    [InlineData(-1.0, -0.6321205588285577, 0.36787944117144233)]
+    [InlineData(-40.0, -1.0, 4.248354255291589e-18)]
+    [InlineData(-800.0, -1.0, 0.0)]
+    [InlineData(1e300, 1e300, 1.0)]
+    public void Elu_ExtremeInput_AccurateNearZeroAndSaturatesToMinusAlpha(double x, double value, double grad)
+    {
+        // elu x = α(e^x − 1) for x ≤ 0 with an accurate expm1 (e^x − 1 computed literally is wrong in the 7th digit
+        // at x = −10⁻¹⁰); → −α for x → −∞, slope α·e^x → 0. With α = 2 everything doubles.
+        var (v, g) = RunScalar(x, s => Ops.Elu(s));
+        Approx.Equal(value, v, 1e-15, 0, $"elu({x})");
+        Approx.Equal(grad, g, 1e-15, 0, $"elu′({x})");
+        var (vv, gv) = Run([x], s => Ops.Elu(s, 2));
+        Approx.Equal(x > 0 ? value : 2 * value, vv[0], 1e-15, 0, $"elu({x}, α = 2)");
+        Approx.Equal(x > 0 ? grad : 2 * grad, gv[0], 1e-15, 0, $"elu′({x}, α = 2)");
+    }
+
+    [Theory]
+    [InlineData(-1e300, -1e298)]
+    [InlineData(1e300, 1e300)]
+    public void LeakyRelu_HugeInput_LinearOnBothSides(double x, double value)
+    {
+        var (v, g) = RunScalar(x, s => Ops.LeakyRelu(s));
+        Assert.Equal(value, v, 1e285);
+        Assert.Equal(x > 0 ? 1.0 : 0.01, g);
+    }
+
+    [Fact]
+    public void SinhAndCosh_LargeInput_OverflowOnlyPastTheDoubleRange()
+    {
+        // sinh 710 = cosh 710 ≈ 1.117·10³⁰⁸ (just below double.MaxValue), finite with finite slopes; at 711 both
+        // overflow to ∞, as Math.Sinh and torch.sinh do; sinh is odd, cosh even.
+        const double big = 1.1169973830808555e308;
+        var (vs, gs) = Run([710, -710], Ops.Sinh);
+        Approx.Equal([big, -big], vs, 1e-14, 0, "sinh ±710");
+        Approx.Equal([big, big], gs, 1e-14, 0, "sinh′ = cosh at ±710");
+        var (vc, gc) = Run([710, -710], Ops.Cosh);
+        Approx.Equal([big, big], vc, 1e-14, 0, "cosh ±710");
+        Approx.Equal([big, -big], gc, 1e-14, 0, "cosh′ = sinh at ±710");
+        var (v, g) = RunScalar(711, Ops.Sinh);
+        Assert.Equal(double.PositiveInfinity, v);
+        Assert.Equal(double.PositiveInfinity, g);
+        Assert.Equal(double.PositiveInfinity, RunScalar(-711, Ops.Cosh).Value);
+    }
+
+    [Fact]
+    public void AsinAndAcos_AtAndNearTheBoundaries_ExactLimitsAndAccurateSlopes()
+    {
+        // arcsin ±1 = ±π/2, arccos 1 = 0, arccos(−1) = π; the slopes ±1/√(1 − x²) are ±∞ there (PyTorch: rsqrt(0) = ∞).
+        var (va, ga) = Run([1, -1], Ops.Asin);
+        Assert.Equal([Math.PI / 2, -Math.PI / 2], va);
+        Assert.Equal([double.PositiveInfinity, double.PositiveInfinity], ga);
+        var (vc, gc) = Run([1, -1], Ops.Acos);
+        Assert.Equal([0.0, Math.PI], vc);
+        Assert.Equal([double.NegativeInfinity, double.NegativeInfinity], gc);
+        // Near the boundary (mpmath): x = 1 − 10⁻⁸ has slope 7071.067811777938; the literal 1 − x² loses about half
+        // the digits there (x² rounds to 16 digits, 1 − x² ≈ 2·10⁻⁸ keeps 8), (1 − x)(1 + x) keeps them all.
+        Approx.Equal(7071.067811777938, RunScalar(0.99999999, Ops.Asin).Grad, 1e-15, 0, "arcsin′(1 − 10⁻⁸)");
+        Approx.Equal(8192.000015258789, RunScalar(-1 + Math.Pow(2, -27), Ops.Asin).Grad, 1e-15, 0, "arcsin′(−1 + 2⁻²⁷)");
+        Approx.Equal(-8192.000015258789, RunScalar(1 - Math.Pow(2, -27), Ops.Acos).Grad, 1e-15, 0, "arccos′(1 − 2⁻²⁷)");
+    }
+
+    [Fact]
+    public void DomainErrors_GiveNaNLikeMath()
+    {
+        // Outside the domain the value is NaN, as Math.Asin(2), Math.Log10(−1) give (and torch); arcsin′ and
+        // arccos′ are NaN there too; log₁₀′ = 1/(x ln 10) stays the finite formula, as PyTorch's rule does.
+        var (va, ga) = Run([2, -1.5], Ops.Asin);
+        Assert.All(va, v => Assert.True(double.IsNaN(v)));
+        Assert.All(ga, v => Assert.True(double.IsNaN(v)));
+        var (vc, gc) = Run([2], Ops.Acos);
+        Assert.True(double.IsNaN(vc[0]) && double.IsNaN(gc[0]));
+        var (vl, gl) = Run([-1, 0], Ops.Log10);
+        Assert.True(double.IsNaN(vl[0]));
+        Assert.Equal(double.NegativeInfinity, vl[1]);
+        Approx.Equal(-1 / Math.Log(10), gl[0], 1e-15, 0, "log₁₀′(−1)");
+        Assert.True(double.IsNaN(RunScalar(-2, Ops.Log2).Value));
+        Assert.True(double.IsNaN(RunScalar(double.PositiveInfinity, Ops.Sin).Value));
+    }
 }

@@ -77,6 +77,42 @@ public enum OpKind : byte
     Softplus,
     /// <summary>ln σ(x).</summary>
     LogSigmoid,
+    /// <summary>sin x.</summary>
+    Sin,
+    /// <summary>cos x.</summary>
+    Cos,
+    /// <summary>tan x.</summary>
+    Tan,
+    /// <summary>sinh x.</summary>
+    Sinh,
+    /// <summary>cosh x.</summary>
+    Cosh,
+    /// <summary>arcsin x.</summary>
+    Asin,
+    /// <summary>arccos x.</summary>
+    Acos,
+    /// <summary>arctan x.</summary>
+    Atan,
+    /// <summary>log₁₀ x.</summary>
+    Log10,
+    /// <summary>log₂ x.</summary>
+    Log2,
+    /// <summary>sign x ∈ {−1, 0, 1} (0 for NaN, as torch.sign); zero derivative.</summary>
+    Sign,
+    /// <summary>⌊x⌋; zero derivative.</summary>
+    Floor,
+    /// <summary>⌈x⌉; zero derivative.</summary>
+    Ceiling,
+    /// <summary>x rounded to the nearest integer, halves to even (torch.round); zero derivative.</summary>
+    Round,
+    /// <summary>x for x &gt; 0, else c·x, for the negative slope c in Aux.</summary>
+    LeakyRelu,
+    /// <summary>x for x &gt; 0, else α(e^x − 1), for the α in Aux.</summary>
+    Elu,
+    /// <summary>x·Φ(x), Φ the standard normal distribution function (the exact, erf form).</summary>
+    Gelu,
+    /// <summary>x·σ(x) (also called swish).</summary>
+    Silu,
     /// <summary>max(x, c) for a constant c (the lower half of a clamp).</summary>
     MaxConstant,
     /// <summary>min(x, c) for a constant c (the upper half of a clamp).</summary>
@@ -119,6 +155,16 @@ public enum OpKind : byte
     Softmax,
     /// <summary>x − ln Σ e^x, of a vector or of each row of a matrix.</summary>
     LogSoftmax,
+
+    // Statistics (Ops/Statistics.cs).
+    /// <summary>Σ(x − x̄)²/(n − c) of all n elements, for the correction c in Aux (1: sample, 0: population).</summary>
+    Variance,
+    /// <summary>√(Σ(x − x̄)²/(n − c)) of all n elements, for the correction c in Aux.</summary>
+    StandardDeviation,
+    /// <summary>The variance over one axis of a matrix (Aux = axis + 2·correction: 0 to 3).</summary>
+    VarianceAxis,
+    /// <summary>The standard deviation over one axis of a matrix (Aux = axis + 2·correction: 0 to 3).</summary>
+    StandardDeviationAxis,
 
     // Fused losses (Losses/*.cs).
     /// <summary>Mean binary cross-entropy on probabilities (PyTorch's clamping of ln at −100).</summary>

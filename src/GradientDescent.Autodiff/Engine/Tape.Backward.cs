@@ -184,6 +184,12 @@ public sealed partial class Tape
             case OpKind.LogSoftmax:
                 SoftmaxOps.Backward(this, i, ref n);
                 break;
+            case OpKind.Variance:
+            case OpKind.StandardDeviation:
+            case OpKind.VarianceAxis:
+            case OpKind.StandardDeviationAxis:
+                Statistics.Backward(this, i, ref n);
+                break;
             case OpKind.BinaryCrossEntropy:
             case OpKind.BinaryCrossEntropyWithLogits:
                 BinaryCrossEntropyOps.Backward(this, i, ref n);

@@ -13,7 +13,10 @@ namespace GradientDescent.Autodiff;
 /// <see cref="OpKind.PowerConstant"/>, <see cref="OpKind.MaxConstant"/>, <see cref="OpKind.MinConstant"/>; the axis of
 /// <see cref="OpKind.SumAxis"/>/<see cref="OpKind.MeanAxis"/>; the row-major index of <see cref="OpKind.Element"/>;
 /// the row of <see cref="OpKind.Row"/>; the first element (row) of a <see cref="OpKind.Slice"/>; the column of
-/// <see cref="OpKind.Column"/>; the first column of <see cref="OpKind.Columns"/>; otherwise 0.
+/// <see cref="OpKind.Column"/>; the first column of <see cref="OpKind.Columns"/>; the negative slope of
+/// <see cref="OpKind.LeakyRelu"/>, the α of <see cref="OpKind.Elu"/>; the correction (1 sample, 0 population) of
+/// <see cref="OpKind.Variance"/> and <see cref="OpKind.StandardDeviation"/>, axis + 2·correction for
+/// <see cref="OpKind.VarianceAxis"/> and <see cref="OpKind.StandardDeviationAxis"/>; otherwise 0.
 /// </param>
 /// <param name="RequiresGrad">Whether a gradient flows into the node.</param>
 /// <param name="Parameter">The parameter of a <see cref="OpKind.Parameter"/> leaf.</param>
@@ -93,9 +96,13 @@ public sealed partial class Tape
                 OpKind.Parameter => $"Parameter {info.Parameter!.Name}",
                 OpKind.Custom => $"Custom {info.CustomOp!.Name}",
                 OpKind.AddConstant or OpKind.MultiplyConstant or OpKind.PowerConstant or OpKind.MaxConstant or OpKind.MinConstant
+                    or OpKind.LeakyRelu or OpKind.Elu
                     => string.Create(c, $"{info.Op}({info.Constant:G6})"),
                 OpKind.Slice or OpKind.Columns => string.Create(c, $"{info.Op}[{info.Bounds}]"),
                 OpKind.Column => string.Create(c, $"Column[{(int)info.Constant}]"),
+                OpKind.Variance or OpKind.StandardDeviation => string.Create(c, $"{info.Op}(correction {info.Constant})"),
+                OpKind.VarianceAxis or OpKind.StandardDeviationAxis
+                    => string.Create(c, $"{info.Op}(axis {(int)info.Constant % 2}, correction {(int)info.Constant / 2})"),
                 _ => info.Op.ToString(),
             };
             string inputs = info.Inputs.Count == 0 ? "" : "(" + string.Join(", ", info.Inputs.Select(k => "%" + k.ToString(c))) + ")";

@@ -23,12 +23,39 @@ namespace GradientDescent.Autodiff;
 /// <item><term>relu x</term><description>dy/dx = 1 for x &gt; 0, else 0 (subgradient 0 at x = 0); relu NaN = NaN, like max(x, 0)</description></item>
 /// <item><term>softplus x = ln(1 + e^x)</term><description>dy/dx = σ(x)</description></item>
 /// <item><term>ln σ(x)</term><description>dy/dx = 1 − σ(x) = σ(−x)</description></item>
+/// <item><term>sin x</term><description>dy/dx = cos x</description></item>
+/// <item><term>cos x</term><description>dy/dx = −sin x</description></item>
+/// <item><term>tan x</term><description>dy/dx = 1 + tan² x = 1 + y²</description></item>
+/// <item><term>sinh x</term><description>dy/dx = cosh x</description></item>
+/// <item><term>cosh x</term><description>dy/dx = sinh x</description></item>
+/// <item><term>arcsin x</term><description>dy/dx = 1/√(1 − x²) (+∞ at x = ±1, NaN outside [−1, 1])</description></item>
+/// <item><term>arccos x</term><description>dy/dx = −1/√(1 − x²) (−∞ at x = ±1, NaN outside [−1, 1])</description></item>
+/// <item><term>arctan x</term><description>dy/dx = 1/(1 + x²)</description></item>
+/// <item><term>log₁₀ x</term><description>dy/dx = 1/(x ln 10)</description></item>
+/// <item><term>log₂ x</term><description>dy/dx = 1/(x ln 2)</description></item>
+/// <item><term>sign x, ⌊x⌋, ⌈x⌉, round x</term><description>dy/dx = 0 everywhere, declared: piecewise constant, and PyTorch's
+/// convention at the jumps (integers, half-integers for round, 0 for sign) too</description></item>
+/// <item><term>leaky relu x = x for x &gt; 0, else c·x</term><description>dy/dx = 1 for x &gt; 0, else c (c at x = 0, as
+/// PyTorch's leaky_relu_backward)</description></item>
+/// <item><term>elu x = x for x &gt; 0, else α(e^x − 1)</term><description>dy/dx = 1 for x &gt; 0, else α·e^x (α at x = 0, as
+/// PyTorch's elu_backward; continuous there only for α = 1)</description></item>
+/// <item><term>gelu x = x·Φ(x)</term><description>dy/dx = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π)</description></item>
+/// <item><term>silu x = x·σ(x)</term><description>dy/dx = σ(x) + x·σ(x)(1 − σ(x)) = σ(x)(1 + x·σ(−x))</description></item>
 /// <item><term>max(x, c)</term><description>dy/dx = 1 for x ≥ c, else 0 (the lower half of clamp)</description></item>
 /// <item><term>min(x, c)</term><description>dy/dx = 1 for x ≤ c, else 0 (the upper half of clamp)</description></item>
 /// </list>
 /// <para>Stable forms: σ(x) = 1/(1 + e^−x) for x ≥ 0 and e^x/(1 + e^x) otherwise; softplus x =
 /// max(x, 0) + ln(1 + e^−|x|) with an accurate ln(1 + ·) (log1p), so softplus(−40) ≈ 4.2·10⁻¹⁸ keeps its digits;
 /// ln σ(x) = −softplus(−x). None overflows for any finite x.</para>
+/// <para>More stable forms: 1 − x² in the derivatives of arcsin and arccos is (1 − x)(1 + x), exact to an ulp near
+/// x = ±1, where 1 − x² cancels (x = 1 − 10⁻⁸ would lose half its digits); elu's e^x − 1 is an accurate expm1
+/// (<see cref="ExpM1"/>), so elu(−10⁻¹⁰) = −10⁻¹⁰·(1 − 5·10⁻¹¹) to the last digit; gelu's Φ(x) is
+/// ½ e^(−x²/2)·erfcx(|x|/√2) in the lower tail (<see cref="ErrorFunction.NormalCdf"/>), not ½(1 + erf(x/√2)), which
+/// cancels (PyTorch's form: gelu(−8) off by 2 %, gelu(−10) = 0 instead of −7.6·10⁻²³); silu x = x·σ(x) with the stable σ
+/// (no overflow of e^−x for x ≪ 0, where silu x ≈ x·e^x keeps its digits while e^x is normal, x &gt; −708, and is a
+/// nonzero subnormal to x ≈ −745, where x/(1 + e^−x) is 0 from −709.8 on), and its derivative
+/// σ(x)(1 + x·σ(−x)) takes 1 − σ(x) as σ(−x), which keeps its digits for x ≫ 0. sign NaN = 0, as torch.sign
+/// (where Math.Sign throws); the domain errors of the others give NaN, as Math does (arcsin 2, log₁₀ of a negative).</para>
 /// </remarks>
 internal static class Elementwise
 {
@@ -73,6 +100,27 @@ internal static class Elementwise
         OpKind.Relu => x > 0 || double.IsNaN(x) ? x : 0,
         OpKind.Softplus => Softplus(x),
         OpKind.LogSigmoid => -Softplus(-x),
+        OpKind.Sin => Math.Sin(x),
+        OpKind.Cos => Math.Cos(x),
+        OpKind.Tan => Math.Tan(x),
+        OpKind.Sinh => Math.Sinh(x),
+        OpKind.Cosh => Math.Cosh(x),
+        OpKind.Asin => Math.Asin(x),
+        OpKind.Acos => Math.Acos(x),
+        OpKind.Atan => Math.Atan(x),
+        OpKind.Log10 => Math.Log10(x),
+        OpKind.Log2 => Math.Log2(x),
+        // torch.sign: (0 < x) − (x < 0), so sign NaN = 0 and sign(−0) = +0.
+        OpKind.Sign => x > 0 ? 1 : x < 0 ? -1 : 0,
+        OpKind.Floor => Math.Floor(x),
+        OpKind.Ceiling => Math.Ceiling(x),
+        // Math.Round's default is MidpointRounding.ToEven, torch.round's rule: round(2.5) = 2, round(−0.5) = −0.
+        OpKind.Round => Math.Round(x),
+        OpKind.LeakyRelu => x > 0 ? x : c * x,
+        // PyTorch's branch: x ≤ 0 is the exponential side, so NaN takes the identity side (NaN either way).
+        OpKind.Elu => x <= 0 ? c * ExpM1(x) : x,
+        OpKind.Gelu => x * ErrorFunction.NormalCdf(x),
+        OpKind.Silu => x * Sigmoid(x),
         OpKind.MaxConstant => double.IsNaN(x) ? x : Math.Max(x, c),
         OpKind.MinConstant => double.IsNaN(x) ? x : Math.Min(x, c),
         _ => throw new InvalidOperationException($"Elementwise: {op} is not a unary elementwise op."),
@@ -100,6 +148,23 @@ internal static class Elementwise
         double u = 1 + x;
         return u == 1 ? x : Math.Log(u) * x / (u - 1);
     }
+
+    /// <summary>
+    /// e^x − 1, accurate to a few ulps for small x, where Math.Exp(x) − 1 (and double.ExpM1, which computes just that)
+    /// loses x's digits. With u = e^x (rounded), e^x − 1 = x when u = 1, −1 when u − 1 = −1, else (u − 1)·x/ln u: the
+    /// rounding of u cancels in the ratio (Kahan's method, the dual of <see cref="Log1P"/>).
+    /// </summary>
+    internal static double ExpM1(double x)
+    {
+        double u = Math.Exp(x);
+        if (u == 1) return x;
+        double um1 = u - 1;
+        if (um1 == -1 || double.IsPositiveInfinity(u)) return um1;
+        return um1 * x / Math.Log(u);
+    }
+
+    /// <summary>silu′(x) = σ(x)(1 + x·σ(−x)): 1 − σ(x) as σ(−x), so it does not cancel for x ≫ 0.</summary>
+    private static double SiluDerivative(double x) => Sigmoid(x) * (1 + x * Sigmoid(-x));
 
     private static void Forward(OpKind op, ReadOnlySpan<double> x, Span<double> y, double c)
     {
@@ -138,10 +203,32 @@ internal static class Elementwise
         OpKind.Relu => x > 0 ? 1 : 0,
         OpKind.Softplus => Sigmoid(x),
         OpKind.LogSigmoid => Sigmoid(-x),
+        OpKind.Sin => Math.Cos(x),
+        OpKind.Cos => -Math.Sin(x),
+        OpKind.Tan => 1 + y * y,
+        OpKind.Sinh => Math.Cosh(x),
+        OpKind.Cosh => Math.Sinh(x),
+        // 1 − x² as (1 − x)(1 + x): no cancellation near ±1; negative (so NaN) outside [−1, 1], 0 (so ±∞) at ±1.
+        OpKind.Asin => 1 / Math.Sqrt((1 - x) * (1 + x)),
+        OpKind.Acos => -1 / Math.Sqrt((1 - x) * (1 + x)),
+        OpKind.Atan => 1 / (1 + x * x),
+        OpKind.Log10 => 1 / (x * Ln10),
+        OpKind.Log2 => 1 / (x * Ln2),
+        // Piecewise constant: the derivative is 0 wherever it exists, and 0 is PyTorch's value at the jumps too.
+        OpKind.Sign or OpKind.Floor or OpKind.Ceiling or OpKind.Round => 0,
+        OpKind.LeakyRelu => x > 0 ? 1 : c,
+        OpKind.Elu => x <= 0 ? c * Math.Exp(x) : 1,
+        OpKind.Gelu => ErrorFunction.NormalCdf(x) + x * ErrorFunction.NormalPdf(x),
+        OpKind.Silu => SiluDerivative(x),
         OpKind.MaxConstant => x >= c ? 1 : 0,
         OpKind.MinConstant => x <= c ? 1 : 0,
         _ => throw new InvalidOperationException($"Backward: no derivative rule for {op} in Elementwise."),
     };
+
+    /// <summary>ln 10, as PyTorch's log10 rule writes it.</summary>
+    private const double Ln10 = 2.302585092994046;
+    /// <summary>ln 2.</summary>
+    private const double Ln2 = 0.6931471805599453;
 
     internal static void Backward(Tape t, int i, ref NodeRecord n)
     {

@@ -78,6 +78,125 @@ public static partial class Ops
     /// <inheritdoc cref="LogSigmoid(Scalar)"/>
     public static Matrix LogSigmoid(Matrix x) => new(Elementwise.Unary(OpKind.LogSigmoid, x));
 
+    /// <summary>sin x; d/dx = cos x.</summary>
+    public static Scalar Sin(Scalar x) => new(Elementwise.Unary(OpKind.Sin, x));
+    /// <inheritdoc cref="Sin(Scalar)"/>
+    public static Vector Sin(Vector x) => new(Elementwise.Unary(OpKind.Sin, x));
+    /// <inheritdoc cref="Sin(Scalar)"/>
+    public static Matrix Sin(Matrix x) => new(Elementwise.Unary(OpKind.Sin, x));
+    /// <summary>cos x; d/dx = −sin x.</summary>
+    public static Scalar Cos(Scalar x) => new(Elementwise.Unary(OpKind.Cos, x));
+    /// <inheritdoc cref="Cos(Scalar)"/>
+    public static Vector Cos(Vector x) => new(Elementwise.Unary(OpKind.Cos, x));
+    /// <inheritdoc cref="Cos(Scalar)"/>
+    public static Matrix Cos(Matrix x) => new(Elementwise.Unary(OpKind.Cos, x));
+    /// <summary>tan x; d/dx = 1 + tan² x.</summary>
+    public static Scalar Tan(Scalar x) => new(Elementwise.Unary(OpKind.Tan, x));
+    /// <inheritdoc cref="Tan(Scalar)"/>
+    public static Vector Tan(Vector x) => new(Elementwise.Unary(OpKind.Tan, x));
+    /// <inheritdoc cref="Tan(Scalar)"/>
+    public static Matrix Tan(Matrix x) => new(Elementwise.Unary(OpKind.Tan, x));
+    /// <summary>sinh x; d/dx = cosh x. Overflows to ±∞ for |x| &gt; 710.5, as Math.Sinh.</summary>
+    public static Scalar Sinh(Scalar x) => new(Elementwise.Unary(OpKind.Sinh, x));
+    /// <inheritdoc cref="Sinh(Scalar)"/>
+    public static Vector Sinh(Vector x) => new(Elementwise.Unary(OpKind.Sinh, x));
+    /// <inheritdoc cref="Sinh(Scalar)"/>
+    public static Matrix Sinh(Matrix x) => new(Elementwise.Unary(OpKind.Sinh, x));
+    /// <summary>cosh x; d/dx = sinh x. Overflows to ∞ for |x| &gt; 710.5, as Math.Cosh.</summary>
+    public static Scalar Cosh(Scalar x) => new(Elementwise.Unary(OpKind.Cosh, x));
+    /// <inheritdoc cref="Cosh(Scalar)"/>
+    public static Vector Cosh(Vector x) => new(Elementwise.Unary(OpKind.Cosh, x));
+    /// <inheritdoc cref="Cosh(Scalar)"/>
+    public static Matrix Cosh(Matrix x) => new(Elementwise.Unary(OpKind.Cosh, x));
+    /// <summary>arcsin x ∈ [−π/2, π/2]; d/dx = 1/√(1 − x²), computed as 1/√((1 − x)(1 + x)) so it keeps its digits near ±1; +∞ at x = ±1. NaN for |x| &gt; 1 (value and derivative), as Math.Asin.</summary>
+    public static Scalar Asin(Scalar x) => new(Elementwise.Unary(OpKind.Asin, x));
+    /// <inheritdoc cref="Asin(Scalar)"/>
+    public static Vector Asin(Vector x) => new(Elementwise.Unary(OpKind.Asin, x));
+    /// <inheritdoc cref="Asin(Scalar)"/>
+    public static Matrix Asin(Matrix x) => new(Elementwise.Unary(OpKind.Asin, x));
+    /// <summary>arccos x ∈ [0, π]; d/dx = −1/√(1 − x²), computed as −1/√((1 − x)(1 + x)); −∞ at x = ±1. NaN for |x| &gt; 1 (value and derivative), as Math.Acos.</summary>
+    public static Scalar Acos(Scalar x) => new(Elementwise.Unary(OpKind.Acos, x));
+    /// <inheritdoc cref="Acos(Scalar)"/>
+    public static Vector Acos(Vector x) => new(Elementwise.Unary(OpKind.Acos, x));
+    /// <inheritdoc cref="Acos(Scalar)"/>
+    public static Matrix Acos(Matrix x) => new(Elementwise.Unary(OpKind.Acos, x));
+    /// <summary>arctan x ∈ (−π/2, π/2); d/dx = 1/(1 + x²).</summary>
+    public static Scalar Atan(Scalar x) => new(Elementwise.Unary(OpKind.Atan, x));
+    /// <inheritdoc cref="Atan(Scalar)"/>
+    public static Vector Atan(Vector x) => new(Elementwise.Unary(OpKind.Atan, x));
+    /// <inheritdoc cref="Atan(Scalar)"/>
+    public static Matrix Atan(Matrix x) => new(Elementwise.Unary(OpKind.Atan, x));
+    /// <summary>log₁₀ x; d/dx = 1/(x ln 10). log₁₀ 0 = −∞, log₁₀ of a negative number is NaN.</summary>
+    public static Scalar Log10(Scalar x) => new(Elementwise.Unary(OpKind.Log10, x));
+    /// <inheritdoc cref="Log10(Scalar)"/>
+    public static Vector Log10(Vector x) => new(Elementwise.Unary(OpKind.Log10, x));
+    /// <inheritdoc cref="Log10(Scalar)"/>
+    public static Matrix Log10(Matrix x) => new(Elementwise.Unary(OpKind.Log10, x));
+    /// <summary>log₂ x; d/dx = 1/(x ln 2). log₂ 0 = −∞, log₂ of a negative number is NaN.</summary>
+    public static Scalar Log2(Scalar x) => new(Elementwise.Unary(OpKind.Log2, x));
+    /// <inheritdoc cref="Log2(Scalar)"/>
+    public static Vector Log2(Vector x) => new(Elementwise.Unary(OpKind.Log2, x));
+    /// <inheritdoc cref="Log2(Scalar)"/>
+    public static Matrix Log2(Matrix x) => new(Elementwise.Unary(OpKind.Log2, x));
+    /// <summary>sign x: 1 for x &gt; 0, −1 for x &lt; 0, 0 for ±0 and for NaN (torch.sign; Math.Sign throws on NaN). d/dx = 0 everywhere, declared (PyTorch's convention at 0 too).</summary>
+    public static Scalar Sign(Scalar x) => new(Elementwise.Unary(OpKind.Sign, x));
+    /// <inheritdoc cref="Sign(Scalar)"/>
+    public static Vector Sign(Vector x) => new(Elementwise.Unary(OpKind.Sign, x));
+    /// <inheritdoc cref="Sign(Scalar)"/>
+    public static Matrix Sign(Matrix x) => new(Elementwise.Unary(OpKind.Sign, x));
+    /// <summary>⌊x⌋, the largest integer ≤ x (torch.floor); d/dx = 0 everywhere, declared (PyTorch's convention at the integers too).</summary>
+    public static Scalar Floor(Scalar x) => new(Elementwise.Unary(OpKind.Floor, x));
+    /// <inheritdoc cref="Floor(Scalar)"/>
+    public static Vector Floor(Vector x) => new(Elementwise.Unary(OpKind.Floor, x));
+    /// <inheritdoc cref="Floor(Scalar)"/>
+    public static Matrix Floor(Matrix x) => new(Elementwise.Unary(OpKind.Floor, x));
+    /// <summary>⌈x⌉, the smallest integer ≥ x (torch.ceil); d/dx = 0 everywhere, declared (PyTorch's convention at the integers too).</summary>
+    public static Scalar Ceiling(Scalar x) => new(Elementwise.Unary(OpKind.Ceiling, x));
+    /// <inheritdoc cref="Ceiling(Scalar)"/>
+    public static Vector Ceiling(Vector x) => new(Elementwise.Unary(OpKind.Ceiling, x));
+    /// <inheritdoc cref="Ceiling(Scalar)"/>
+    public static Matrix Ceiling(Matrix x) => new(Elementwise.Unary(OpKind.Ceiling, x));
+    /// <summary>x rounded to the nearest integer, halves to the even neighbour (torch.round, Math.Round: round 2.5 = 2, round −0.5 = −0); d/dx = 0 everywhere, declared (PyTorch's convention at the half-integers too).</summary>
+    public static Scalar Round(Scalar x) => new(Elementwise.Unary(OpKind.Round, x));
+    /// <inheritdoc cref="Round(Scalar)"/>
+    public static Vector Round(Vector x) => new(Elementwise.Unary(OpKind.Round, x));
+    /// <inheritdoc cref="Round(Scalar)"/>
+    public static Matrix Round(Matrix x) => new(Elementwise.Unary(OpKind.Round, x));
+    /// <summary>gelu x = x·Φ(x), Φ the standard normal distribution function (the exact form, PyTorch's approximate='none'); d/dx = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π). Φ comes from an erfc accurate in the tail, so gelu(−10) ≈ −7.6·10⁻²³ keeps its digits (PyTorch's ½(1 + erf(x/√2)) gives 0).</summary>
+    public static Scalar Gelu(Scalar x) => new(Elementwise.Unary(OpKind.Gelu, x));
+    /// <inheritdoc cref="Gelu(Scalar)"/>
+    public static Vector Gelu(Vector x) => new(Elementwise.Unary(OpKind.Gelu, x));
+    /// <inheritdoc cref="Gelu(Scalar)"/>
+    public static Matrix Gelu(Matrix x) => new(Elementwise.Unary(OpKind.Gelu, x));
+    /// <summary>silu x = x·σ(x) (swish), with the stable σ (no overflow of e^−x for x ≪ 0); d/dx = σ(x)(1 + x·σ(−x)), with 1 − σ(x) taken as σ(−x) so it keeps its digits for x ≫ 0.</summary>
+    public static Scalar Silu(Scalar x) => new(Elementwise.Unary(OpKind.Silu, x));
+    /// <inheritdoc cref="Silu(Scalar)"/>
+    public static Vector Silu(Vector x) => new(Elementwise.Unary(OpKind.Silu, x));
+    /// <inheritdoc cref="Silu(Scalar)"/>
+    public static Matrix Silu(Matrix x) => new(Elementwise.Unary(OpKind.Silu, x));
+    /// <summary>
+    /// leaky relu x = x for x &gt; 0, else c·x, with the negative slope c (PyTorch's default 0.01); d/dx = 1 for x &gt; 0,
+    /// else c, so c at x = 0 (PyTorch's leaky_relu_backward). NaN stays NaN.
+    /// </summary>
+    public static Scalar LeakyRelu(Scalar x, double negativeSlope = 0.01) => new(Elementwise.Unary(OpKind.LeakyRelu, x, CheckFinite(OpKind.LeakyRelu, "negativeSlope", negativeSlope)));
+    /// <inheritdoc cref="LeakyRelu(Scalar, double)"/>
+    public static Vector LeakyRelu(Vector x, double negativeSlope = 0.01) => new(Elementwise.Unary(OpKind.LeakyRelu, x, CheckFinite(OpKind.LeakyRelu, "negativeSlope", negativeSlope)));
+    /// <inheritdoc cref="LeakyRelu(Scalar, double)"/>
+    public static Matrix LeakyRelu(Matrix x, double negativeSlope = 0.01) => new(Elementwise.Unary(OpKind.LeakyRelu, x, CheckFinite(OpKind.LeakyRelu, "negativeSlope", negativeSlope)));
+
+    /// <summary>
+    /// elu x = x for x &gt; 0, else α(e^x − 1) (PyTorch's default α = 1), e^x − 1 by an accurate expm1; d/dx = 1 for
+    /// x &gt; 0, else α·e^x, so α at x = 0 (PyTorch's elu_backward; continuous there only for α = 1). elu(−∞) = −α.
+    /// </summary>
+    public static Scalar Elu(Scalar x, double alpha = 1) => new(Elementwise.Unary(OpKind.Elu, x, CheckFinite(OpKind.Elu, "alpha", alpha)));
+    /// <inheritdoc cref="Elu(Scalar, double)"/>
+    public static Vector Elu(Vector x, double alpha = 1) => new(Elementwise.Unary(OpKind.Elu, x, CheckFinite(OpKind.Elu, "alpha", alpha)));
+    /// <inheritdoc cref="Elu(Scalar, double)"/>
+    public static Matrix Elu(Matrix x, double alpha = 1) => new(Elementwise.Unary(OpKind.Elu, x, CheckFinite(OpKind.Elu, "alpha", alpha)));
+
+    private static double CheckFinite(OpKind op, string name, double value) =>
+        double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(name, value, $"{op}: {name} must be a finite number, got {value}.");
+
     /// <summary>x^c for a constant c; d/dx = c·x^(c−1).</summary>
     public static Scalar Pow(Scalar x, double c) => new(Elementwise.Unary(OpKind.PowerConstant, x, c));
     /// <inheritdoc cref="Pow(Scalar, double)"/>
@@ -234,6 +353,59 @@ public static partial class Ops
 
     /// <summary>ln Σ e^x of each row, stable; ∂/∂Xᵢₖ = gᵢ·softmax(Xᵢ)ₖ.</summary>
     public static Vector LogSumExp(Matrix x) => new(Reductions.LogSumExp(x));
+
+    // ------------------------------------------------------------------ statistics (Ops/Statistics.cs)
+
+    /// <summary>
+    /// The sample variance of all n elements, v = Σ(xₖ − x̄)²/(n − 1) (Bessel's correction: torch.var's default);
+    /// ∂v/∂xₖ = 2(xₖ − x̄)/(n − 1). Computed by the corrected two-pass algorithm, so a large mean costs no digits.
+    /// Needs n ≥ 2 (PyTorch returns NaN for one element; this throws).
+    /// </summary>
+    public static Scalar Variance(Vector x) => new(Statistics.Whole(OpKind.Variance, x, 1));
+    /// <inheritdoc cref="Variance(Vector)"/>
+    public static Scalar Variance(Matrix x) => new(Statistics.Whole(OpKind.Variance, x, 1));
+
+    /// <summary>
+    /// The sample variance over one axis of a matrix: axis 0 over rows (one value per column), axis 1 over columns
+    /// (one value per row), as <see cref="Sum(Matrix, int)"/>; ∂vⱼ/∂xₖ = 2(xₖ − x̄ⱼ)/(n − 1) within each group of n.
+    /// </summary>
+    public static Vector Variance(Matrix x, int axis) => new(Statistics.Axis(OpKind.VarianceAxis, x, axis, 1));
+
+    /// <summary>
+    /// The population variance of all n elements, v = Σ(xₖ − x̄)²/n (torch.var with correction=0);
+    /// ∂v/∂xₖ = 2(xₖ − x̄)/n. 0 for a single element.
+    /// </summary>
+    public static Scalar PopulationVariance(Vector x) => new(Statistics.Whole(OpKind.Variance, x, 0));
+    /// <inheritdoc cref="PopulationVariance(Vector)"/>
+    public static Scalar PopulationVariance(Matrix x) => new(Statistics.Whole(OpKind.Variance, x, 0));
+
+    /// <summary>The population variance over one axis of a matrix (see <see cref="Variance(Matrix, int)"/>); ∂vⱼ/∂xₖ = 2(xₖ − x̄ⱼ)/n.</summary>
+    public static Vector PopulationVariance(Matrix x, int axis) => new(Statistics.Axis(OpKind.VarianceAxis, x, axis, 0));
+
+    /// <summary>
+    /// The sample standard deviation of all n elements, s = √(Σ(xₖ − x̄)²/(n − 1)) (torch.std's default);
+    /// ∂s/∂xₖ = (xₖ − x̄)/((n − 1)·s), and 0 when all elements are equal (s = 0), as PyTorch. Needs n ≥ 2.
+    /// </summary>
+    public static Scalar StandardDeviation(Vector x) => new(Statistics.Whole(OpKind.StandardDeviation, x, 1));
+    /// <inheritdoc cref="StandardDeviation(Vector)"/>
+    public static Scalar StandardDeviation(Matrix x) => new(Statistics.Whole(OpKind.StandardDeviation, x, 1));
+
+    /// <summary>
+    /// The sample standard deviation over one axis of a matrix (axis 0: one per column, axis 1: one per row);
+    /// ∂sⱼ/∂xₖ = (xₖ − x̄ⱼ)/((n − 1)·sⱼ), 0 where sⱼ = 0.
+    /// </summary>
+    public static Vector StandardDeviation(Matrix x, int axis) => new(Statistics.Axis(OpKind.StandardDeviationAxis, x, axis, 1));
+
+    /// <summary>
+    /// The population standard deviation of all n elements, s = √(Σ(xₖ − x̄)²/n) (torch.std with correction=0);
+    /// ∂s/∂xₖ = (xₖ − x̄)/(n·s), and 0 when all elements are equal.
+    /// </summary>
+    public static Scalar PopulationStandardDeviation(Vector x) => new(Statistics.Whole(OpKind.StandardDeviation, x, 0));
+    /// <inheritdoc cref="PopulationStandardDeviation(Vector)"/>
+    public static Scalar PopulationStandardDeviation(Matrix x) => new(Statistics.Whole(OpKind.StandardDeviation, x, 0));
+
+    /// <summary>The population standard deviation over one axis of a matrix; ∂sⱼ/∂xₖ = (xₖ − x̄ⱼ)/(n·sⱼ), 0 where sⱼ = 0.</summary>
+    public static Vector PopulationStandardDeviation(Matrix x, int axis) => new(Statistics.Axis(OpKind.StandardDeviationAxis, x, axis, 0));
 
     // ------------------------------------------------------------------ softmax (Ops/Softmax.cs)
 
