@@ -12,8 +12,10 @@
 //     Generate runs once per step at the parameters' initial values. Pick operands with g.Any / g.Pick /
 //     g.EnsureVector / g.EnsureMatrix / g.EnsureScalar / g.AnyNonScalar / g.BroadcastPair (a seed from s.A or
 //     s.B, so nodes get reused), and put every value-dependent choice into the Instr (C, D, K, Ints, Data):
-//       - domain edges: g.Positive(x, choice) (every element ≥ 0.37), g.AwayFromZeroSigned(x, choice);
-//       - kinks: g.OffZero(x, choice), Builder.OffValues(g.V(x), c, choice), Builder.Shifts + Builder.Clear
+//       - domain edges: g.Positive(x, choice) (every element ≥ 0.37), g.AwayFromZeroSigned(x, choice),
+//         g.InsideUnit(x, limit) (every |element| ≤ limit < 1);
+//       - kinks: g.OffZero(x, choice), g.OffLattice(x, offset, choice) (clear of offset + ℤ, the jumps of
+//         floor/ceil/round), Builder.OffValues(g.V(x), c, choice), Builder.Shifts + Builder.Clear
 //         (every element at least KinkMargin = 0.05 from the kink; see g.MaxMin, g.Clamp for examples);
 //       - overflow: g.Bounded(x, limit) (tanh x when some |xₖ| > limit);
 //       - saturating inputs (σ, tanh, softplus, …): wrap the input in g.Logits(x, s), softmax-like ones in
@@ -95,6 +97,26 @@ public enum GraphOp : byte
     MinConstant,
     Clamp,
 
+    // Trigonometric, hyperbolic, rounding and activations (unary; leaky relu and elu with a constant).
+    Sin,
+    Cos,
+    Tan,
+    Sinh,
+    Cosh,
+    Asin,
+    Acos,
+    Atan,
+    Log10,
+    Log2,
+    Sign,
+    Floor,
+    Ceiling,
+    Round,
+    LeakyRelu,
+    Elu,
+    Gelu,
+    Silu,
+
     // Linear algebra.
     Dot,
     MatVec,
@@ -111,6 +133,12 @@ public enum GraphOp : byte
     // Softmax family.
     Softmax,
     LogSoftmax,
+
+    // Statistics: K chooses the sample (Variance, StandardDeviation) or the population function, and the axis.
+    Variance,
+    StandardDeviation,
+    VarianceAxis,
+    StandardDeviationAxis,
 
     // Views and assembly.
     Element,
@@ -447,6 +475,39 @@ public sealed class RandomGraph
         [GraphOp.Clamp] = new((g, s) => g.Clamp(s),
             r => { double lo = r.I.C, hi = r.I.D; return r.Map(x => Ops.Clamp(x, lo, hi), x => Ops.Clamp(x, lo, hi), x => Ops.Clamp(x, lo, hi)); }),
 
+        [GraphOp.Sin] = Unary(Ops.Sin, Ops.Sin, Ops.Sin),
+        [GraphOp.Cos] = Unary(Ops.Cos, Ops.Cos, Ops.Cos),
+        // tan on (−1.2, 1.2), clear of its poles at ±π/2.
+        [GraphOp.Tan] = Unary(Ops.Tan, Ops.Tan, Ops.Tan, (g, s, x) => g.Bounded(x, 1.2)),
+        [GraphOp.Sinh] = Unary(Ops.Sinh, Ops.Sinh, Ops.Sinh),
+        [GraphOp.Cosh] = Unary(Ops.Cosh, Ops.Cosh, Ops.Cosh),
+        // arcsin, arccos on [−0.8, 0.8], clear of the infinite slopes at ±1.
+        [GraphOp.Asin] = Unary(Ops.Asin, Ops.Asin, Ops.Asin, (g, s, x) => g.InsideUnit(x, 0.8)),
+        [GraphOp.Acos] = Unary(Ops.Acos, Ops.Acos, Ops.Acos, (g, s, x) => g.InsideUnit(x, 0.8)),
+        [GraphOp.Atan] = Unary(Ops.Atan, Ops.Atan, Ops.Atan),
+        [GraphOp.Log10] = Unary(Ops.Log10, Ops.Log10, Ops.Log10, (g, s, x) => g.Positive(x, s.K)),
+        [GraphOp.Log2] = Unary(Ops.Log2, Ops.Log2, Ops.Log2, (g, s, x) => g.Positive(x, s.K)),
+        // Piecewise constant (derivative 0): inputs clear of the jumps, at 0, the integers, the half-integers.
+        [GraphOp.Sign] = Unary(Ops.Sign, Ops.Sign, Ops.Sign, (g, s, x) => g.OffZero(x, s.K)),
+        [GraphOp.Floor] = Unary(Ops.Floor, Ops.Floor, Ops.Floor, (g, s, x) => g.OffLattice(x, 0, s.K)),
+        [GraphOp.Ceiling] = Unary(Ops.Ceiling, Ops.Ceiling, Ops.Ceiling, (g, s, x) => g.OffLattice(x, 0, s.K)),
+        [GraphOp.Round] = Unary(Ops.Round, Ops.Round, Ops.Round, (g, s, x) => g.OffLattice(x, 0.5, s.K)),
+        // K = 0: the default constant (0.01, 1), else C; the kink at 0 kept clear; the Torch consumer also sees x ± 10³.
+        [GraphOp.LeakyRelu] = new((g, s) =>
+        {
+            double[] slopes = [0.01, 0.2, -0.5, 1.5];
+            int x = g.OffZero(g.Logits(g.Any(s.A), s), s.K);
+            g.EmitMain(new Instr(s.Op, x, C: slopes[s.K % slopes.Length], K: s.K % slopes.Length == 0 ? 0 : 1));
+        }, r => { double c = r.I.C; return r.I.K == 0 ? r.Map(x => Ops.LeakyRelu(x), x => Ops.LeakyRelu(x), x => Ops.LeakyRelu(x)) : r.Map(x => Ops.LeakyRelu(x, c), x => Ops.LeakyRelu(x, c), x => Ops.LeakyRelu(x, c)); }),
+        [GraphOp.Elu] = new((g, s) =>
+        {
+            double[] alphas = [1, 0.5, 1.7];
+            int x = g.OffZero(g.Logits(g.Any(s.A), s), s.K);
+            g.EmitMain(new Instr(s.Op, x, C: alphas[s.K % alphas.Length], K: s.K % alphas.Length == 0 ? 0 : 1));
+        }, r => { double c = r.I.C; return r.I.K == 0 ? r.Map(x => Ops.Elu(x), x => Ops.Elu(x), x => Ops.Elu(x)) : r.Map(x => Ops.Elu(x, c), x => Ops.Elu(x, c), x => Ops.Elu(x, c)); }),
+        [GraphOp.Gelu] = Unary(Ops.Gelu, Ops.Gelu, Ops.Gelu, LogitsGuard),
+        [GraphOp.Silu] = Unary(Ops.Silu, Ops.Silu, Ops.Silu, LogitsGuard),
+
         [GraphOp.Dot] = new((g, s) =>
         {
             int a = g.EnsureVector(s.A);
@@ -478,6 +539,20 @@ public sealed class RandomGraph
         [GraphOp.LogSumExp] = Reduction(v => Ops.LogSumExp(v), m => Ops.LogSumExp(m), softmaxInput: true),
         [GraphOp.Softmax] = Reduction(v => Ops.Softmax(v), m => Ops.Softmax(m), softmaxInput: true),
         [GraphOp.LogSoftmax] = Reduction(v => Ops.LogSoftmax(v), m => Ops.LogSoftmax(m), softmaxInput: true),
+
+        // K % 2 = 1: the population function (also forced where a group has one element); K / 2 % 2: the axis.
+        [GraphOp.Variance] = new((g, s) => g.Statistic(s, perAxis: false), r => r.I.K % 2 == 0
+            ? (r.A.Shape.Kind == ShapeKind.Vector ? Ops.Variance(r.A.AsVector()) : Ops.Variance(r.A.AsMatrix()))
+            : (r.A.Shape.Kind == ShapeKind.Vector ? Ops.PopulationVariance(r.A.AsVector()) : Ops.PopulationVariance(r.A.AsMatrix()))),
+        [GraphOp.StandardDeviation] = new((g, s) => g.Statistic(s, perAxis: false), r => r.I.K % 2 == 0
+            ? (r.A.Shape.Kind == ShapeKind.Vector ? Ops.StandardDeviation(r.A.AsVector()) : Ops.StandardDeviation(r.A.AsMatrix()))
+            : (r.A.Shape.Kind == ShapeKind.Vector ? Ops.PopulationStandardDeviation(r.A.AsVector()) : Ops.PopulationStandardDeviation(r.A.AsMatrix()))),
+        [GraphOp.VarianceAxis] = new((g, s) => g.Statistic(s, perAxis: true), r => r.I.K % 2 == 0
+            ? Ops.Variance(r.A.AsMatrix(), r.I.K / 2)
+            : Ops.PopulationVariance(r.A.AsMatrix(), r.I.K / 2)),
+        [GraphOp.StandardDeviationAxis] = new((g, s) => g.Statistic(s, perAxis: true), r => r.I.K % 2 == 0
+            ? Ops.StandardDeviation(r.A.AsMatrix(), r.I.K / 2)
+            : Ops.PopulationStandardDeviation(r.A.AsMatrix(), r.I.K / 2)),
 
         [GraphOp.Element] = new((g, s) =>
         {
@@ -904,6 +979,66 @@ public sealed class RandomGraph
                 if (v.All(x => Math.Abs(x + d) >= KinkMargin)) return d == 0 ? k : Emit(new Instr(GraphOp.AddConstant, k, C: d));
             }
             throw new InvalidOperationException("RandomGraph: no shift moves the values off zero.");
+        }
+
+        /// <summary>
+        /// x + shift with every element at least the margin away from the lattice <paramref name="offset"/> + ℤ (the
+        /// jumps of floor and ceiling: offset 0; of round: ½), or, when no shift clears them all, 0.3·σ(x) + offset +
+        /// 0.1, which lies strictly between two lattice points.
+        /// </summary>
+        public int OffLattice(int k, double offset, int choice)
+        {
+            static double Distance(double v) => Math.Abs(v - Math.Round(v));
+            double[] v = V(k);
+            foreach (double d in Shifts(choice))
+            {
+                if (v.All(x => Distance(x + d - offset) >= KinkMargin)) return d == 0 ? k : Emit(new Instr(GraphOp.AddConstant, k, C: d));
+            }
+            int squashed = Emit(new Instr(GraphOp.MultiplyConstant, Emit(new Instr(GraphOp.Sigmoid, k)), C: 0.3));
+            return Emit(new Instr(GraphOp.AddConstant, squashed, C: offset + 0.1));
+        }
+
+        /// <summary>x if every |xₖ| ≤ <paramref name="limit"/> (&lt; 1), else limit·tanh x: inside the domain of arcsin and arccos, clear of ±1.</summary>
+        public int InsideUnit(int k, double limit) =>
+            V(k).Max(Math.Abs) <= limit ? k : Emit(new Instr(GraphOp.MultiplyConstant, Emit(new Instr(GraphOp.Tanh, k)), C: limit));
+
+        /// <summary>
+        /// Variance or standard deviation of all elements (a vector or matrix) or over an axis (a matrix), the K of the
+        /// instruction holding the choice (bit 0: population; bit 1: the axis). A sample statistic needs two elements
+        /// per group (one-element groups take the population one). The standard deviation's slope 1/s explodes as a
+        /// group's spread s → 0 (and has a kink at s = 0): its groups get a spread of at least 0.1 (x plus a constant
+        /// of distinct values if needed).
+        /// </summary>
+        public void Statistic(StepSpec s, bool perAxis)
+        {
+            int x = perAxis ? EnsureMatrix(s.A) : AnyNonScalar(s.A);
+            Shape sx = S(x);
+            int axis = perAxis ? (s.K / 2) % 2 : 0;
+            int groupLength = !perAxis ? sx.Length : axis == 0 ? sx.Rows : sx.Cols;
+            int population = groupLength < 2 ? 1 : s.K % 2;
+            if (s.Op is GraphOp.StandardDeviation or GraphOp.StandardDeviationAxis)
+            {
+                for (int attempt = 0; MinSpread(V(x), sx, perAxis, axis) < 0.1 && attempt < 8; attempt++)
+                {
+                    x = Emit(new Instr(GraphOp.Add, x, Const(sx, Uniform(sx.Length, -1, 1))));
+                }
+            }
+            EmitMain(new Instr(s.Op, x, K: population + 2 * axis));
+        }
+
+        /// <summary>The smallest population standard deviation among the groups (all elements, or each column/row); ∞ for one-element groups, where the population statistic is 0 and flat.</summary>
+        private static double MinSpread(double[] v, Shape shape, bool perAxis, int axis)
+        {
+            int rows = perAxis ? shape.Rows : 1, cols = perAxis ? shape.Cols : shape.Length;
+            IEnumerable<double[]> groups = !perAxis ? [v]
+                : axis == 0 ? Enumerable.Range(0, cols).Select(j => Enumerable.Range(0, rows).Select(i => v[i * cols + j]).ToArray())
+                : Enumerable.Range(0, rows).Select(i => v.Skip(i * cols).Take(cols).ToArray());
+            return groups.Min(g =>
+            {
+                if (g.Length < 2) return double.PositiveInfinity;
+                double mean = g.Average();
+                return Math.Sqrt(g.Sum(e => (e - mean) * (e - mean)) / g.Length);
+            });
         }
 
         /// <summary>A constant near <paramref name="c"/> at least the margin away from every element.</summary>
