@@ -30,6 +30,32 @@ public class BroadcastingTests
         Assert.True(missing.Length == 0, $"missing overloads:\n{string.Join("\n", missing)}");
     }
 
+    [Fact]
+    public void PublicSurface_EveryOperator_HasANamedTwinWithTheSameSignature()
+    {
+        // a + b and Vector.Add(a, b), −a and Negate(a): for languages and readers without operators.
+        var names = new Dictionary<string, string>
+        {
+            ["op_Addition"] = "Add", ["op_Subtraction"] = "Subtract", ["op_Multiply"] = "Multiply",
+            ["op_Division"] = "Divide", ["op_UnaryNegation"] = "Negate",
+        };
+        string[] missing =
+        [
+            .. new[] { typeof(Scalar), typeof(Vector), typeof(Matrix) }
+                .SelectMany(t => t.GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static))
+                .Where(m => m.Name.StartsWith("op_", StringComparison.Ordinal) && m.Name is not ("op_Implicit" or "op_Explicit"))
+                .Where(m =>
+                {
+                    Type[] parameters = [.. m.GetParameters().Select(p => p.ParameterType)];
+                    return !names.TryGetValue(m.Name, out string? twin)
+                        || m.DeclaringType!.GetMethod(twin, parameters) is not { } named || named.ReturnType != m.ReturnType;
+                })
+                .Select(m => $"{m.DeclaringType!.Name}.{m.Name}({string.Join(", ", m.GetParameters().Select(p => p.ParameterType.Name))})"),
+        ];
+
+        Assert.True(missing.Length == 0, $"operators without a named twin:\n{string.Join("\n", missing)}");
+    }
+
     [Theory]
     [MemberData(nameof(Overloads))]
     public void Overload_RandomOperands_ValueAndGradientsMatchFormulaAndCentralDifferences(string op, OperandKind left, OperandKind right, string form)

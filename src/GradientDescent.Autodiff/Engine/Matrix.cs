@@ -101,7 +101,7 @@ public readonly struct Matrix
     /// <summary>A / B elementwise.</summary>
     public static Matrix operator /(Matrix a, Matrix b) => Divide(a, b);
     /// <summary>−A.</summary>
-    public static Matrix operator -(Matrix a) => new(Elementwise.Unary(OpKind.Negate, a));
+    public static Matrix operator -(Matrix a) => Negate(a);
     /// <summary>A + v, v added to every row.</summary>
     public static Matrix operator +(Matrix a, Vector v) => Add(a, v);
     /// <summary>v + A, v added to every row.</summary>
@@ -159,6 +159,8 @@ public readonly struct Matrix
     public static Matrix Multiply(Matrix a, Matrix b) => new(Arithmetic.Binary(OpKind.Multiply, a, b));
     /// <summary>A / B elementwise; ∂/∂A = 1/B, ∂/∂B = −A/B².</summary>
     public static Matrix Divide(Matrix a, Matrix b) => new(Arithmetic.Binary(OpKind.Divide, a, b));
+    /// <summary>−a elementwise; ∂/∂a = −1.</summary>
+    public static Matrix Negate(Matrix a) => new(Elementwise.Unary(OpKind.Negate, a));
 
     // Named twins of the broadcasting operators: a vector of length Cols over every row, a scalar or a constant over
     // every element. A broadcast operand's derivative is the sum of its elementwise derivatives over the positions it

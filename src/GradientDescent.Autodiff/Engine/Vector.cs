@@ -53,7 +53,7 @@ public readonly struct Vector
     /// <summary>a / b elementwise.</summary>
     public static Vector operator /(Vector a, Vector b) => Divide(a, b);
     /// <summary>−a.</summary>
-    public static Vector operator -(Vector a) => new(Elementwise.Unary(OpKind.Negate, a));
+    public static Vector operator -(Vector a) => Negate(a);
     /// <summary>a + s, s broadcast.</summary>
     public static Vector operator +(Vector a, Scalar s) => Add(a, s);
     /// <summary>s + a, s broadcast.</summary>
@@ -95,6 +95,8 @@ public readonly struct Vector
     public static Vector Multiply(Vector a, Vector b) => new(Arithmetic.Binary(OpKind.Multiply, a, b));
     /// <summary>a / b elementwise; ∂/∂a = 1/b, ∂/∂b = −a/b².</summary>
     public static Vector Divide(Vector a, Vector b) => new(Arithmetic.Binary(OpKind.Divide, a, b));
+    /// <summary>−a elementwise; ∂/∂a = −1.</summary>
+    public static Vector Negate(Vector a) => new(Elementwise.Unary(OpKind.Negate, a));
 
     // Named twins of the broadcasting operators: a scalar or a constant over every element. The derivative of a
     // broadcast operand is the sum of its elementwise derivatives ("broadcast is sum in reverse").
