@@ -159,6 +159,8 @@ public class SliceStackTests
         Assert.Equal(new double[,] { { 1, 2 }, { 5, 6 }, { 9, 10 } }, x[.., 1..3].Value2D);
         Assert.Equal([5.0, 6, 7], x[1, 1..].Value);
         Assert.Equal(OpKind.Slice, ((Node)x[1, 1..]).Op);
+        Assert.Equal(OpKind.Slice, ((Node)x[1..3, 0..4]).Op); // every column, however written: a view of the rows
+        Assert.Equal(OpKind.Columns, ((Node)x[0..3, 1..3]).Op); // every row: the columns' copy alone
         Assert.Equal([6.0, 10], x[1..3, 2].Value);
 
         Scalar loss = Ops.Sum(x[1..3, 1..3]) + Ops.Sum(x[1, 1..]) + Ops.Sum(x[1..3, 2]);

@@ -57,8 +57,9 @@ public readonly struct Matrix
     {
         get
         {
-            bool allCols = cols.Start.Equals(Index.Start) && cols.End.Equals(Index.End);
-            bool allRows = rows.Start.Equals(Index.Start) && rows.End.Equals(Index.End);
+            Shape shape = Handle.Shape;
+            bool allCols = cols.Start.GetOffset(shape.Cols) == 0 && cols.End.GetOffset(shape.Cols) == shape.Cols;
+            bool allRows = rows.Start.GetOffset(shape.Rows) == 0 && rows.End.GetOffset(shape.Rows) == shape.Rows;
             if (allCols) return Slice(rows);
             return allRows ? Columns(cols) : Slice(rows).Columns(cols);
         }
