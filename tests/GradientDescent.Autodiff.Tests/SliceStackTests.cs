@@ -248,6 +248,7 @@ public class SliceStackTests
         Assert.Equal([[0.0, 1], [2.0, 3, 4]], bySizes.Select(p => p.Value));
         Assert.Equal([[0.0, 1], [2.0, 3], [4.0]], byChunk.Select(p => p.Value));
         Assert.Equal([[0.0, 1, 2, 3, 4]], Ops.Split(v, [5]).Select(p => p.Value));
+        Assert.Equal([[0.0, 1, 2, 3, 4]], Ops.Split(v, int.MaxValue).Select(p => p.Value)); // a chunk longer than v: v
     }
 
     [Fact]

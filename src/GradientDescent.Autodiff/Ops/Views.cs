@@ -187,7 +187,7 @@ internal static class Views
         {
             throw new ArgumentOutOfRangeException(nameof(chunk), chunk, $"Split: the chunk size must be positive, got {chunk} for {shape}.");
         }
-        int n = shape.Rows, count = (n + chunk - 1) / chunk;
+        int n = shape.Rows, count = ((n - 1) / chunk) + 1; // ⌈n / chunk⌉ without overflow for a huge chunk
         var sizes = new int[count];
         for (int k = 0; k < count; k++) sizes[k] = Math.Min(chunk, n - (k * chunk));
         return Split(x, sizes);
