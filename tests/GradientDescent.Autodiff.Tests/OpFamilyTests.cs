@@ -173,6 +173,28 @@ public class ElementwiseOpTests
     }
 
     [Fact]
+    public void UnaryKinds_AllInsideTheRangeTheBackwardDispatchTests_EachWithAFormulaAndARule()
+    {
+        // Tape.Backward sends every kind in [Negate, MinConstant] to Elementwise (and one-element nodes to the scalar
+        // fast path) with one comparison each: a unary kind outside the range would miss the fast path, and a kind
+        // inside it without a case in Apply or Derivative would throw there. The statistics are not elementwise.
+        OpKind[] unary = [.. Enum.GetValues<OpKind>().Where(k => k is >= OpKind.Negate and <= OpKind.MinConstant)];
+        OpKind[] added =
+        [
+            OpKind.Sin, OpKind.Cos, OpKind.Tan, OpKind.Sinh, OpKind.Cosh, OpKind.Asin, OpKind.Acos, OpKind.Atan, OpKind.Log10,
+            OpKind.Log2, OpKind.Sign, OpKind.Floor, OpKind.Ceiling, OpKind.Round, OpKind.LeakyRelu, OpKind.Elu, OpKind.Gelu, OpKind.Silu,
+        ];
+        Assert.Subset(unary.ToHashSet(), added.ToHashSet());
+        Assert.DoesNotContain(OpKind.Variance, unary);
+        Assert.DoesNotContain(OpKind.StandardDeviationAxis, unary);
+        foreach (OpKind k in unary)
+        {
+            double y = Elementwise.Apply(k, 0.3, 0.5);
+            Assert.True(double.IsFinite(Elementwise.Derivative(k, 0.3, y, 0.5)), $"{k}");
+        }
+    }
+
+    [Fact]
     public void PiecewiseConstantAndReluLikes_VectorPath_SameConventionsAsScalarPath()
     {
         var p = new VectorParameter("x", 0.0, 0.5, -1.0, 1.0, 2.5);
