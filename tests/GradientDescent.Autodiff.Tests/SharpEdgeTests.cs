@@ -163,4 +163,56 @@ public class SharpEdgeTests
         Assert.Equal("Custom op sum-of-cubes: applied as Ops.CustomVector, but its output has shape scalar; use Ops.CustomScalar (or Ops.Custom for an untyped node).", e.Message);
         Assert.Equal(before + 1, t.NodeCount); // only the constant: nothing half-recorded
     }
+
+    // ---------------------------------------------------------------- NaN in backward, as libtorch
+
+    [Fact]
+    public void Backward_ZeroGradientIntoSqrtAtZero_NanOnScalarAndVectorPaths()
+    {
+        // L = 0·√x at x = 0: ∂L/∂√x = 0 and d√x/dx = 1/(2√x) = ∞, so ∂L/∂x = 0·∞ = NaN — libtorch's answer. The
+        // scalar path used to skip the zero gradient and give 0 while the vector path gave NaN.
+        var s = new ScalarParameter("s", 0.0);
+        var v = new VectorParameter("v", 0.0, 1.0);
+        var t = new Tape();
+        (0.0 * Ops.Sqrt(t.Use(s)) + Ops.Sum(0.0 * Ops.Sqrt(t.Use(v)))).Backward();
+        Assert.True(double.IsNaN(s.Grad), $"scalar path: {s.Grad}");
+        Assert.True(double.IsNaN(v.Grad[0]), $"vector path: {v.Grad[0]}");
+        Assert.Equal(0.0, v.Grad[1]); // 0·½ = 0
+    }
+
+    [Fact]
+    public void Backward_UnusedSqrtAtZero_DoesNotTouchGradients()
+    {
+        // √x recorded but unused; L = 2x. Its rule would give 0·∞ = NaN; libtorch never visits it, nor does backward.
+        var s = new ScalarParameter("s", 0.0);
+        var v = new VectorParameter("v", 0.0, 1.0);
+        var t = new Tape();
+        Scalar sv = t.Use(s);
+        Vector vv = t.Use(v);
+        _ = Ops.Sqrt(sv);
+        _ = Ops.Sqrt(vv);
+        (sv * 2.0 + Ops.Sum(vv * 2.0)).Backward();
+        Assert.Equal(2.0, s.Grad);
+        Assert.Equal([2.0, 2.0], v.Grad);
+    }
+
+    [Fact]
+    public void Backward_AfterABackwardStoppedByAnAnomaly_NoStaleReachedMarks()
+    {
+        // L₁ = √x + ln y at x = y = 0 (ln 0 and √0 are finite-valued enough: −∞ and 0). With anomaly detection the
+        // first backward stops at ln's infinite gradient, after marking √x as reached. L₂ = 2x must then not run √x's
+        // rule (0·∞ = NaN): ∂L₂/∂x = 2.
+        var x = new ScalarParameter("x", 0.0);
+        var y = new ScalarParameter("y", 0.0);
+        var t = new Tape();
+        Scalar xv = t.Use(x);
+        Scalar l1 = Ops.Sqrt(xv) + Ops.Log(t.Use(y));
+        t.DetectAnomalies = true;
+        Assert.Throws<ArithmeticException>(() => l1.Backward(retainGraph: true));
+        t.DetectAnomalies = false;
+        x.ZeroGrad();
+        Scalar l2 = xv * 2.0;
+        l2.Backward();
+        Assert.Equal(2.0, x.Grad);
+    }
 }

@@ -13,6 +13,12 @@ internal enum NodeFlags : byte
     External = 2,
     /// <summary>The node shares storage with its input (a view); its derivative rule is the identity on that storage.</summary>
     View = 4,
+    /// <summary>
+    /// Set during a backward pass on a node that an already-processed node feeds (the output is reached first): the
+    /// node lies on a path to the output, so its rule runs even with a zero gradient (0·∞ = NaN, as in libtorch).
+    /// Cleared when the node is processed, so every node is unmarked outside a backward pass.
+    /// </summary>
+    Reached = 8,
 }
 
 /// <summary>

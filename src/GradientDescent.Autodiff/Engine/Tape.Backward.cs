@@ -54,27 +54,69 @@ public sealed partial class Tape
         else Array.Clear(Grads, 0, ValueCount);
         seed.CopyTo(GradSpan(output));
         if (DetectAnomalies) CheckFinite(output, GradSpan(output), "seed gradient");
+        if (_reachedMarksLeft) ClearReachedMarks();
 
+        // A node's rule runs iff the node is reached: it is the output, or an input of a node whose rule ran (the
+        // nodes libtorch's engine visits). A reached node runs even with a zero gradient, so 0·∞ gives NaN on the
+        // scalar path as on the vector path and in libtorch; a node off every path to the output never runs, so an
+        // unused sqrt(0) cannot put 0·∞ into a parameter's gradient.
         NodeRecord[] nodes = Nodes;
         double[] grads = Grads;
         bool detect = DetectAnomalies;
+        nodes[output].Flags |= NodeFlags.Reached;
+        _reachedMarksLeft = true;
         for (int i = output; i >= 0; i--)
         {
             ref NodeRecord n = ref nodes[i];
-            if ((n.Flags & NodeFlags.RequiresGrad) == 0) continue;
-            if (n.Rows == 1 && n.Cols == 1)
-            {
-                double g = grads[n.Offset];
-                if (g == 0) continue;
-                if (!detect && ScalarRule(ref n, g)) continue;
-            }
+            if ((n.Flags & NodeFlags.Reached) == 0) continue;
+            n.Flags &= ~NodeFlags.Reached;
+            if (!detect && n.Rows == 1 && n.Cols == 1 && ScalarRule(ref n, grads[n.Offset])) continue;
             Propagate(i, ref n);
+            MarkInputs(ref n);
             if (detect) CheckInputGradients(i);
         }
+        _reachedMarksLeft = false;
         _backwardGeneration = Generation;
         _backwardCount = Count;
         if (!retainGraph) _freed = true;
     }
+
+    /// <summary>Whether a backward pass stopped by an exception may have left <see cref="NodeFlags.Reached"/> marks.</summary>
+    private bool _reachedMarksLeft;
+
+    private void ClearReachedMarks()
+    {
+        for (int i = 0; i < Count; i++) Nodes[i].Flags &= ~NodeFlags.Reached;
+        _reachedMarksLeft = false;
+    }
+
+    /// <summary>Marks the inputs of <paramref name="n"/> that take a gradient as reached (see <see cref="NodeFlags.Reached"/>).</summary>
+    private void MarkInputs(ref NodeRecord n)
+    {
+        NodeRecord[] nodes = Nodes;
+        if (HasOperandList(n.Op))
+        {
+            for (int k = n.A, end = n.A + n.B; k < end; k++) Mark(ref nodes[Operands[k]]);
+            return;
+        }
+        if (n.Op is OpKind.Constant or OpKind.Parameter) return;
+        Mark(ref nodes[n.A]);
+        if (HasSecondInput(n)) Mark(ref nodes[n.B]);
+
+        static void Mark(ref NodeRecord input)
+        {
+            if ((input.Flags & NodeFlags.RequiresGrad) != 0) input.Flags |= NodeFlags.Reached;
+        }
+    }
+
+    /// <summary>
+    /// Whether the inputs of an <paramref name="op"/> node are a list in <see cref="Operands"/> (A = start, B = count).
+    /// With <see cref="HasSecondInput"/> this is the one definition of a node's inputs, for backward and <see cref="Describe"/>.
+    /// </summary>
+    internal static bool HasOperandList(OpKind op) => op is OpKind.Concat or OpKind.Stack or OpKind.Custom;
+
+    /// <summary>Whether B of a non-leaf node without an operand list is a second input node (for the rest, B is a side-table slot or −1).</summary>
+    internal static bool HasSecondInput(in NodeRecord n) => n.B >= 0 && n.Op is not OpKind.SoftmaxCrossEntropy;
 
     /// <summary>
     /// With <see cref="DetectAnomalies"/>: after node <paramref name="i"/>'s rule ran, throws if it left a NaN or an
@@ -117,8 +159,16 @@ public sealed partial class Tape
                 double x = a.Offset >= 0 ? Values[a.Offset] : ValueOf(n.A);
                 double y = b.Offset >= 0 ? Values[b.Offset] : ValueOf(n.B);
                 double result = Values[n.Offset];
-                if ((a.Flags & NodeFlags.RequiresGrad) != 0) grads[a.Offset] += Arithmetic.Local(n.Op, 0, g, x, y, result);
-                if ((b.Flags & NodeFlags.RequiresGrad) != 0) grads[b.Offset] += Arithmetic.Local(n.Op, 1, g, x, y, result);
+                if ((a.Flags & NodeFlags.RequiresGrad) != 0)
+                {
+                    grads[a.Offset] += Arithmetic.Local(n.Op, 0, g, x, y, result);
+                    a.Flags |= NodeFlags.Reached;
+                }
+                if ((b.Flags & NodeFlags.RequiresGrad) != 0)
+                {
+                    grads[b.Offset] += Arithmetic.Local(n.Op, 1, g, x, y, result);
+                    b.Flags |= NodeFlags.Reached;
+                }
                 return true;
             }
             case >= OpKind.Negate and <= OpKind.MinConstant:
@@ -127,6 +177,7 @@ public sealed partial class Tape
                 if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
                 double x = a.Offset >= 0 ? Values[a.Offset] : ValueOf(n.A);
                 grads[a.Offset] += g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux);
+                a.Flags |= NodeFlags.Reached;
                 return true;
             }
             case OpKind.Parameter:

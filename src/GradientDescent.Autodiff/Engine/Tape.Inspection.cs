@@ -51,8 +51,8 @@ public sealed partial class Tape
         int[] inputs = n.Op switch
         {
             OpKind.Constant or OpKind.Parameter => [],
-            OpKind.Concat or OpKind.Stack or OpKind.Custom => Operands.GetRange(n.A, n.B).ToArray(),
-            _ when n.B >= 0 && n.Op is not OpKind.SoftmaxCrossEntropy => [n.A, n.B],
+            _ when HasOperandList(n.Op) => Operands.GetRange(n.A, n.B).ToArray(),
+            _ when HasSecondInput(n) => [n.A, n.B],
             _ => [n.A],
         };
         return new NodeInfo(
