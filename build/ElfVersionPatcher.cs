@@ -6,11 +6,12 @@
 // "version `GLIBCXX_3.4.32' not found". glibc's loader tolerates a missing version whose requirement is WEAK, so
 // setting that one flag (two bytes) in the COPY in the build output is enough.
 //
-// This file is compiled twice:
+// This file is compiled twice, its types internal to each assembly:
 //  * by MSBuild's RoslynCodeTaskFactory (build/TorchSharpGlibcxxFix.targets, <Code Type="Class" Source=...>), against
 //    netstandard 2.0 reference assemblies and without implicit usings: keep it to netstandard 2.0 APIs;
-//  * into the tests with ELF_VERSION_PATCHER_LIBRARY_ONLY defined, which leaves out the MSBuild task class so the tests
-//    need no MSBuild assemblies.
+//  * into the bridge, src/GradientDescent.Autodiff.Torch, with ELF_VERSION_PATCHER_LIBRARY_ONLY defined, which leaves
+//    out the MSBuild task class: TorchNativeLoader uses it at run time to load a relaxed copy of the shim when the
+//    output's copy was not patched by the build (a user's own project, the NuGet package). The tests see it there.
 //
 // ELF layout used (System V gABI and the LSB "Symbol Versioning" chapter; 64-bit little-endian only):
 //   Elf64_Ehdr:   e_ident[16] (magic 7F 'E' 'L' 'F', [4] EI_CLASS = 2 (64-bit), [5] EI_DATA = 1 (little-endian)),
@@ -20,6 +21,8 @@
 //                 vn_version u16 @0, vn_cnt u16 @2, vn_file u32 @4, vn_aux u32 @8, vn_next u32 @12.
 //   Elf64_Vernaux: vna_hash u32 @0, vna_flags u16 @4, vna_other u16 @6, vna_name u32 @8, vna_next u32 @12.
 //   Elf64_Verdef (SHT_GNU_verdef): vd_cnt u16 @6, vd_aux u32 @12, vd_next u32 @16; first Elf64_Verdaux: vda_name u32 @0.
+//   Elf64_Dyn (SHT_DYNAMIC sections, 16 bytes, names in string table sh_link): d_tag i64 @0, d_val u64 @8;
+//                 DT_NULL = 0 ends the array, DT_NEEDED = 1 names a needed library.
 #nullable enable
 
 using System;
@@ -32,7 +35,7 @@ using System.Text;
 namespace GradientDescent.Build
 {
     /// <summary>The bytes are not an ELF file this patcher understands (not ELF64 little-endian, or inconsistent).</summary>
-    public sealed class ElfFormatException : Exception
+    internal sealed class ElfFormatException : Exception
     {
         public ElfFormatException(string message)
             : base(message)
@@ -41,7 +44,7 @@ namespace GradientDescent.Build
     }
 
     /// <summary>One Elf64_Vernaux entry: "this object needs version <see cref="Version"/> of <see cref="File"/>".</summary>
-    public sealed class ElfVersionRequirement
+    internal sealed class ElfVersionRequirement
     {
         public ElfVersionRequirement(string file, string version, ushort flags, long flagsOffset)
         {
@@ -66,7 +69,7 @@ namespace GradientDescent.Build
         public bool IsWeak => (Flags & ElfVersionPatcher.VerFlagWeak) != 0;
     }
 
-    public enum ElfPatchOutcome
+    internal enum ElfPatchOutcome
     {
         /// <summary>The requirement was strong and has been made weak.</summary>
         Patched,
@@ -78,7 +81,7 @@ namespace GradientDescent.Build
         NotRequired,
     }
 
-    public sealed class ElfPatchResult
+    internal sealed class ElfPatchResult
     {
         public ElfPatchResult(ElfPatchOutcome outcome, IReadOnlyList<ElfVersionRequirement> requirements)
         {
@@ -92,7 +95,7 @@ namespace GradientDescent.Build
         public IReadOnlyList<ElfVersionRequirement> Requirements { get; }
     }
 
-    public static class ElfVersionPatcher
+    internal static class ElfVersionPatcher
     {
         public const uint ShtGnuVerdef = 0x6ffffffd;
         public const uint ShtGnuVerneed = 0x6ffffffe;
@@ -194,6 +197,50 @@ namespace GradientDescent.Build
                     }
 
                     entry += next;
+                }
+            }
+
+            return result;
+        }
+
+        /// <summary>The libraries the object needs (DT_NEEDED entries of its dynamic section), in order.</summary>
+        public static IReadOnlyList<string> ReadNeededLibraries(byte[] elf)
+        {
+            if (elf is null)
+            {
+                throw new ArgumentNullException(nameof(elf));
+            }
+
+            const uint ShtDynamic = 6;
+            const int DynSize = 16;
+            var result = new List<string>();
+            List<Section> sections = ReadSections(elf);
+            foreach (Section section in sections)
+            {
+                if (section.Type != ShtDynamic)
+                {
+                    continue;
+                }
+
+                Section strings = LinkedStringTable(sections, section, ".dynamic");
+                for (long entry = section.Offset; entry + DynSize <= section.Offset + section.Size; entry += DynSize)
+                {
+                    ulong tag = ReadU64(elf, entry);
+                    if (tag == 0)
+                    {
+                        break;
+                    }
+
+                    if (tag == 1)
+                    {
+                        ulong name = ReadU64(elf, entry + 8);
+                        if (name > uint.MaxValue)
+                        {
+                            throw new ElfFormatException("DT_NEEDED string index " + name + " outside its string table");
+                        }
+
+                        result.Add(ReadString(elf, strings, (uint)name));
+                    }
                 }
             }
 

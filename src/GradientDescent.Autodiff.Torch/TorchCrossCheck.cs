@@ -25,6 +25,7 @@ public static class TorchCrossCheck
     {
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(parameters);
+        TorchNativeLoader.EnsureLoaded();
         Parameter[] ps = [.. parameters];
         double[][] saved = ps.Select(p => (double[])p.Grad.Clone()).ToArray();
         try
@@ -56,6 +57,7 @@ public static class TorchCrossCheck
     /// <param name="options">Tolerances and custom-op equivalents.</param>
     public static TorchCrossCheckReport Compare(Scalar loss, IEnumerable<Parameter>? parameters = null, TorchCrossCheckOptions? options = null)
     {
+        TorchNativeLoader.EnsureLoaded();
         Tape tape = loss.Tape;
         Parameter[] ps = parameters is null
             ? Enumerable.Range(0, tape.NodeCount).Select(tape.Describe).Where(n => n.Op == OpKind.Parameter)

@@ -99,6 +99,75 @@ public sealed class TorchLoaderTests
         }
     }
 
+    [Fact]
+    public void ReadNeededLibraries_OutputShim_ListsLibtorchBeforeTheSystemLibraries()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // libLibTorchSharp.so is Linux's.
+        }
+
+        // readelf -d libLibTorchSharp.so (TorchSharp 0.107.0): NEEDED libtorch.so, libc10.so, libtorch_cpu.so, libstdc++.so.6,
+        // libm.so.6, libgcc_s.so.1, libc.so.6, ld-linux-x86-64.so.2. The run-time fallback loads the first three from the
+        // shim's folder before its relaxed copy.
+        string shim = Directory.GetFiles(AppContext.BaseDirectory, "libLibTorchSharp.so", SearchOption.AllDirectories).First();
+
+        IReadOnlyList<string> needed = ElfVersionPatcher.ReadNeededLibraries(File.ReadAllBytes(shim));
+
+        Assert.Equal(["libtorch.so", "libc10.so", "libtorch_cpu.so", Libstdcxx], needed.Take(4));
+    }
+
+    // ---- When libtorch cannot load, the bridge says why in one line ----
+
+    [Fact]
+    public void DescribeLoadFailure_GarbageShim_GivesTheDynamicLoadersReasonInOneLine()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // dlopen's messages are Linux's.
+        }
+
+        string directory = Directory.CreateTempSubdirectory("torch-loader-").FullName;
+        try
+        {
+            string shim = Path.Combine(directory, "libLibTorchSharp.so");
+            File.WriteAllText(shim, "this is not a shared library, but long enough to have an ELF header's size\n");
+
+            string message = TorchNativeLoader.DescribeLoadFailure([directory], relaxedShimFailure: null, TorchSharpsOwnError());
+
+            Assert.DoesNotContain('\n', message);
+            Assert.StartsWith($"TorchSharp cannot load libtorch: dlopen: {shim}: ", message, StringComparison.Ordinal);
+            Assert.Contains("invalid ELF header", message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void DescribeLoadFailure_NoShimAnywhere_NamesTheFoldersSearchedInOneLine()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // Elsewhere the message is TorchSharp's own first line.
+        }
+
+        string directory = Directory.CreateTempSubdirectory("torch-loader-").FullName;
+        try
+        {
+            string message = TorchNativeLoader.DescribeLoadFailure([directory], relaxedShimFailure: null, TorchSharpsOwnError());
+
+            Assert.DoesNotContain('\n', message);
+            Assert.Contains($"libLibTorchSharp.so is in none of the native library directories ({directory})", message, StringComparison.Ordinal);
+            Assert.Contains("does the project reference TorchSharp-cpu?", message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     // ---- ElfVersionPatcher on a synthetic ELF ----
 
     [Fact]
@@ -261,6 +330,11 @@ public sealed class TorchLoaderTests
         ("libc.so.6", ["GLIBC_2.34"]),
         ("libstdc++.so.6", ["GLIBCXX_3.4.30", "GLIBCXX_3.4.32"]),
     ];
+
+    /// <summary>What TorchSharp 0.107.0 throws when its shim does not load (its message spans many lines).</summary>
+    private static TypeInitializationException TorchSharpsOwnError() =>
+        new("TorchSharp.torch", new NotSupportedException(
+            "This application or script uses TorchSharp but doesn't contain a reference to libtorch-cpu-linux-x64, Version=2.10.0.0.\n\nTrace from LoadNativeBackend: ..."));
 
     private static double Grad(Tensor leaf) =>
         (leaf.grad ?? throw new InvalidOperationException("no gradient was accumulated")).item<double>();
