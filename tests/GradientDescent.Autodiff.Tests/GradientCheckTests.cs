@@ -247,4 +247,49 @@ public class GradientCheckTests
         Approx.Equal(6.055454452393343e-6, o.StepScale, 1e-12); // ε^(1/3), ε = 2⁻⁵²
         Assert.Null(o.HandDerived);
     }
+
+    [Fact]
+    public void ToString_MatrixParameterHandGradientWrongAtOneElement_NamesItsRowAndColumn()
+    {
+        // f(W) = ½ Σᵢⱼ Wᵢⱼ², so ∇f = W. The "hand formula" is W except at (1, 2), where it is off by 1: the report
+        // must name that element (1, 2), not its row-major index 1·3 + 2 = 5.
+        var weights = new MatrixParameter("W", new double[,] { { 0.5, -1, 2 }, { 3, -0.25, 1.5 } });
+
+        var report = GradientCheck.Run(
+            t => Ops.Sum(Ops.Square(t.Use(weights))) * 0.5,
+            [weights],
+            new GradientCheckOptions
+            {
+                HandDerived = _ =>
+                {
+                    double[] g = (double[])weights.Value.Clone();
+                    g[5] += 1;
+                    return g;
+                },
+            });
+
+        Assert.False(report.Passed);
+        Assert.Equal(5, report.Parameters[0].VersusHandDerived!.Value.WorstIndex);
+        string[] lines = report.ToString().Split('\n');
+        string hand = Assert.Single(lines, l => l.Contains("hand-derived", StringComparison.Ordinal));
+        Assert.Contains(" (1, 2) ", hand, StringComparison.Ordinal);
+        Assert.Contains("FAIL", hand, StringComparison.Ordinal);
+        string numeric = Assert.Single(lines, l => l.Contains("finite diff", StringComparison.Ordinal));
+        Assert.EndsWith("ok", numeric.TrimEnd(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ToString_VectorParameter_NamesTheWorstElementInBrackets()
+    {
+        // f(v) = ½ Σ vᵢ², ∇f = v; the hand formula is off at element 2 only.
+        var v = new VectorParameter("v", 1, -2, 3);
+
+        var report = GradientCheck.Run(
+            t => Ops.Sum(Ops.Square(t.Use(v))) * 0.5,
+            [v],
+            new GradientCheckOptions { HandDerived = _ => [1, -2, 4] });
+
+        string hand = Assert.Single(report.ToString().Split('\n'), l => l.Contains("hand-derived", StringComparison.Ordinal));
+        Assert.Contains(" [2] ", hand, StringComparison.Ordinal);
+    }
 }

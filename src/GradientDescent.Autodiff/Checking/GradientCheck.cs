@@ -118,7 +118,8 @@ public sealed record GradientCheckOptions
 /// <param name="MaxAbsolute">max |autodiff − reference|.</param>
 /// <param name="MaxRelative">max |autodiff − reference| / max(|autodiff|, |reference|) (0 where both are 0).</param>
 /// <param name="WorstIndex">
-/// The element with the largest relative error (row-major) among those outside the tolerance, or among all
+/// The element with the largest relative error (row-major: element (i, j) of an r × c matrix is i·c + j; the report
+/// names it "(i, j)") among those outside the tolerance, or among all
 /// elements when every one passes: a failed check always points at a failing element, never at a near-zero one
 /// whose large relative error the absolute tolerance admits.
 /// </param>
@@ -192,22 +193,33 @@ public sealed class GradientCheckReport
     /// <summary>Whether every parameter passed.</summary>
     public bool Passed => Parameters.All(p => p.Passed);
 
-    /// <summary>A table: parameter, max abs/rel error against each reference, worst element, verdict.</summary>
+    /// <summary>
+    /// A table: parameter, max abs/rel error against each reference, worst element ("[k]" of a vector, "(row, col)" of
+    /// a matrix), verdict.
+    /// </summary>
     public override string ToString()
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.AppendLine(c, $"Gradient check of f = {Loss:G10} (pass: abs ≤ {Options.AbsoluteTolerance:G3} or rel ≤ {Options.RelativeTolerance:G3})");
-        sb.AppendLine("parameter        reference     max abs err   max rel err   worst  autodiff          reference         verdict");
+        sb.AppendLine("parameter        reference     max abs err   max rel err   worst     autodiff          reference         verdict");
         foreach (var p in Parameters)
         {
-            Row(sb, c, p.Name, "finite diff", p.VersusNumeric);
-            if (p.VersusHandDerived is { } hand) Row(sb, c, p.Name, "hand-derived", hand);
+            Row(sb, c, p.Name, p.Shape, "finite diff", p.VersusNumeric);
+            if (p.VersusHandDerived is { } hand) Row(sb, c, p.Name, p.Shape, "hand-derived", hand);
         }
         sb.Append(Passed ? "PASSED" : "FAILED");
         return sb.ToString();
     }
 
-    private static void Row(StringBuilder sb, CultureInfo c, string name, string reference, ErrorSummary e) =>
-        sb.AppendLine(c, $"{name,-16} {reference,-13} {e.MaxAbsolute,-13:E3} {e.MaxRelative,-13:E3} {e.WorstIndex,-6} {e.Autodiff,-17:G10} {e.Reference,-17:G10} {(e.Passed ? "ok" : "FAIL")}");
+    private static void Row(StringBuilder sb, CultureInfo c, string name, Shape shape, string reference, ErrorSummary e) =>
+        sb.AppendLine(c, $"{name,-16} {reference,-13} {e.MaxAbsolute,-13:E3} {e.MaxRelative,-13:E3} {Element(shape, e.WorstIndex),-9} {e.Autodiff,-17:G10} {e.Reference,-17:G10} {(e.Passed ? "ok" : "FAIL")}");
+
+    /// <summary>Row-major element <paramref name="k"/> as a reader names it: "-" (a scalar), "[k]", or "(row, col)".</summary>
+    private static string Element(Shape shape, int k) => shape.Kind switch
+    {
+        ShapeKind.Scalar => "-",
+        ShapeKind.Vector => $"[{k}]",
+        _ => $"({k / shape.Cols}, {k % shape.Cols})",
+    };
 }
