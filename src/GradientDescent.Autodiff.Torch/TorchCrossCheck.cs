@@ -97,9 +97,17 @@ public static class TorchCrossCheck
             double[] autodiff = autodiffGrad(p);
             bool complete = replay.LeavesOf(p).All(replay.IsGradientComplete);
             double[] reference = replay[output].requires_grad ? replay.ParameterGrad(p) : new double[autodiff.Length];
+            double[]? hand = options.HandDerived?.Invoke(p);
+            if (hand is not null && hand.Length != autodiff.Length)
+            {
+                throw new ArgumentException(
+                    $"TorchCrossCheck: the hand-derived gradient for {p.Name} has {hand.Length} elements; {p.Name} has shape {p.Shape} ({autodiff.Length} elements).",
+                    nameof(options));
+            }
             checks[k] = new ParameterComparison(
                 p, autodiff, reference, Discrepancy.Compare(autodiff, reference, options),
-                complete ? null : "part of its gradient flows through a stand-in (a custom op without a TorchSharp equivalent)");
+                complete ? null : "part of its gradient flows through a stand-in (a custom op without a TorchSharp equivalent)",
+                hand, hand is null ? null : Discrepancy.Compare(autodiff, hand, options));
         }
         return new TorchCrossCheckReport(loss.Value, replay.Value(output)[0], nodes, checks, options);
     }

@@ -36,6 +36,14 @@ public sealed class TorchCrossCheckOptions
     /// <summary>Also compare ∂L/∂node of every node that requires a gradient, not only the parameters'; default true.</summary>
     public bool CompareNodeGradients { get; init; } = true;
 
+    /// <summary>
+    /// A gradient derived by hand for a parameter (row-major), compared with this library's under the same tolerance, so
+    /// one report holds all three: autodiff, libtorch and your formula. Null for none, or a null result to skip that
+    /// parameter. Called once per parameter, after the backward pass, with the parameters at the values of the check.
+    /// </summary>
+    /// <example>The seed lesson's ∇E = −(y − ŷ)(x, 1): <c>HandDerived = p =&gt; p == w ? [-(y - yHat) * x[0], -(y - yHat) * x[1]] : [-(y - yHat)]</c>.</example>
+    public Func<Parameter, double[]?>? HandDerived { get; init; }
+
     /// <summary>TorchSharp equivalents of the custom ops in the graph (by instance or name).</summary>
     public TorchCustomOps CustomOps { get; init; } = new();
 }

@@ -3,7 +3,10 @@ using System.Text;
 
 namespace GradientDescent.Autodiff.Torch;
 
-/// <summary>The largest disagreement between this library (a) and libtorch (t) over the elements of one array.</summary>
+/// <summary>
+/// The largest disagreement between this library (a) and libtorch (t) over the elements of one array (or, in
+/// <see cref="ParameterComparison.VersusHandDerived"/>, between this library and a hand-derived gradient, then in t).
+/// </summary>
 /// <param name="MaxAbsolute">max |a − t|.</param>
 /// <param name="MaxRelative">max |a − t| / max(|a|, |t|) (0 where a = t).</param>
 /// <param name="Ratio">
@@ -11,7 +14,10 @@ namespace GradientDescent.Autodiff.Torch;
 /// magnitude: each element's error as a fraction of what it is allowed (<see cref="TorchCrossCheckOptions"/>); the
 /// array agrees when this is at most 1.
 /// </param>
-/// <param name="WorstIndex">The element with the largest <paramref name="Ratio"/> (row-major).</param>
+/// <param name="WorstIndex">
+/// The element with the largest <paramref name="Ratio"/>, row-major: element (i, j) of an r × c matrix is i·c + j (the
+/// report names it "(i, j)").
+/// </param>
 /// <param name="Autodiff">This library's value at the worst element.</param>
 /// <param name="Torch">Libtorch's value at the worst element.</param>
 public readonly record struct Discrepancy(double MaxAbsolute, double MaxRelative, double Ratio, int WorstIndex, double Autodiff, double Torch)
@@ -83,10 +89,17 @@ public sealed record NodeComparison(int Id, OpKind Op, string Name, Shape Shape,
 /// <param name="Torch">∂L/∂p from libtorch (summed over the parameter's leaves).</param>
 /// <param name="Gradient">The comparison.</param>
 /// <param name="NotChecked">Why the gradient could not be cross-checked (part of it flows through a stand-in), or null.</param>
-public sealed record ParameterComparison(Parameter Parameter, double[] Autodiff, double[] Torch, Discrepancy Gradient, string? NotChecked)
+/// <param name="HandDerived">The hand-derived gradient (<see cref="TorchCrossCheckOptions.HandDerived"/>), or null.</param>
+/// <param name="VersusHandDerived">
+/// This library's gradient against <paramref name="HandDerived"/> (its <see cref="Discrepancy.Torch"/> is the hand value),
+/// under the same tolerance; null without a hand-derived gradient.
+/// </param>
+public sealed record ParameterComparison(
+    Parameter Parameter, double[] Autodiff, double[] Torch, Discrepancy Gradient, string? NotChecked,
+    double[]? HandDerived = null, Discrepancy? VersusHandDerived = null)
 {
-    /// <summary>Whether the gradient was checked and agreed.</summary>
-    public bool Passed => NotChecked is null && Gradient.Passed;
+    /// <summary>Whether the gradient was checked against libtorch and agreed, and agreed with the hand-derived one if given.</summary>
+    public bool Passed => NotChecked is null && Gradient.Passed && (VersusHandDerived?.Passed ?? true);
 }
 
 /// <summary>
@@ -130,7 +143,9 @@ public sealed class TorchCrossCheckReport
     public bool Passed => Nodes.All(n => n.Passed) && Parameters.All(p => p.Passed);
 
     /// <summary>
-    /// A table: the parameters' gradient errors, the worst node, every failing or unchecked node, and the verdict.
+    /// A table: the parameters' gradient errors against libtorch (and the hand-derived gradient, if given), the worst
+    /// node, every failing or unchecked node, and the verdict. A worst element is "[k]" of a vector, "(row, col)" of a
+    /// matrix.
     /// </summary>
     public override string ToString()
     {
@@ -138,17 +153,21 @@ public sealed class TorchCrossCheckReport
         var sb = new StringBuilder();
         sb.AppendLine(c, $"TorchSharp cross-check of L = {Loss:G10} (libtorch {TorchLoss:G10}); {Nodes.Count} nodes, {Parameters.Count} parameters");
         sb.AppendLine(c, $"agreement: |a − t|/max(|a|, |t|) ≤ {Options.RelativeTolerance:G3} or |a − t| ≤ {Options.AbsoluteTolerance:G3}·max(1, largest |element| of the node)");
-        sb.AppendLine("parameter        shape       max abs err  max rel err  worst  autodiff            libtorch            verdict");
+        sb.AppendLine("parameter        shape       reference     max abs err  max rel err  worst     autodiff            reference           verdict");
         foreach (var p in Parameters)
         {
             Discrepancy e = p.Gradient;
+            Shape shape = p.Parameter.Shape;
             if (p.NotChecked is not null)
             {
                 // Torch's gradient is incomplete here, so the difference means nothing: show none.
-                sb.AppendLine(c, $"{p.Parameter.Name,-16} {p.Parameter.Shape,-11} {"-",-12} {"-",-12} {"-",-6} {e.Autodiff,-19:G12} {"-",-19} NOT CHECKED");
-                continue;
+                sb.AppendLine(c, $"{p.Parameter.Name,-16} {shape,-11} {"libtorch",-13} {"-",-12} {"-",-12} {"-",-9} {e.Autodiff,-19:G12} {"-",-19} NOT CHECKED");
             }
-            sb.AppendLine(c, $"{p.Parameter.Name,-16} {p.Parameter.Shape,-11} {e.MaxAbsolute,-12:E2} {e.MaxRelative,-12:E2} {e.WorstIndex,-6} {e.Autodiff,-19:G12} {e.Torch,-19:G12} {(e.Passed ? "ok" : "FAIL")}");
+            else
+            {
+                Row(sb, p.Parameter.Name, shape, "libtorch", e);
+            }
+            if (p.VersusHandDerived is { } hand) Row(sb, p.Parameter.Name, shape, "hand-derived", hand);
         }
         if (WorstNode is { } worst)
         {
@@ -181,6 +200,25 @@ public sealed class TorchCrossCheckReport
         return sb.ToString();
     }
 
+    private static void Row(StringBuilder sb, string name, Shape shape, string reference, Discrepancy e) =>
+        sb.AppendLine(
+            CultureInfo.InvariantCulture,
+            $"{name,-16} {shape,-11} {reference,-13} {e.MaxAbsolute,-12:E2} {e.MaxRelative,-12:E2} {Element(shape, e.WorstIndex),-9} {e.Autodiff,-19:G12} {e.Torch,-19:G12} {(e.Passed ? "ok" : "FAIL")}");
+
+    /// <summary>
+    /// Row-major element <paramref name="k"/> as a reader names it: "-" (a scalar), "[k]", or "(row, col)". (The core's
+    /// gradient check report has the same rule.)
+    /// </summary>
+    internal static string Element(Shape shape, int k) => shape.Kind switch
+    {
+        ShapeKind.Scalar => "-",
+        ShapeKind.Vector => $"[{k}]",
+        _ => $"({k / shape.Cols}, {k % shape.Cols})",
+    };
+
+    /// <summary>" (row, col)" or " [k]" after "worst"; nothing for a scalar.</summary>
+    private static string At(Shape shape, int k) => shape.Kind == ShapeKind.Scalar ? string.Empty : " " + Element(shape, k);
+
     private static string Describe(NodeComparison n)
     {
         var c = CultureInfo.InvariantCulture;
@@ -188,11 +226,11 @@ public sealed class TorchCrossCheckReport
         sb.Append(c, $"%{n.Id} {n.Name} {n.Shape}");
         if (n.Value is { } v)
         {
-            sb.Append(c, $"; value max abs {v.MaxAbsolute:E2}, max rel {v.MaxRelative:E2}, worst [{v.WorstIndex}] {v.Autodiff:G17} vs {v.Torch:G17}");
+            sb.Append(c, $"; value max abs {v.MaxAbsolute:E2}, max rel {v.MaxRelative:E2}, worst{At(n.Shape, v.WorstIndex)} {v.Autodiff:G17} vs {v.Torch:G17}");
         }
         if (n.Gradient is { } g)
         {
-            sb.Append(c, $"; gradient max abs {g.MaxAbsolute:E2}, max rel {g.MaxRelative:E2}, worst [{g.WorstIndex}] {g.Autodiff:G17} vs {g.Torch:G17}");
+            sb.Append(c, $"; gradient max abs {g.MaxAbsolute:E2}, max rel {g.MaxRelative:E2}, worst{At(n.Shape, g.WorstIndex)} {g.Autodiff:G17} vs {g.Torch:G17}");
         }
         sb.Append(c, $"; {n.Ratio:G3} of tolerance");
         return sb.ToString();

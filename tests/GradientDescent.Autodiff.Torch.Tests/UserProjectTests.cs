@@ -24,7 +24,7 @@ public sealed class UserProjectTests : IClassFixture<UserProjectTests.Projects>
     private const string ShimFile = "libLibTorchSharp.so";
 
     // The README's cross-check (seed lesson, one admissions point, label 1), with the seed's hand formula
-    // ∇E = −(y − ŷ)(x, 1). Expected: L = −ln σ(0.3·0.78051 − 0.1·(−0.063669) + 0.2) = 0.4969508164…
+    // ∇E = −(y − ŷ)(x, 1) as the third opinion. Expected: L = −ln σ(0.3·0.78051 − 0.1·(−0.063669) + 0.2) = 0.4969508164…
     private const string Program = """
         using GradientDescent.Autodiff;
         using GradientDescent.Autodiff.Torch;
@@ -32,10 +32,19 @@ public sealed class UserProjectTests : IClassFixture<UserProjectTests.Projects>
         var w = new VectorParameter("w", 0.3, -0.1);
         var b = new ScalarParameter("b", 0.2);
         double[] x = [0.78051, -0.063669];
+        double y = 1;
 
         var report = TorchCrossCheck.Run(
-            tape => Loss.BinaryCrossEntropy(Ops.Sigmoid(Ops.Dot(tape.Use(w), tape.Constant(x)) + tape.Use(b)), 1.0),
-            [w, b]);
+            tape => Loss.BinaryCrossEntropy(Ops.Sigmoid(Ops.Dot(tape.Use(w), tape.Constant(x)) + tape.Use(b)), y),
+            [w, b],
+            new TorchCrossCheckOptions
+            {
+                HandDerived = p =>
+                {
+                    double yHat = 1 / (1 + Math.Exp(-(w.Value[0] * x[0] + w.Value[1] * x[1] + b.Value)));
+                    return p == w ? [-(y - yHat) * x[0], -(y - yHat) * x[1]] : [-(y - yHat)];
+                },
+            });
         Console.WriteLine(report);
         return report.Passed ? 0 : 1;
         """;
@@ -92,6 +101,7 @@ public sealed class UserProjectTests : IClassFixture<UserProjectTests.Projects>
 
         Assert.True(run.ExitCode == 0, $"exit code {run.ExitCode}\nstdout:\n{run.Output}\nstderr:\n{run.Error}");
         Assert.Contains("TorchSharp cross-check of L = 0.4969508164 (libtorch 0.4969508164); 8 nodes, 2 parameters", run.Output, StringComparison.Ordinal);
+        Assert.Contains("w                [2]         hand-derived  ", run.Output, StringComparison.Ordinal);
         Assert.Contains("PASSED", run.Output, StringComparison.Ordinal);
 
         // On a system whose libstdc++ lacks GLIBCXX_3.4.32 the output's shim is untouched (strong), so the run above
