@@ -215,4 +215,60 @@ public class SharpEdgeTests
         l2.Backward();
         Assert.Equal(2.0, x.Grad);
     }
+
+    // ---------------------------------------------------------------- inspection
+
+    [Fact]
+    public void Format_ElementsRowsAndNames_ShowTheirIndexAndName()
+    {
+        // w[0] and w[1] used to print as the same Element(%0); W[1, 2] and W.Row(1) now say where they look, and a
+        // named node shows its name. z = w₀·w₁ + W₁₂ = 1·2 + 6 = 8.
+        var w = new VectorParameter("w", 1.0, 2.0);
+        var m = MatrixParameter.FromRowMajor("W", 2, 3, [1.0, 2, 3, 4, 5, 6]);
+        var t = new Tape();
+        Vector wv = t.Use(w);
+        Matrix mv = t.Use(m);
+        Scalar z = (wv[0] * wv[1] + mv[1, 2]).Named("z");
+        Vector r = mv.Row(1).Named("row");
+        Assert.Equal(8.0, z.Value);
+        Assert.Equal([4.0, 5, 6], r.Value);
+
+        string[] lines = t.Format().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("%2    Element[0](%0) ", lines[2]);
+        Assert.StartsWith("%3    Element[1](%0) ", lines[3]);
+        Assert.StartsWith("%5    Element[1, 2](%1) ", lines[5]);
+        Assert.StartsWith("%6    z = Add(%4, %5) ", lines[6]);
+        Assert.StartsWith("%7    row = Row[1](%1) ", lines[7]);
+        Assert.Equal("z", t.Describe(6).Name);
+        Assert.Null(t.Describe(4).Name);
+    }
+
+    [Fact]
+    public void NodeInfoToString_IsTheFormatLabel()
+    {
+        // Records print arrays as System.Int32[]; NodeInfo prints its inputs as ids.
+        var w = new VectorParameter("w", 1.0, 2.0);
+        var t = new Tape();
+        Vector x = t.Use(w);
+        Scalar s = Ops.Sum(x * t.Constant([3.0, 4.0])).Named("s");
+        Assert.Equal("%3 s = Sum(%2) scalar", t.Describe(3).ToString());
+        Assert.Equal("%2 Multiply(%0, %1) [2]", t.Describe(2).ToString());
+        Assert.Equal("%1 Constant [2] (no gradient)", t.Describe(1).ToString());
+        Assert.Equal("%0 Parameter w [2]", t.Describe(0).ToString());
+        Assert.Equal(11.0, s.Value);
+    }
+
+    [Fact]
+    public void Named_ReturnsTheSameHandle_NamesForgottenByClear()
+    {
+        var t = new Tape();
+        Scalar a = t.Constant(2.0);
+        Assert.Equal((Node)a, (Node)a.Named("a"));
+        Assert.Equal("a", t.Describe(0).Name);
+        t.Clear();
+        t.Constant(3.0);
+        Assert.Null(t.Describe(0).Name);
+        Assert.DoesNotContain("a =", t.Format());
+        Assert.Throws<ArgumentException>(() => t.Constant(1.0).Named(" "));
+    }
 }

@@ -37,6 +37,13 @@ public readonly struct Matrix
     /// <summary>A two-dimensional copy of ∂L/∂this from the last backward pass.</summary>
     public double[,] Grad2D => RowMajor.ToArray2D(Handle.GradToArray(), Rows, Cols);
 
+    /// <inheritdoc cref="Scalar.Named"/>
+    public Matrix Named(string name)
+    {
+        Handle.Tape.SetName(Handle.Resolve("Named"), name);
+        return this;
+    }
+
     /// <summary>Element (<paramref name="row"/>, <paramref name="col"/>) as a scalar node sharing this matrix's storage.</summary>
     public Scalar this[int row, int col] => new(Views.Element(Handle, row, col));
 

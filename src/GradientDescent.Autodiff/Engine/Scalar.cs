@@ -19,6 +19,16 @@ public readonly struct Scalar
     /// <summary>∂L/∂this from the last backward pass (0 if no gradient flows into the node).</summary>
     public double Grad => Handle.GradToArray()[0];
 
+    /// <summary>
+    /// Names this node in <see cref="Tape.Format"/> and <see cref="NodeInfo.Name"/> (<c>var z = (w * x + b).Named("z")</c>);
+    /// returns the same handle. Names belong to the tape and are forgotten by <see cref="Tape.Clear"/>.
+    /// </summary>
+    public Scalar Named(string name)
+    {
+        Handle.Tape.SetName(Handle.Resolve("Named"), name);
+        return this;
+    }
+
     /// <summary>Differentiates this scalar loss (see <see cref="Tape.Backward(Scalar, bool)"/>).</summary>
     public void Backward(bool retainGraph = false) => Handle.Tape.Backward(this, retainGraph);
 

@@ -36,10 +36,32 @@ public sealed record NodeInfo(
         OpKind.Columns => (int)Constant..((int)Constant + Shape.Cols),
         _ => null,
     };
+
+    /// <summary>The name given to the node with <see cref="Scalar.Named"/> (or the vector and matrix twins); null if none.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The shape of the first input, for labels such as <c>Element[1, 2]</c>; the node's own shape for leaves.</summary>
+    internal Shape FirstInputShape { get; init; }
+
+    /// <summary>"%5 z = Sigmoid(%4) scalar": id, name, op with its constant and inputs, shape (as a line of <see cref="Tape.Format"/>).</summary>
+    public override string ToString() => $"%{Id} {Tape.Label(this)} {Shape}" + (RequiresGrad ? "" : " (no gradient)");
 }
 
 public sealed partial class Tape
 {
+    /// <summary>Names given with <c>Named</c>, by node id; null until the first name (no cost when unused).</summary>
+    private Dictionary<int, string>? _names;
+
+    /// <summary>Gives node <paramref name="id"/> a name shown by <see cref="Format"/> and <see cref="Describe"/>.</summary>
+    internal void SetName(int id, string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        (_names ??= [])[id] = name;
+    }
+
+    /// <summary>Forgets the names (on <see cref="Clear"/>).</summary>
+    private void ClearNames() => _names?.Clear();
+
     /// <summary>The structure of node <paramref name="id"/>.</summary>
     public NodeInfo Describe(int id)
     {
@@ -55,13 +77,18 @@ public sealed partial class Tape
             _ when HasSecondInput(n) => [n.A, n.B],
             _ => [n.A],
         };
-        return new NodeInfo(
+        var info = new NodeInfo(
             id, n.Op, n.Shape, inputs,
             n.Op == OpKind.Custom ? 0 : n.Aux,
             n.RequiresGrad,
             n.Op == OpKind.Parameter ? ParameterTable[n.A] : null,
             n.Op == OpKind.SoftmaxCrossEntropy ? (int[])Objects[n.B] : null,
-            n.Op == OpKind.Custom ? CustomOps.Of(this, n) : null);
+            n.Op == OpKind.Custom ? CustomOps.Of(this, n) : null)
+        {
+            Name = _names is null ? null : _names.GetValueOrDefault(id),
+            FirstInputShape = inputs.Length > 0 ? Nodes[inputs[0]].Shape : n.Shape,
+        };
+        return info;
     }
 
     /// <summary>
@@ -91,26 +118,39 @@ public sealed partial class Tape
         for (int i = 0; i < Count; i++)
         {
             NodeInfo info = Describe(i);
-            string name = info.Op switch
-            {
-                OpKind.Parameter => $"Parameter {info.Parameter!.Name}",
-                OpKind.Custom => $"Custom {info.CustomOp!.Name}",
-                OpKind.AddConstant or OpKind.MultiplyConstant or OpKind.PowerConstant or OpKind.MaxConstant or OpKind.MinConstant
-                    or OpKind.LeakyRelu or OpKind.Elu
-                    => string.Create(c, $"{info.Op}({info.Constant:G6})"),
-                OpKind.Slice or OpKind.Columns => string.Create(c, $"{info.Op}[{info.Bounds}]"),
-                OpKind.Column => string.Create(c, $"Column[{(int)info.Constant}]"),
-                OpKind.Variance or OpKind.StandardDeviation => string.Create(c, $"{info.Op}(correction {info.Constant})"),
-                OpKind.VarianceAxis or OpKind.StandardDeviationAxis
-                    => string.Create(c, $"{info.Op}(axis {(int)info.Constant % 2}, correction {(int)info.Constant / 2})"),
-                _ => info.Op.ToString(),
-            };
-            string inputs = info.Inputs.Count == 0 ? "" : "(" + string.Join(", ", info.Inputs.Select(k => "%" + k.ToString(c))) + ")";
-            sb.Append(c, $"%{i,-4} {name + inputs,-32} {info.Shape,-10} = {Show(ValueSpan(i), maxElements)}");
+            sb.Append(c, $"%{i,-4} {Label(info),-32} {info.Shape,-10} = {Show(ValueSpan(i), maxElements)}");
             if (grads && info.RequiresGrad && i < _backwardCount) sb.Append(c, $"   ∂L/∂ = {Show(GradSpan(i), maxElements)}");
             sb.AppendLine();
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// A node as Format shows it: its name if it has one, then the op with what distinguishes it from its kind
+    /// (constant, index, bounds, parameter or custom-op name), then its inputs: <c>z = Sigmoid(%4)</c>,
+    /// <c>Element[1, 2](%0)</c>, <c>Parameter w</c>. The one place that labels a node.
+    /// </summary>
+    internal static string Label(NodeInfo info)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string op = info.Op switch
+        {
+            OpKind.Parameter => $"Parameter {info.Parameter!.Name}",
+            OpKind.Custom => $"Custom {info.CustomOp!.Name}",
+            OpKind.AddConstant or OpKind.MultiplyConstant or OpKind.PowerConstant or OpKind.MaxConstant or OpKind.MinConstant
+                or OpKind.LeakyRelu or OpKind.Elu
+                => string.Create(c, $"{info.Op}({info.Constant:G6})"),
+            OpKind.Element when info.FirstInputShape.Kind == ShapeKind.Matrix
+                => string.Create(c, $"Element[{(int)info.Constant / info.FirstInputShape.Cols}, {(int)info.Constant % info.FirstInputShape.Cols}]"),
+            OpKind.Element or OpKind.Row or OpKind.Column => string.Create(c, $"{info.Op}[{(int)info.Constant}]"),
+            OpKind.Slice or OpKind.Columns => string.Create(c, $"{info.Op}[{info.Bounds}]"),
+            OpKind.Variance or OpKind.StandardDeviation => string.Create(c, $"{info.Op}(correction {info.Constant})"),
+            OpKind.VarianceAxis or OpKind.StandardDeviationAxis
+                => string.Create(c, $"{info.Op}(axis {(int)info.Constant % 2}, correction {(int)info.Constant / 2})"),
+            _ => info.Op.ToString(),
+        };
+        string inputs = info.Inputs.Count == 0 ? "" : "(" + string.Join(", ", info.Inputs.Select(k => "%" + k.ToString(c))) + ")";
+        return info.Name is null ? op + inputs : $"{info.Name} = {op}{inputs}";
     }
 
     private static string Show(ReadOnlySpan<double> v, int max)

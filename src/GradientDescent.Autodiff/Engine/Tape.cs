@@ -75,6 +75,7 @@ public sealed partial class Tape
         ParameterTable.Clear();
         Objects.Clear();
         Operands.Clear();
+        ClearNames();
         _generation++;
         _freed = false;
     }

@@ -25,6 +25,13 @@ public readonly struct Vector
     /// <summary>A copy of ∂L/∂this from the last backward pass.</summary>
     public double[] Grad => Handle.GradToArray();
 
+    /// <inheritdoc cref="Scalar.Named"/>
+    public Vector Named(string name)
+    {
+        Handle.Tape.SetName(Handle.Resolve("Named"), name);
+        return this;
+    }
+
     /// <summary>Element <paramref name="index"/> as a scalar node that shares this vector's storage (no copy).</summary>
     public Scalar this[int index] => new(Views.Element(Handle, index));
 
