@@ -271,4 +271,45 @@ public class SharpEdgeTests
         Assert.DoesNotContain("a =", t.Format());
         Assert.Throws<ArgumentException>(() => t.Constant(1.0).Named(" "));
     }
+
+    // ---------------------------------------------------------------- capacity and in-place constants
+
+    [Fact]
+    public void Tape_ReservedCapacity_RecordingAllocatesNothing()
+    {
+        // 10,001 scalar nodes (a leaf and 10,000 ops) on a tape reserved for them: no array is grown.
+        var a = new ScalarParameter("a", 0.5);
+        var t = new Tape(nodes: 10_001, values: 10_001);
+        Scalar y = t.Use(a); // the first Use sizes the parameter table (one small list array)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int k = 0; k < 10_000; k++) y = y * 1.0001;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(10_001, t.NodeCount);
+        y.Backward();
+        Approx.Equal(Math.Pow(1.0001, 10_000), a.Grad, 1e-9);
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Tape(0, 10));
+        Assert.Contains("Tape: reserve at least one node and one value slot, got nodes = 0, values = 10.", e.Message);
+    }
+
+    [Fact]
+    public void Backward_ConstantArrayChangedAfterRecording_AnomalyModeNamesTheNode()
+    {
+        // tape.Constant(x) reads x in place; changing x between forward and backward would silently give
+        // ∂(w·x)/∂w = the new x. With DetectAnomalies the change is caught before any gradient is touched.
+        var w = new VectorParameter("w", 1.0, 2.0);
+        double[] x = [3.0, 4.0];
+        var t = new Tape { DetectAnomalies = true };
+        Scalar loss = Ops.Dot(t.Use(w), t.Constant(x));
+        x[1] = 5;
+        var e = Assert.Throws<InvalidOperationException>(() => loss.Backward());
+        Assert.StartsWith("Backward: the array of constant node 1 ([2]) changed after it was recorded.", e.Message);
+        Assert.Equal([0.0, 0.0], w.Grad); // nothing half-updated
+
+        // Unchanged (or changed back), the same graph differentiates normally.
+        x[1] = 4;
+        loss.Backward();
+        Assert.Equal([3.0, 4.0], w.Grad);
+    }
 }

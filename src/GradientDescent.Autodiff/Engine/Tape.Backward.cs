@@ -50,6 +50,7 @@ public sealed partial class Tape
             throw new InvalidOperationException(
                 $"Backward: the output ({o.Op}, node {output}) does not depend on any parameter, or was detached or recorded under NoGrad; there is nothing to differentiate. Use tape.Use(parameter) for the values you want gradients of.");
         }
+        if (DetectAnomalies) VerifyConstants(output);
         if (Grads.Length < ValueCount) Grads = new double[Values.Length];
         else Array.Clear(Grads, 0, ValueCount);
         seed.CopyTo(GradSpan(output));

@@ -28,9 +28,9 @@ public sealed partial class Tape
     private const int InitialNodes = 64;
     private const int InitialValues = 256;
 
-    internal NodeRecord[] Nodes = new NodeRecord[InitialNodes];
+    internal NodeRecord[] Nodes;
     internal int Count;
-    internal double[] Values = new double[InitialValues];
+    internal double[] Values;
     internal int ValueCount;
     internal double[] Grads = [];
 
@@ -48,6 +48,26 @@ public sealed partial class Tape
     private int _noGradDepth;
     private bool _freed;
 
+    /// <summary>An empty tape with room for 64 nodes and 256 values; its arenas grow by doubling as needed.</summary>
+    public Tape() : this(InitialNodes, InitialValues) { }
+
+    /// <summary>
+    /// An empty tape with room for <paramref name="nodes"/> node records and <paramref name="values"/> value slots
+    /// (a scalar node takes one slot, a vector or matrix one per element; views take none), so that recording a graph
+    /// of that size allocates nothing and a 10⁷-node graph does not pass through arrays of half, quarter, … its size.
+    /// The gradient arena is sized to the value arena at the first backward pass.
+    /// </summary>
+    public Tape(int nodes, int values)
+    {
+        if (nodes < 1 || values < 1)
+        {
+            throw new ArgumentOutOfRangeException(nodes < 1 ? nameof(nodes) : nameof(values),
+                $"Tape: reserve at least one node and one value slot, got nodes = {nodes}, values = {values}.");
+        }
+        Nodes = new NodeRecord[nodes];
+        Values = new double[values];
+    }
+
     /// <summary>Number of nodes recorded since the tape was created or last cleared.</summary>
     public int NodeCount => Count;
 
@@ -57,6 +77,9 @@ public sealed partial class Tape
     /// <summary>
     /// When set, every op checks its output for NaN or infinity as it is recorded, and every gradient as it is
     /// propagated, and throws naming the op (the analogue of PyTorch's anomaly detection). Costs one pass per node.
+    /// It also takes a checksum of every array recorded in place by <see cref="Constant(double[])"/> (and the matrix
+    /// overload, and array targets of losses) and verifies it when backward starts: an array changed between forward
+    /// and backward, which would silently corrupt the gradient, is an error naming the node.
     /// </summary>
     public bool DetectAnomalies { get; set; }
 
@@ -75,6 +98,7 @@ public sealed partial class Tape
         ParameterTable.Clear();
         Objects.Clear();
         Operands.Clear();
+        _constantChecksums?.Clear();
         ClearNames();
         _generation++;
         _freed = false;
@@ -226,7 +250,9 @@ public sealed partial class Tape
         }
         ThrowIfFreed(OpKind.Constant);
         External.Add((array, start));
-        return Record(OpKind.Constant, -1, -1, ~(External.Count - 1), shape.Rows, shape.Cols, shape.Kind, NodeFlags.External, 0);
+        int i = Record(OpKind.Constant, -1, -1, ~(External.Count - 1), shape.Rows, shape.Cols, shape.Kind, NodeFlags.External, 0);
+        if (DetectAnomalies) (_constantChecksums ??= []).Add((i, Checksum(array.AsSpan(start, shape.Length))));
+        return i;
     }
 
     /// <summary>Forgets node <paramref name="count"/> and everything recorded after it (a failed custom op's node).</summary>
@@ -258,6 +284,29 @@ public sealed partial class Tape
         n.Aux = aux;
         Count = i + 1;
         return i;
+    }
+
+    /// <summary>With <see cref="DetectAnomalies"/>: the in-place constants recorded and the checksums of their arrays then.</summary>
+    private List<(int Node, ulong Checksum)>? _constantChecksums;
+
+    /// <summary>An order-sensitive 64-bit hash of the values' bits (FNV-1a over 8-byte words): cheap, and a changed element changes it.</summary>
+    private static ulong Checksum(ReadOnlySpan<double> values)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (double v in values) h = (h ^ (ulong)BitConverter.DoubleToInt64Bits(v)) * 1099511628211UL;
+        return h;
+    }
+
+    /// <summary>Throws if an in-place constant's array changed since it was recorded (see <see cref="DetectAnomalies"/>).</summary>
+    private void VerifyConstants(int output)
+    {
+        if (_constantChecksums is null) return;
+        foreach (var (node, checksum) in _constantChecksums)
+        {
+            if (node > output || Checksum(ValueSpan(node)) == checksum) continue;
+            throw new InvalidOperationException(
+                $"Backward: the array of constant node {node} ({Nodes[node].Shape}) changed after it was recorded. tape.Constant(double[]) reads the caller's array in place and backward reads it again, so the gradient would be wrong; leave the array unchanged until the tape is cleared, or record a copy (tape.Constant((double[])values.Clone())).");
+        }
     }
 
     private void GrowValues(int needed)
