@@ -68,7 +68,7 @@ public sealed class MiniBatches
     /// <summary>
     /// This epoch's n × d features, row-major, in this epoch's order: the buffer a batch is a row range of. Pass it
     /// to <c>tape.Constant(Features, RowCount, FeatureCount)</c> and take <c>[batch.Rows]</c>. Do not write to it;
-    /// <see cref="NextEpoch"/> overwrites it (clear the tape first).
+    /// <see cref="NextEpoch"/> overwrites it (clear the tape first). Before the first epoch it holds the table's order.
     /// </summary>
     public double[] Features { get; }
 
