@@ -28,6 +28,8 @@ public sealed class MiniBatches
     private readonly int[] _order;
     private readonly SplitMix64 _random;
     private readonly bool _shuffle;
+    private readonly int[]? _fullBatchLabels;
+    private readonly int[]? _lastBatchLabels;
 
     /// <summary>Batches of <paramref name="batchSize"/> rows (the last may be smaller) over <paramref name="table"/>.</summary>
     /// <param name="table">The rows to serve.</param>
@@ -48,6 +50,12 @@ public sealed class MiniBatches
         Features = table.FeatureArray();
         Targets = table.TargetArray();
         Labels = table.LabelStorage is { } labels ? (int[])labels.Clone() : null;
+        if (Labels is not null)
+        {
+            _fullBatchLabels = new int[BatchSize];
+            int last = table.RowCount - (BatchCount - 1) * BatchSize;
+            _lastBatchLabels = last == BatchSize ? _fullBatchLabels : new int[last];
+        }
     }
 
     /// <summary>The number of rows, n.</summary>
@@ -102,6 +110,22 @@ public sealed class MiniBatches
             Targets[k] = targets[i];
             if (labels is not null) Labels![k] = labels[i];
         }
+    }
+
+    /// <summary>
+    /// The labels of <paramref name="batch"/> as an array of exactly its length, for a loss that takes an <c>int[]</c>
+    /// (<c>Loss.SoftmaxCrossEntropy(logits, labels)</c>). The array is one of two allocated at construction (full
+    /// batches, and a shorter last batch), refilled by each call: a copy of the batch's labels, no allocation. Use it
+    /// before asking for another batch's labels.
+    /// </summary>
+    public int[] LabelArray(MiniBatch batch)
+    {
+        if (Labels is null) throw new InvalidOperationException("MiniBatches.LabelArray: the table's target is a regression value; read Targets.");
+        int[] destination = batch.RowCount == BatchSize ? _fullBatchLabels! : _lastBatchLabels!;
+        if (destination.Length != batch.RowCount || batch.Start + batch.RowCount > RowCount)
+            throw new ArgumentException($"MiniBatches.LabelArray: a batch of {batch.RowCount} rows at {batch.Start} is not one of these batches.", nameof(batch));
+        Labels.AsSpan(batch.Start, batch.RowCount).CopyTo(destination);
+        return destination;
     }
 
     /// <summary>Batch <paramref name="batch"/> of this epoch: a row range of the epoch's buffers.</summary>

@@ -102,6 +102,38 @@ public sealed class MiniBatchTests
     }
 
     [Fact]
+    public void SoftmaxRegressionEpochOnATape_WithLabelArrays_AllocatesNothing()
+    {
+        // Iris, batches of 32 (the last has 22): logits = X W + b, mean softmax cross-entropy against the batch's
+        // labels, backward. The labels come as exact-length arrays refilled in place; after warm-up, 0 bytes.
+        var batches = new MiniBatches(SampleData.Iris(), 32, seed: 4);
+        var w = MatrixParameter.Zeros("W", 4, 3);
+        var b = VectorParameter.Zeros("b", 3);
+        var tape = new Tape();
+
+        void RunEpoch(bool check)
+        {
+            batches.NextEpoch();
+            for (int k = 0; k < batches.BatchCount; k++)
+            {
+                MiniBatch batch = batches[k];
+                int[] labels = batches.LabelArray(batch);
+                if (check) Assert.Equal(batch.Labels.ToArray(), labels);   // outside the measured epoch: ToArray allocates
+                tape.Clear();
+                Matrix x = tape.Constant(batches.Features, batches.RowCount, 4)[batch.Rows];
+                Loss.SoftmaxCrossEntropy(Ops.MatMul(x, tape.Use(w)) + tape.Use(b), labels).Backward();
+            }
+        }
+
+        RunEpoch(check: true);
+        RunEpoch(check: true);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        RunEpoch(check: false);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(22, batches.LabelArray(batches[4]).Length);
+    }
+
+    [Fact]
     public void BadArguments_AreErrors()
     {
         var iris = SampleData.Iris();
