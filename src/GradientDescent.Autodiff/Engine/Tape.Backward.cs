@@ -147,6 +147,7 @@ public sealed partial class Tape
     /// family's local derivative (<see cref="Arithmetic.Local"/>, <see cref="Elementwise.Derivative"/>) straight on
     /// the arenas. Returns false for every other op, which takes the general path.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool ScalarRule(ref NodeRecord n, double g)
     {
         NodeRecord[] nodes = Nodes;
@@ -159,15 +160,27 @@ public sealed partial class Tape
                 ref NodeRecord b = ref nodes[n.B];
                 double x = a.Offset >= 0 ? Values[a.Offset] : ValueOf(n.A);
                 double y = b.Offset >= 0 ? Values[b.Offset] : ValueOf(n.B);
-                double result = Values[n.Offset];
+                // The two ops that dominate scalar graphs get their local derivatives written out (the same
+                // arithmetic as Arithmetic.Local, without its switch per operand); the rest go through Local.
+                double ga, gb;
+                switch (n.Op)
+                {
+                    case OpKind.Add: ga = g; gb = g; break;
+                    case OpKind.Multiply: ga = g * y; gb = g * x; break;
+                    default:
+                        double result = Values[n.Offset];
+                        ga = Arithmetic.Local(n.Op, 0, g, x, y, result);
+                        gb = Arithmetic.Local(n.Op, 1, g, x, y, result);
+                        break;
+                }
                 if ((a.Flags & NodeFlags.RequiresGrad) != 0)
                 {
-                    grads[a.Offset] += Arithmetic.Local(n.Op, 0, g, x, y, result);
+                    grads[a.Offset] += ga;
                     a.Flags |= NodeFlags.Reached;
                 }
                 if ((b.Flags & NodeFlags.RequiresGrad) != 0)
                 {
-                    grads[b.Offset] += Arithmetic.Local(n.Op, 1, g, x, y, result);
+                    grads[b.Offset] += gb;
                     b.Flags |= NodeFlags.Reached;
                 }
                 return true;
