@@ -35,8 +35,21 @@ public sealed class ReadmeCrossCheckExampleTests
         Assert.Contains("b                scalar      hand-derived  ", text, StringComparison.Ordinal);
         Assert.EndsWith("PASSED", text.TrimEnd());
 
-        // ∂E/∂w = −(y − ŷ)x from libtorch too.
+        // ∂E/∂w = −(y − ŷ)x from libtorch too, and the hand formula agrees with libtorch element by element.
         double yHat = 1 / (1 + Math.Exp(-(0.3 * x[0] - 0.1 * x[1] + 0.2)));
         Assert.Equal(-(1 - yHat) * x[0], report.Parameters[0].Torch[0], 14);
+        Assert.All(report.Parameters, p => Assert.True(p.VersusHandDerived is { Passed: true }, text));
+        Assert.Equal(report.Parameters[0].Torch[1], report.Parameters[0].HandDerived![1], 14);
+
+        // One row per parameter and reference, each ending in its verdict.
+        string[] lines = text.Split('\n');
+        foreach (string name in new[] { "w", "b" })
+        {
+            foreach (string reference in new[] { "libtorch", "hand-derived" })
+            {
+                string row = Assert.Single(lines, l => l.StartsWith(name + " ", StringComparison.Ordinal) && l.Contains(reference, StringComparison.Ordinal));
+                Assert.EndsWith("ok", row.TrimEnd(), StringComparison.Ordinal);
+            }
+        }
     }
 }
