@@ -19,7 +19,7 @@ public static class Report
         {
             string extras = string.Join(", ", r.Extras.Select(e => $"{e.Label} {e.Formatted}"));
             string check = $"{r.Check.MaxRelativeError.ToString("0.0e+0", Inv)}{(r.Check.Passed ? "" : " **FAIL**")}";
-            s.AppendLine(Inv, $"| {r.Name} | {r.Unit} | {Time(r.OursMs)} | {Time(r.TorchMs)} | {r.Speedup.ToString("0.00", Inv)}× | {extras} | {check} |");
+            s.AppendLine(Inv, $"| {r.Name} | {r.Unit} | {Time(r.OursMs)} | {Time(r.TorchMs)} | {(double.IsNaN(r.Speedup) ? "n/a" : r.Speedup.ToString("0.00", Inv) + "×")} | {extras} | {check} |");
         }
         return s.ToString();
     }

@@ -3,7 +3,7 @@ namespace GradientDescent.Autodiff.Benchmarks;
 /// <summary>Every workload, in the order of the issue.</summary>
 public static class WorkloadCatalog
 {
-    /// <summary>deep_chain, micrograd_mlp, logreg_full_batch, small_batch_sgd, op_overhead, mlp_epoch.</summary>
+    /// <summary>deep_chain, micrograd_mlp, logreg_full_batch, small_batch_sgd, op_overhead, mlp_epoch, trainer_overhead.</summary>
     public static IReadOnlyList<IWorkload> All { get; } =
     [
         new DeepChain(),
@@ -12,5 +12,6 @@ public static class WorkloadCatalog
         new SmallBatchSgd(),
         new OpOverhead(),
         new MlpEpoch(),
+        new TrainerOverhead(),
     ];
 }
