@@ -192,35 +192,81 @@ public sealed class TrainerTests
     }
 
     [Fact]
-    public void Fit_CancelledAtAnEpochsEnd_StopsAfterOneMoreStepAndKeepsTheParameters()
+    public void Fit_CancelledDuringAStep_StopsAfterThatStepAndKeepsTheParameters()
     {
-        // 40 rows in batches of 16: 3 steps per epoch. Cancelling while epoch 2 is reported lets the first step of
-        // epoch 3 run (the token is checked after each step), then Fit returns: 2 · 3 + 1 = 7 steps, 2 reports.
+        // 40 rows in batches of 16: 3 steps per epoch. Cancelling from inside step 5's loss (epoch 2, batch 2) lets
+        // that step finish (backward, update), then Fit returns: 5 steps, 1 completed epoch, the trained parameters.
         var model = new LogisticRegression(1, new RandomSource(8));
         double[][] initial = [.. model.Parameters().Select(p => (double[])p.Value.Clone())];
         using var cancellation = new CancellationTokenSource();
+        int calls = 0;
+        var trainer = new Trainer(model, new Sgd(model.Parameters(), 0.5), (x, t) =>
+        {
+            if (++calls == 5) cancellation.Cancel();
+            return model.Loss(x, t.Values);
+        }, new TrainerOptions { Epochs = 50, BatchSize = 16 });
+        double[][] afterStep5 = [];
+        trainer.AfterStep = s =>
+        {
+            if (s == 5) afterStep5 = [.. model.Parameters().Select(p => (double[])p.Value.Clone())];
+        };
+        TrainingResult result = trainer.Fit(Line(40, 9), cancellationToken: cancellation.Token);
+
+        Assert.Equal((StopReason.Cancelled, 5L, 1), (result.Reason, result.Steps, result.History.Count));
+        Assert.False(result.RestoredBest);
+        Assert.NotEqual(initial, model.Parameters().Select(p => p.Value));
+        Assert.Equal(afterStep5, model.Parameters().Select(p => p.Value));
+    }
+
+    [Fact]
+    public void Fit_CancelledAtAnEpochsEnd_StartsNoFurtherEpochAndKeepsTheLastParameters()
+    {
+        // Cancelled while epoch 2 is reported: epoch 3 never starts, so 2 · 3 = 6 steps, 2 reports, and with a
+        // validation table the best epoch is named but not restored (a cancelled run keeps what it trained).
+        var model = new LogisticRegression(1, new RandomSource(8));
+        using var cancellation = new CancellationTokenSource();
+        double[][] atEpoch2 = [];
         var progress = new ListProgress(r =>
         {
-            if (r.Epoch == 2) cancellation.Cancel();
+            if (r.Epoch != 2) return;
+            atEpoch2 = [.. model.Parameters().Select(p => (double[])p.Value.Clone())];
+            cancellation.Cancel();
         });
         var trainer = new Trainer(model, new Sgd(model.Parameters(), 0.5), (x, t) => model.Loss(x, t.Values),
             new TrainerOptions { Epochs = 50, BatchSize = 16, Patience = 100 });
         TrainingResult result = trainer.Fit(Line(40, 9), Line(20, 10), progress, cancellation.Token);
 
-        Assert.Equal(StopReason.Cancelled, result.Reason);
-        Assert.Equal(7, result.Steps);
-        Assert.Equal(2, result.History.Count);
+        Assert.Equal((StopReason.Cancelled, 6L, 2), (result.Reason, result.Steps, result.History.Count));
+        Assert.NotNull(result.BestEpoch);
         Assert.False(result.RestoredBest);
-        Assert.NotEqual(initial, model.Parameters().Select(p => p.Value));
+        Assert.Equal(atEpoch2, model.Parameters().Select(p => p.Value));
     }
 
     [Fact]
-    public void Fit_CancelledBeforeStart_RunsOneStep()
+    public void Fit_CancelledBeforeStart_TrainsNothing()
     {
         var model = new LogisticRegression(1, new RandomSource(8));
+        double[][] initial = [.. model.Parameters().Select(p => (double[])p.Value.Clone())];
         var trainer = new Trainer(model, new Sgd(model.Parameters(), 0.5), (x, t) => model.Loss(x, t.Values));
         TrainingResult result = trainer.Fit(Line(40, 9), cancellationToken: new CancellationToken(canceled: true));
-        Assert.Equal((StopReason.Cancelled, 1L, 0), (result.Reason, result.Steps, result.History.Count));
+        Assert.Equal((StopReason.Cancelled, 0L, 0), (result.Reason, result.Steps, result.History.Count));
+        Assert.Equal(initial, model.Parameters().Select(p => p.Value));
+    }
+
+    [Fact]
+    public void Fit_NonFiniteGradientUnderFiniteLoss_NextStepNamesTheNonFiniteParameters()
+    {
+        // L = BCE + √(b − b₀), b₀ the bias before step 1: at step 1 the extra term is √0 = 0, so L is finite, but
+        // ∂√u/∂u = 1/(2√u) = +∞ there, so SGD sets b = −∞ and step 2's loss is not finite. The error is raised at
+        // step 2 (epoch 1, batch 2) and lists linear.bias as already non-finite.
+        var model = new LogisticRegression(1, new RandomSource(12));
+        double b0 = model.Linear.Bias!.Value[0];
+        var trainer = new Trainer(model, new Sgd(model.Parameters(), 0.1),
+            (x, t) => model.Loss(x, t.Values) + Ops.Sqrt(Ops.Sum(x.Tape.Use(model.Linear.Bias!)) - b0),
+            new TrainerOptions { Epochs = 3, BatchSize = 8 });
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(Line(32, 13)));
+        Assert.Equal((1, 2, 2L), (e.Epoch, e.Batch, e.Step));
+        Assert.Contains("Parameters already non-finite before this step: linear.bias", e.Message);
     }
 
     [Fact]

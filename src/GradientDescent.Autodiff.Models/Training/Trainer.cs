@@ -11,10 +11,13 @@ namespace GradientDescent.Autodiff.Models;
 /// <para>A step allocates nothing once the tape's arenas have grown (measured in tests): the batch is a row view of
 /// the epoch's buffer (<see cref="MiniBatches"/>), its targets are copied into arrays allocated once per run, and the
 /// loss delegate is the caller's. Each epoch's end allocates its report, the validation pass and the metrics.</para>
+/// <para>One trainer runs one <see cref="Fit"/> at a time (its tape is shared by the calls).</para>
 /// <para>A NaN or infinite loss stops training with <see cref="TrainingDivergedException"/> before backward, so the
 /// model keeps the previous step's parameters. To name the op that made it, the trainer re-records that same step
 /// once with <see cref="Tape.DetectAnomalies"/> on (anomaly mode costs a pass per node, so ordinary steps run
-/// without it); if the forward pass is clean, it runs backward in anomaly mode too.</para>
+/// without it); if the forward pass is clean, it runs backward in anomaly mode too. Only the loss is checked each
+/// step: a non-finite gradient under a finite loss is caught at the next step, whose loss it poisons through the
+/// parameters, and that error lists the parameters that are already non-finite.</para>
 /// <para><see cref="IProgress{T}.Report"/> is called synchronously on the training thread at each epoch's end.
 /// (<see cref="Progress{T}"/> posts to the captured synchronisation context; pass your own <see cref="IProgress{T}"/>
 /// for synchronous handling.)</para>
@@ -65,7 +68,7 @@ public sealed class Trainer
     /// <param name="train">The training rows.</param>
     /// <param name="validation">Held-out rows for the validation loss, early stopping and the metrics; null to compute the metrics on <paramref name="train"/>.</param>
     /// <param name="progress">Receives each epoch's report as it ends, in order.</param>
-    /// <param name="cancellationToken">Checked after every step: when signalled, training stops after the step that was running and returns (no exception), <see cref="StopReason.Cancelled"/>, with the parameters as trained.</param>
+    /// <param name="cancellationToken">Checked after every step and before every epoch: when signalled, training stops after the step that was running (or before the next epoch starts, if it was signalled at an epoch's end) and returns, with no exception, <see cref="StopReason.Cancelled"/> and the parameters as trained. A token signalled before the call trains nothing.</param>
     /// <exception cref="TrainingDivergedException">A batch's loss was NaN or ±∞; the message names the epoch, the batch, the step and the op.</exception>
     public TrainingResult Fit(Table train, Table? validation = null, IProgress<EpochReport>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -98,6 +101,11 @@ public sealed class Trainer
         StopReason reason = StopReason.EpochLimit;
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                reason = StopReason.Cancelled;
+                break;
+            }
             batches.NextEpoch();
             double lossSum = 0;
             bool cancelled = false;
