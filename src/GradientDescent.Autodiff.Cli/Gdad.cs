@@ -19,9 +19,12 @@ public static class Gdad
             "Examples:\n" +
             "  gdad train                                   logistic regression on the embedded admissions data\n" +
             "  gdad train --data houses.csv --target price --model linear --standardize --json\n" +
+            "  gdad train --save model.json                 ... and keep the model\n" +
+            "  gdad predict --model-file model.json --data new.csv\n" +
             "  gdad train --help                            every training option\n\n" +
             "Exit codes: 0 success, 2 bad arguments or data, 3 training diverged, 70 a bug in gdad, 130 interrupted.");
         root.Subcommands.Add(TrainCommand.Build(stdout, stderr));
+        root.Subcommands.Add(PredictCommand.Build(stdout));
         return root;
     }
 

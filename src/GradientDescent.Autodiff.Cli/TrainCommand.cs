@@ -142,7 +142,7 @@ internal static class TrainCommand
             if (hasTest) test = scaler.Transform(test);
         }
 
-        Setup setup = Setup.Create(o, table);
+        Setup setup = Setup.Create(o.Model, table.FeatureCount, table.ClassCount, o.Hidden, o.Activation, o.Seed);
         Optimizer optimizer = CreateOptimizer(o, setup.Model.Parameters());
         int batch = o.BatchSize ?? train.RowCount;
         int every = Math.Max(1, o.Epochs / 10);
@@ -171,6 +171,9 @@ internal static class TrainCommand
         {
             try
             {
+                ModelDescription.Save(o.Save, new ModelDescription(ModelDescription.CurrentFormat, o.Model, setup.Model is MlpClassifier ? [.. o.Hidden ?? [16, 16]] : null,
+                    setup.Model is MlpClassifier ? o.Activation : null, [.. table.FeatureNames], table.TargetName, setup.Classes, table.ClassNames?.ToArray(),
+                    scaler is null ? null : [.. scaler.Mean], scaler is null ? null : [.. scaler.Scale]));
                 ParameterFile.Save(setup.Model, o.Save);
             }
             catch (IOException e)
@@ -290,13 +293,12 @@ internal static class TrainCommand
     }
 
     /// <summary>One model kind: the module, its batch loss, its metrics on a table and, for linear models, its parameters by feature.</summary>
-    private sealed record Setup(Module Model, string Description, BatchLoss Loss, Func<Table, IReadOnlyList<(string Name, double Value)>> Evaluate, Linear? Layer)
+    internal sealed record Setup(Module Model, string Description, BatchLoss Loss, Func<Table, IReadOnlyList<(string Name, double Value)>> Evaluate, Linear? Layer, Func<Matrix, double[]> Outputs, int Classes)
     {
-        public static Setup Create(TrainOptions o, Table table)
+        public static Setup Create(string model, int d, int classCount, IReadOnlyList<int>? hiddenWidths, string activation, ulong seed)
         {
-            var random = new RandomSource(o.Seed);
-            int d = table.FeatureCount;
-            switch (o.Model)
+            var random = new RandomSource(seed);
+            switch (model)
             {
                 case "linear":
                 {
@@ -305,7 +307,7 @@ internal static class TrainCommand
                     {
                         double[] p = m.Predict(OnTape(t)).Value;
                         return [("r2", Metrics.RSquared(p, t.Targets)), ("mse", Metrics.MeanSquaredError(p, t.Targets))];
-                    }, m.Linear);
+                    }, m.Linear, x => m.Predict(x).Value, 0);
                 }
                 case "logistic":
                 {
@@ -314,32 +316,32 @@ internal static class TrainCommand
                     {
                         double[] p = m.Probabilities(OnTape(t)).Value;
                         return [("accuracy", Metrics.BinaryAccuracy(p, t.Targets)), ("log_loss", Metrics.LogLoss(p, t.Targets))];
-                    }, m.Linear);
+                    }, m.Linear, x => m.Probabilities(x).Value, 2);
                 }
                 case "softmax":
                 {
-                    int k = Math.Max(2, table.ClassCount);
+                    int k = Math.Max(2, classCount);
                     var m = new SoftmaxRegression(d, k, random);
-                    return new Setup(m, $"softmax regression ({k} classes)", (x, t) => m.Loss(x, t.Labels), t => Classification(m.Probabilities(OnTape(t)).Value, k, t), null);
+                    return new Setup(m, $"softmax regression ({k} classes)", (x, t) => m.Loss(x, t.Labels), t => Classification(m.Probabilities(OnTape(t)).Value, k, t), null, x => m.Probabilities(x).Value, k);
                 }
                 case "mlp":
                 {
-                    int k = Math.Max(2, table.ClassCount);
-                    IReadOnlyList<int> hidden = o.Hidden ?? [16, 16];
-                    Activation act = o.Activation switch { "tanh" => Activation.Tanh, "sigmoid" => Activation.Sigmoid, _ => Activation.Relu };
+                    int k = Math.Max(2, classCount);
+                    IReadOnlyList<int> hidden = hiddenWidths ?? [16, 16];
+                    Activation act = activation switch { "tanh" => Activation.Tanh, "sigmoid" => Activation.Sigmoid, _ => Activation.Relu };
                     var m = new MlpClassifier(d, hidden, k, random, act);
-                    return new Setup(m, $"MLP classifier ({d} → {string.Join(" → ", hidden)} → {k}, {o.Activation})", (x, t) => m.Loss(x, t.Labels),
-                        t => Classification(m.Probabilities(OnTape(t)).Value, k, t), null);
+                    return new Setup(m, $"MLP classifier ({d} → {string.Join(" → ", hidden)} → {k}, {activation})", (x, t) => m.Loss(x, t.Labels),
+                        t => Classification(m.Probabilities(OnTape(t)).Value, k, t), null, x => m.Probabilities(x).Value, k);
                 }
                 default:
-                    throw new UsageException($"--model: unknown '{o.Model}'; one of {string.Join(", ", Models)}.");
+                    throw new UsageException($"--model: unknown '{model}'; one of {string.Join(", ", Models)}.");
             }
         }
 
         private static IReadOnlyList<(string, double)> Classification(double[] probabilities, int k, Table t) =>
             [("accuracy", Metrics.Accuracy(probabilities, k, t.Labels)), ("log_loss", Metrics.LogLoss(probabilities, k, t.Labels))];
 
-        private static Matrix OnTape(Table t) => new Tape().Constant(t.FeatureArray(), t.RowCount, t.FeatureCount);
+        internal static Matrix OnTape(Table t) => new Tape().Constant(t.FeatureArray(), t.RowCount, t.FeatureCount);
 
         /// <summary>bias and one weight per feature, in the raw features' units (w/σ and b − Σ wμ/σ after standardising); null for non-linear models.</summary>
         public IReadOnlyList<(string Name, double Value)>? OriginalUnitParameters(Standardizer? scaler, IReadOnlyList<string> featureNames)

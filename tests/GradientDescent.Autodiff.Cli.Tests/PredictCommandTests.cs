@@ -1,0 +1,93 @@
+using System.Globalization;
+using System.Text.Json;
+using static GradientDescent.Autodiff.Cli.Tests.CliRunner;
+
+namespace GradientDescent.Autodiff.Cli.Tests;
+
+public sealed class PredictCommandTests
+{
+    private static double[][] Rows(string csv) =>
+        [.. File.ReadAllLines(csv).Skip(1).Select(l => l.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray())];
+
+    [Theory]
+    [InlineData("softmax", "three", 4)]
+    [InlineData("mlp", "three", 4)]
+    [InlineData("logistic", "binary", 3)]
+    public void Predict_AfterTrainSave_ReproducesTheTrainingAccuracy(string model, string target, int column)
+    {
+        // Same parameters, same standardisation, same rows: the classes predict writes must score exactly the
+        // accuracy train reported (arg-max, or σ(z) ≥ ½, on the same probabilities).
+        string csv = SmallCsv();
+        string modelFile = Path.Combine(Path.GetDirectoryName(csv)!, "m.json");
+        var trained = Run("train", "--json", "--data", csv, "--target", target, "--features", "a,b", "--model", model,
+            "--standardize", "--lr", "0.1", "--epochs", "100", "--hidden", "8", "--save", modelFile);
+        Assert.Equal(0, trained.Code);
+        Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(csv)!, "m.gdad.json")));
+
+        var r = Run("predict", "--model-file", modelFile, "--data", csv, "--json");
+        Assert.Equal(0, r.Code);
+        JsonElement json = r.Json();
+        Assert.Equal(["model", "rows", "predictions"], json.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(60, json.GetProperty("rows").GetInt32());
+        int[] predicted = [.. json.GetProperty("predictions").EnumerateArray().Select(p => p.GetProperty("class").GetInt32())];
+        double[][] rows = Rows(csv);
+        double accuracy = rows.Where((row, i) => (int)row[column] == predicted[i]).Count() / (double)rows.Length;
+        Assert.Equal(trained.Json().GetProperty("metrics").GetProperty("accuracy").GetDouble(), accuracy, 12);
+        Assert.All(json.GetProperty("predictions").EnumerateArray(), p => Assert.InRange(p.GetProperty("probability").GetDouble(), 0.5 - 1e-12, 1));
+    }
+
+    [Fact]
+    public void Predict_StandardizedLinear_EqualsTheReportedOriginalUnitParametersAppliedToRawFeatures()
+    {
+        // The model ran on z = (x − μ)/σ; train reported b' = b − Σ wμ/σ and w' = w/σ. So predict's ŷ must equal
+        // b' + w'ₐ a + w'_b b on the raw values: a check of the saved μ, σ and of the inverse mapping together.
+        string csv = SmallCsv();
+        string modelFile = Path.Combine(Path.GetDirectoryName(csv)!, "lin.json");
+        var trained = Run("train", "--json", "--data", csv, "--target", "y", "--features", "a,b", "--model", "linear", "--standardize", "--epochs", "50", "--save", modelFile);
+        Assert.Equal(0, trained.Code);
+        JsonElement p = trained.Json().GetProperty("parameters");
+        var r = Run("predict", "--model-file", modelFile, "--data", csv, "--json");
+        Assert.Equal(0, r.Code);
+        double[] predictions = [.. r.Json().GetProperty("predictions").EnumerateArray().Select(e => e.GetDouble())];
+        double[][] rows = Rows(csv);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            double expected = p.GetProperty("bias").GetDouble() + p.GetProperty("a").GetDouble() * rows[i][0] + p.GetProperty("b").GetDouble() * rows[i][1];
+            Assert.Equal(expected, predictions[i], 1e-10);
+        }
+    }
+
+    [Fact]
+    public void Predict_PlainOutput_IsACsvWithOneLinePerRow()
+    {
+        string path = Path.Combine(Path.GetDirectoryName(SmallCsv())!, "adm.json");
+        Assert.Equal(0, Run("train", "--epochs", "20", "--save", path, "--json").Code);
+        // The admissions model was trained without header (x1, x2): a feature-only file without header works too.
+        string features = WriteTemp("new.csv", "0.5,0.5\n0.1,0.9\n\n0.9,0.1\n");
+        var r = Run("predict", "--model-file", path, "--data", features, "--no-header");
+        Assert.Equal(0, r.Code);
+        string[] lines = r.Stdout.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("class,probability", lines[0]);
+        Assert.Equal(4, lines.Length);
+    }
+
+    [Fact]
+    public void Predict_MissingDescriptionOrColumn_Exit2OneLine()
+    {
+        string csv = SmallCsv();
+        string dir = Path.GetDirectoryName(csv)!;
+        string lone = Path.Combine(dir, "lone.json");
+        File.WriteAllText(lone, "{}");
+        var r = Run("predict", "--model-file", lone, "--data", csv);
+        Assert.Equal(2, r.Code);
+        Assert.Contains("lone.gdad.json", r.Stderr, StringComparison.Ordinal);
+
+        string modelFile = Path.Combine(dir, "ab.json");
+        Assert.Equal(0, Run("train", "--data", csv, "--target", "binary", "--features", "a,b", "--epochs", "5", "--save", modelFile, "--json").Code);
+        string onlyA = WriteTemp("a.csv", "a\n1\n2\n");
+        r = Run("predict", "--model-file", modelFile, "--data", onlyA);
+        Assert.Equal(2, r.Code);
+        Assert.Equal("", r.Stdout);
+        Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}
