@@ -49,6 +49,7 @@ internal static class TrainCommand
         var standardize = new Option<bool>("--standardize") { Description = "Standardise features with the training rows' mean and σ; parameters are still reported in the original units." };
         var seed = new Option<ulong>("--seed") { Description = "Seeds the initialisation, the train/test split and the shuffles.", DefaultValueFactory = _ => 1UL };
         var save = new Option<string?>("--save") { Description = "Write the trained parameters to FILE (ParameterFile JSON; with --standardize, of the model on standardised features).", HelpName = "FILE" };
+        var outDir = new Option<string?>("--out") { Description = "Also write DIR/loss.png (the training loss per epoch) and DIR/summary.json (the --json object); DIR is created if needed.", HelpName = "DIR" };
         var json = new Option<bool>("--json") { Description = "Write exactly one JSON object to stdout and nothing else: model, epochs, final_loss, metrics, test_metrics, parameters, seconds." };
 
         var command = new Command("train",
@@ -61,7 +62,7 @@ internal static class TrainCommand
             "Exit codes: 0 success, 2 bad arguments or data, 3 training diverged, 70 a bug, 130 interrupted (Ctrl+C: stops after the current step, still reports and saves).")
         {
             model, data, noHeader, target, features, classNames, hidden, activation, optimizer, lr, weightDecay, epochs,
-            batchSize, testFraction, standardize, seed, save, json,
+            batchSize, testFraction, standardize, seed, save, outDir, json,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -83,7 +84,8 @@ internal static class TrainCommand
                 Standardize: parse.GetValue(standardize),
                 Seed: parse.GetValue(seed),
                 Save: parse.GetValue(save),
-                Json: parse.GetValue(json));
+                Json: parse.GetValue(json),
+                Out: parse.GetValue(outDir));
             return Task.FromResult((int)Run(options, stdout, stderr, cancellationToken));
         });
         return command;
@@ -184,22 +186,11 @@ internal static class TrainCommand
         double seconds = clock.Elapsed.TotalSeconds;
         double? finalLoss = result.Last?.TrainingLoss;
 
+        string summary = Summary(o.Model, result.History.Count, finalLoss, metrics, testMetrics, parameters, seconds);
+        if (o.Out is not null) WriteOut(o.Out, result, summary);
         if (o.Json)
         {
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-            {
-                w.WriteStartObject();
-                w.WriteString("model", o.Model);
-                w.WriteNumber("epochs", result.History.Count);
-                if (finalLoss is { } l && double.IsFinite(l)) w.WriteNumber("final_loss", l); else w.WriteNull("final_loss");
-                WriteObject(w, "metrics", metrics);
-                if (testMetrics is not null) WriteObject(w, "test_metrics", testMetrics);
-                if (parameters is not null) WriteObject(w, "parameters", parameters);
-                w.WriteNumber("seconds", Math.Round(seconds, 4));
-                w.WriteEndObject();
-            }
-            stdout.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+            stdout.WriteLine(summary);
         }
         else
         {
@@ -207,10 +198,59 @@ internal static class TrainCommand
             stdout.WriteLine($"training: {Format(metrics)}");
             if (testMetrics is not null) stdout.WriteLine($"test:     {Format(testMetrics)}");
             if (parameters is not null) stdout.WriteLine($"parameters{(scaler is null ? "" : " (original units)")}: {Format(parameters)}");
-            if (o.Save is not null) stdout.WriteLine($"saved the parameters to {o.Save}");
+            if (o.Save is not null) stdout.WriteLine($"saved the parameters to {o.Save} and the model's description to {ModelDescription.PathFor(o.Save)}");
+            if (o.Out is not null) stdout.WriteLine($"wrote {Path.Combine(o.Out, "loss.png")} and {Path.Combine(o.Out, "summary.json")}");
             stdout.WriteLine(string.Create(Inv, $"{result.History.Count} epochs, {result.Steps} steps in {seconds:F2} s"));
         }
         return cancelled ? ExitCode.Interrupted : ExitCode.Success;
+    }
+
+    /// <summary>The --json object: model, epochs, final_loss, metrics, test_metrics (if any), parameters (if linear), seconds.</summary>
+    private static string Summary(string model, int epochs, double? finalLoss, IReadOnlyList<(string, double)> metrics,
+        IReadOnlyList<(string, double)>? testMetrics, IReadOnlyList<(string, double)>? parameters, double seconds)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("model", model);
+            w.WriteNumber("epochs", epochs);
+            if (finalLoss is { } l && double.IsFinite(l)) w.WriteNumber("final_loss", l); else w.WriteNull("final_loss");
+            WriteObject(w, "metrics", metrics);
+            if (testMetrics is not null) WriteObject(w, "test_metrics", testMetrics);
+            if (parameters is not null) WriteObject(w, "parameters", parameters);
+            w.WriteNumber("seconds", Math.Round(seconds, 4));
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>--out: the loss curve as a PNG (ScottPlot) and the summary object as JSON.</summary>
+    private static void WriteOut(string dir, TrainingResult result, string summary)
+    {
+        try
+        {
+            Directory.CreateDirectory(dir);
+            var plot = new ScottPlot.Plot();
+            double[] epochs = [.. result.History.Select(r => (double)r.Epoch)];
+            double[] losses = [.. result.History.Select(r => r.TrainingLoss)];
+            if (epochs.Length > 0)
+            {
+                var line = plot.Add.Scatter(epochs, losses);
+                line.MarkerSize = 0;
+                line.LegendText = "training loss";
+                plot.ShowLegend(ScottPlot.Alignment.UpperRight);   // the curve falls, so the upper right stays clear
+            }
+            plot.Title("gdad train: loss per epoch");
+            plot.XLabel("epoch");
+            plot.YLabel("loss");
+            plot.SavePng(Path.Combine(dir, "loss.png"), 640, 420);
+            File.WriteAllText(Path.Combine(dir, "summary.json"), summary + "\n");
+        }
+        catch (IOException e)
+        {
+            throw new UsageException($"--out: cannot write to '{dir}': {e.Message}");
+        }
     }
 
     private static void WriteObject(Utf8JsonWriter w, string name, IReadOnlyList<(string Name, double Value)> values)

@@ -18,6 +18,7 @@ namespace GradientDescent.Autodiff.Cli;
 /// <param name="Standardize">Whether to standardise the features with the training rows' μ and σ.</param>
 /// <param name="Seed">Seeds the initialisation, the split and the epochs' shuffles.</param>
 /// <param name="Save">Where to write the trained parameters (ParameterFile JSON), or null.</param>
+/// <param name="Out">A folder for loss.png (the training loss per epoch) and summary.json (the --json object), or null.</param>
 /// <param name="Json">Whether to write one JSON object to stdout instead of readable lines.</param>
 internal sealed record TrainOptions(
     string Model = "logistic",
@@ -37,4 +38,5 @@ internal sealed record TrainOptions(
     bool Standardize = false,
     ulong Seed = 1,
     string? Save = null,
-    bool Json = false);
+    bool Json = false,
+    string? Out = null);

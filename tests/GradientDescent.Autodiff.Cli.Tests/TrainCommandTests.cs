@@ -161,3 +161,19 @@ public sealed class TrainCommandTests
         Assert.Equal(JsonValueKind.Null, json.GetProperty("final_loss").ValueKind);
     }
 }
+
+public sealed class TrainOutTests
+{
+    [Fact]
+    public void Train_Out_WritesALossPngAndTheJsonSummaryThatStdoutCarries()
+    {
+        string dir = Path.Combine(Path.GetDirectoryName(CliRunner.SmallCsv())!, "run", "out");   // two levels that do not exist yet
+        var r = CliRunner.Run("train", "--epochs", "15", "--json", "--out", dir);
+        Assert.Equal(0, r.Code);
+        byte[] png = File.ReadAllBytes(Path.Combine(dir, "loss.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
+        Assert.True(png.Length > 1000);
+        // The same object, byte for byte (stdout ends with one newline, as the file does).
+        Assert.Equal(r.Stdout.ReplaceLineEndings("\n"), File.ReadAllText(Path.Combine(dir, "summary.json")).ReplaceLineEndings("\n"));
+    }
+}
