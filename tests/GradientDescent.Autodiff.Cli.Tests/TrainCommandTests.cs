@@ -177,3 +177,35 @@ public sealed class TrainOutTests
         Assert.Equal(r.Stdout.ReplaceLineEndings("\n"), File.ReadAllText(Path.Combine(dir, "summary.json")).ReplaceLineEndings("\n"));
     }
 }
+
+public sealed class TrainInterruptTests
+{
+    /// <summary>A writer that signals Ctrl+C's token when a line starting with <paramref name="trigger"/> is written.</summary>
+    private sealed class CancelOnLine(CancellationTokenSource cancel, string trigger) : StringWriter(System.Globalization.CultureInfo.InvariantCulture)
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value is not null && value.StartsWith(trigger, StringComparison.Ordinal)) cancel.Cancel();
+        }
+    }
+
+    [Fact]
+    public async Task Train_CtrlCDuringTraining_StopsAtThatEpochStillReportsAndSavesAndExits130()
+    {
+        // The epoch-20 line is written from the trainer's progress report at the end of epoch 20; a token signalled
+        // there starts no further epoch, so exactly 20 epochs are trained, reported and saved.
+        using var cancel = new CancellationTokenSource();
+        var stdout = new CancelOnLine(cancel, "epoch    20");
+        var stderr = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        string path = Path.Combine(Path.GetDirectoryName(CliRunner.SmallCsv())!, "interrupted.json");
+        int code = await Gdad.RunAsync(["train", "--epochs", "200", "--save", path], stdout, stderr, cancel.Token);
+        Assert.Equal((int)ExitCode.Interrupted, code);
+        Assert.Equal("", stderr.ToString());
+        string text = stdout.ToString();
+        Assert.Contains("interrupted after 20 epochs (20 steps)", text, StringComparison.Ordinal);
+        Assert.Contains("training: accuracy = ", text, StringComparison.Ordinal);
+        Assert.True(File.Exists(path));
+        Assert.DoesNotContain("epoch    40", text, StringComparison.Ordinal);
+    }
+}
