@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Spectre.Console;
 using GradientDescent.Autodiff.Datasets;
 using GradientDescent.Autodiff.Models;
 
@@ -12,7 +13,7 @@ namespace GradientDescent.Autodiff.Cli;
 public static class Gdad
 {
     /// <summary>The root command with its subcommands, each writing to <paramref name="stdout"/> (results) and <paramref name="stderr"/> (problems).</summary>
-    internal static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
+    internal static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr, IAnsiConsole? live = null)
     {
         var root = new RootCommand(
             "gdad: train GradientDescent.Autodiff's ready models on a CSV file.\n\n" +
@@ -23,23 +24,24 @@ public static class Gdad
             "  gdad predict --model-file model.json --data new.csv\n" +
             "  gdad train --help                            every training option\n\n" +
             "Exit codes: 0 success, 2 bad arguments or data, 3 training diverged, 70 a bug in gdad, 130 interrupted.");
-        root.Subcommands.Add(TrainCommand.Build(stdout, stderr));
+        root.Subcommands.Add(TrainCommand.Build(stdout, stderr, live));
         root.Subcommands.Add(PredictCommand.Build(stdout));
         return root;
     }
 
     /// <summary>
     /// Parses <paramref name="args"/>, runs the command and returns its exit code. Nothing is written to the console
-    /// except through the two writers; <paramref name="cancellationToken"/> is Ctrl+C.
+    /// except through the two writers (and <paramref name="live"/>); <paramref name="cancellationToken"/> is Ctrl+C.
     /// </summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    /// <param name="live">An interactive console for live progress bars, or null for plain lines (redirected output, tests).</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default, IAnsiConsole? live = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         try
         {
-            RootCommand root = BuildRoot(stdout, stderr);
+            RootCommand root = BuildRoot(stdout, stderr, live);
             ParseResult parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {

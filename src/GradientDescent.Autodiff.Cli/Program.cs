@@ -1,8 +1,18 @@
+using Spectre.Console;
+
 namespace GradientDescent.Autodiff.Cli;
 
 /// <summary>The process entry point: the console's writers and Ctrl+C, then <see cref="Gdad.RunAsync"/>.</summary>
 internal static class Program
 {
+    /// <summary>A console for live progress bars when both streams reach an interactive terminal; null when redirected (then plain lines).</summary>
+    private static IAnsiConsole? LiveConsole()
+    {
+        if (Console.IsOutputRedirected || Console.IsErrorRedirected) return null;
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        return console.Profile.Capabilities.Interactive ? console : null;
+    }
+
     private static async Task<int> Main(string[] args)
     {
         using var cancel = new CancellationTokenSource();
@@ -17,7 +27,7 @@ internal static class Program
         Console.CancelKeyPress += onCancel;
         try
         {
-            return await Gdad.RunAsync(args, Console.Out, Console.Error, cancel.Token).ConfigureAwait(false);
+            return await Gdad.RunAsync(args, Console.Out, Console.Error, cancel.Token, LiveConsole()).ConfigureAwait(false);
         }
         finally
         {

@@ -4,6 +4,8 @@ using System.Globalization;
 using System.Text.Json;
 using GradientDescent.Autodiff.Datasets;
 using GradientDescent.Autodiff.Models;
+using Spectre.Console;
+using Table = GradientDescent.Autodiff.Datasets.Table;
 
 namespace GradientDescent.Autodiff.Cli;
 
@@ -20,7 +22,7 @@ internal static class TrainCommand
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>The <c>train</c> command; its action binds a <see cref="TrainOptions"/> and calls <see cref="Run"/>.</summary>
-    internal static Command Build(TextWriter stdout, TextWriter stderr)
+    internal static Command Build(TextWriter stdout, TextWriter stderr, IAnsiConsole? live = null)
     {
         var model = new Option<string>("--model") { Description = "linear (least squares), logistic (binary 0/1 target), softmax or mlp (class labels 0 … k − 1).", DefaultValueFactory = _ => "logistic" };
         model.AcceptOnlyFromAmong(Models);
@@ -86,7 +88,7 @@ internal static class TrainCommand
                 Save: parse.GetValue(save),
                 Json: parse.GetValue(json),
                 Out: parse.GetValue(outDir));
-            return Task.FromResult((int)Run(options, stdout, stderr, cancellationToken));
+            return Task.FromResult((int)Run(options, stdout, stderr, cancellationToken, live));
         });
         return command;
     }
@@ -126,7 +128,7 @@ internal static class TrainCommand
     }
 
     /// <summary>Trains as <paramref name="o"/> says and reports; throws <see cref="UsageException"/>, <see cref="DataFormatException"/> and the like for bad input (mapped by <see cref="Gdad.RunAsync"/>).</summary>
-    internal static ExitCode Run(TrainOptions o, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    internal static ExitCode Run(TrainOptions o, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, IAnsiConsole? live = null)
     {
         var clock = Stopwatch.StartNew();
         Table table = Load(o);
@@ -163,7 +165,9 @@ internal static class TrainCommand
                 stdout.WriteLine(string.Create(Inv, $"epoch {report.Epoch,5}  loss {report.TrainingLoss:F6}"));
             }
         });
-        TrainingResult result = trainer.Fit(train, null, progress, cancellationToken);
+        TrainingResult result = live is null || o.Json
+            ? trainer.Fit(train, null, progress, cancellationToken)
+            : FitWithBar(live, trainer, train, o.Epochs, cancellationToken);
         bool cancelled = result.Reason == StopReason.Cancelled;
 
         var metrics = setup.Evaluate(train);
@@ -204,6 +208,24 @@ internal static class TrainCommand
         }
         return cancelled ? ExitCode.Interrupted : ExitCode.Success;
     }
+
+    /// <summary>
+    /// Fit under a live progress bar (interactive terminals only): the bar shows the epoch and its loss in place of
+    /// the per-epoch lines, and is cleared when training ends, leaving the summary.
+    /// </summary>
+    private static TrainingResult FitWithBar(IAnsiConsole live, Trainer trainer, Table train, int epochs, CancellationToken cancellationToken) =>
+        live.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(context =>
+            {
+                ProgressTask task = context.AddTask("training", maxValue: epochs);
+                return trainer.Fit(train, null, new LineProgress(report =>
+                {
+                    task.Value = report.Epoch;
+                    task.Description = Markup.Escape(string.Create(Inv, $"epoch {report.Epoch}/{epochs}  loss {report.TrainingLoss:F6}"));
+                }), cancellationToken);
+            });
 
     /// <summary>The --json object: model, epochs, final_loss, metrics, test_metrics (if any), parameters (if linear), seconds.</summary>
     private static string Summary(string model, int epochs, double? finalLoss, IReadOnlyList<(string, double)> metrics,

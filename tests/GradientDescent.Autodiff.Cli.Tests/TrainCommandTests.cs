@@ -1,3 +1,4 @@
+using Spectre.Console.Testing;
 using System.Globalization;
 using System.Text.Json;
 using static GradientDescent.Autodiff.Cli.Tests.CliRunner;
@@ -207,5 +208,34 @@ public sealed class TrainInterruptTests
         Assert.Contains("training: accuracy = ", text, StringComparison.Ordinal);
         Assert.True(File.Exists(path));
         Assert.DoesNotContain("epoch    40", text, StringComparison.Ordinal);
+    }
+}
+
+public sealed class TrainLiveTests
+{
+    [Fact]
+    public async Task Train_InteractiveConsole_ShowsABarInsteadOfEpochLinesAndKeepsTheSummary()
+    {
+        var live = new Spectre.Console.Testing.TestConsole().Interactive();
+        var stdout = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        var stderr = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        int code = await Gdad.RunAsync(["train", "--epochs", "30"], stdout, stderr, CancellationToken.None, live);
+        Assert.Equal(0, code);
+        string text = stdout.ToString();
+        Assert.DoesNotContain("epoch    30", text, StringComparison.Ordinal);
+        Assert.Contains("training: accuracy = ", text, StringComparison.Ordinal);
+        Assert.Contains("loss", live.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Train_InteractiveConsoleWithJson_WritesOnlyTheObjectAndNoBar()
+    {
+        var live = new Spectre.Console.Testing.TestConsole().Interactive();
+        var stdout = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        int code = await Gdad.RunAsync(["train", "--epochs", "10", "--json"], stdout, new StringWriter(System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None, live);
+        Assert.Equal(0, code);
+        Assert.Equal("", live.Output);
+        using var doc = System.Text.Json.JsonDocument.Parse(stdout.ToString());
+        Assert.Equal(10, doc.RootElement.GetProperty("epochs").GetInt32());
     }
 }
