@@ -18,8 +18,9 @@ namespace GradientDescent.Autodiff.Cli;
 /// <param name="ClassNames">The class names for text labels, index = class; null for numeric labels.</param>
 /// <param name="Mean">μ of each feature over the training rows with --standardize; null without.</param>
 /// <param name="Scale">σ of each feature (1 for a constant one) with --standardize; null without.</param>
+/// <param name="Task">For mlp: classification or regression (absent in older files: classification); null for the others.</param>
 internal sealed record ModelDescription(string Format, string Model, int[]? Hidden, string? Activation, string[] Features, string Target,
-    int Classes, string[]? ClassNames, double[]? Mean, double[]? Scale)
+    int Classes, string[]? ClassNames, double[]? Mean, double[]? Scale, string? Task = null)
 {
     internal const string CurrentFormat = "gdad/model/1";
 
@@ -58,7 +59,7 @@ internal sealed record ModelDescription(string Format, string Model, int[]? Hidd
         {
             throw new UsageException($"{path}: not a gdad model description ({e.Message}).");
         }
-        if (d is null || d.Format != CurrentFormat || d.Features is null || d.Features.Length == 0 || !TrainCommand.Models.Contains(d.Model))
+        if (d is null || d.Format != CurrentFormat || d.Features is null || d.Features.Length == 0 || !TrainCommand.Models.Contains(d.Model) || (d.Task is not null && !TrainCommand.Tasks.Contains(d.Task)))
         {
             throw new UsageException($"{path}: not a gdad model description of format {CurrentFormat}.");
         }

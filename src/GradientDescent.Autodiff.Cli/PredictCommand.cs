@@ -44,7 +44,8 @@ internal static class PredictCommand
     {
         ModelDescription d = ModelDescription.Load(o.ModelFile);
         Table table = LoadFeatures(o, d);
-        var setup = TrainCommand.Setup.Create(d.Model, d.Features.Length, d.Classes, d.Hidden, d.Activation ?? "relu", seed: 0);
+        bool regression = d.Model == "linear" || d.Task == "regression";
+        var setup = TrainCommand.Setup.Create(d.Model, d.Features.Length, d.Classes, d.Hidden, d.Activation ?? "relu", seed: 0, regression);
         ParameterFile.Load(setup.Model, o.ModelFile);
 
         double[] x = table.FeatureArray();
@@ -67,7 +68,7 @@ internal static class PredictCommand
                 w.WriteStartArray("predictions");
                 for (int i = 0; i < n; i++)
                 {
-                    if (d.Model == "linear")
+                    if (regression)
                     {
                         w.WriteNumberValue(outputs[i]);
                         continue;
@@ -87,10 +88,10 @@ internal static class PredictCommand
         else
         {
             // A CSV on stdout: one row per input row.
-            stdout.WriteLine(d.Model == "linear" ? d.Target : d.ClassNames is null ? "class,probability" : "class,name,probability");
+            stdout.WriteLine(regression ? d.Target : d.ClassNames is null ? "class,probability" : "class,name,probability");
             for (int i = 0; i < n; i++)
             {
-                if (d.Model == "linear")
+                if (regression)
                 {
                     stdout.WriteLine(outputs[i].ToString("R", Inv));
                     continue;

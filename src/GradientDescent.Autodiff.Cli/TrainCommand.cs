@@ -18,13 +18,14 @@ internal static class TrainCommand
     internal static readonly string[] Models = ["linear", "logistic", "softmax", "mlp"];
     internal static readonly string[] Optimizers = ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"];
     internal static readonly string[] Activations = ["relu", "tanh", "sigmoid"];
+    internal static readonly string[] Tasks = ["classification", "regression"];
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>The <c>train</c> command; its action binds a <see cref="TrainOptions"/> and calls <see cref="Run"/>.</summary>
     internal static Command Build(TextWriter stdout, TextWriter stderr, IAnsiConsole? live = null)
     {
-        var model = new Option<string>("--model") { Description = "linear (least squares), logistic (binary 0/1 target), softmax or mlp (class labels 0 … k − 1).", DefaultValueFactory = _ => "logistic" };
+        var model = new Option<string>("--model") { Description = "linear (least squares), logistic (binary 0/1 target), softmax or mlp (class labels 0 … k − 1; with --task regression, a real-valued target).", DefaultValueFactory = _ => "logistic" };
         model.AcceptOnlyFromAmong(Models);
         var data = new Option<string?>("--data") { Description = "A CSV file of numbers (default: the embedded admissions data, 100 rows, 2 features, 0/1 label).", HelpName = "FILE" };
         var noHeader = new Option<bool>("--no-header") { Description = "The CSV has no header line: columns are named x1, x2, … and chosen by 0-based index." };
@@ -32,6 +33,8 @@ internal static class TrainCommand
         var features = new Option<string?>("--features") { Description = "Comma-separated feature columns, names or 0-based indices (default: all but the target).", HelpName = "C1,C2,…" };
         var classNames = new Option<string>("--class-names") { Description = "Class labels: none (numbers 0 … k − 1), first (text, numbered in order of appearance) or sorted (text, ordinal order).", DefaultValueFactory = _ => "none" };
         classNames.AcceptOnlyFromAmong("none", "first", "sorted");
+        var task = new Option<string?>("--task") { Description = "For --model mlp: classification (class labels 0 … k − 1, the default) or regression (a real-valued target; least squares, metrics r2 and mse). linear is always regression, logistic and softmax always classification.", HelpName = "classification|regression" };
+        task.AcceptOnlyFromAmong(Tasks);
         var hidden = new Option<string>("--hidden") { Description = "The MLP's hidden layer widths, comma-separated.", DefaultValueFactory = _ => "16,16", HelpName = "W1,W2,…" };
         Check(hidden, v => ParseWidths(v) is null ? $"--hidden: '{v}' is not a comma-separated list of widths ≥ 1, such as 16,16." : null);
         var activation = new Option<string>("--activation") { Description = "The MLP's activation between layers.", DefaultValueFactory = _ => "relu" };
@@ -60,10 +63,11 @@ internal static class TrainCommand
             "  gdad train                                             logistic regression on the admissions data\n" +
             "  gdad train --batch-size 1 --optimizer sgd --lr 0.01 --epochs 100   the seed lesson's per-point updates\n" +
             "  gdad train --data iris.csv --target species --class-names first --model softmax --standardize\n" +
-            "  gdad train --data houses.csv --target price --model linear --standardize --test-fraction 0.2 --json\n\n" +
+            "  gdad train --data houses.csv --target price --model linear --standardize --test-fraction 0.2 --json\n" +
+            "  gdad train --data houses.csv --target price --model mlp --task regression --standardize\n\n" +
             "Exit codes: 0 success, 2 bad arguments or data, 3 training diverged, 70 a bug, 130 interrupted (Ctrl+C: stops after the current step, still reports and saves).")
         {
-            model, data, noHeader, target, features, classNames, hidden, activation, optimizer, lr, weightDecay, epochs,
+            model, task, data, noHeader, target, features, classNames, hidden, activation, optimizer, lr, weightDecay, epochs,
             batchSize, testFraction, standardize, seed, save, outDir, json,
         };
         command.SetAction((parse, cancellationToken) =>
@@ -87,7 +91,8 @@ internal static class TrainCommand
                 Seed: parse.GetValue(seed),
                 Save: parse.GetValue(save),
                 Json: parse.GetValue(json),
-                Out: parse.GetValue(outDir));
+                Out: parse.GetValue(outDir),
+                Task: parse.GetValue(task));
             return Task.FromResult((int)Run(options, stdout, stderr, cancellationToken, live));
         });
         return command;
@@ -131,7 +136,8 @@ internal static class TrainCommand
     internal static ExitCode Run(TrainOptions o, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, IAnsiConsole? live = null)
     {
         var clock = Stopwatch.StartNew();
-        Table table = Load(o);
+        bool regression = IsRegression(o.Model, o.Task);
+        Table table = Load(o, regression);
         Table train = table, test = null!;
         bool hasTest = o.TestFraction is not null;
         if (hasTest)
@@ -146,7 +152,7 @@ internal static class TrainCommand
             if (hasTest) test = scaler.Transform(test);
         }
 
-        Setup setup = Setup.Create(o.Model, table.FeatureCount, table.ClassCount, o.Hidden, o.Activation, o.Seed);
+        Setup setup = Setup.Create(o.Model, table.FeatureCount, table.ClassCount, o.Hidden, o.Activation, o.Seed, regression);
         Optimizer optimizer = CreateOptimizer(o, setup.Model.Parameters());
         int batch = o.BatchSize ?? train.RowCount;
         int every = Math.Max(1, o.Epochs / 10);
@@ -177,9 +183,9 @@ internal static class TrainCommand
         {
             try
             {
-                ModelDescription.Save(o.Save, new ModelDescription(ModelDescription.CurrentFormat, o.Model, setup.Model is MlpClassifier ? [.. o.Hidden ?? [16, 16]] : null,
-                    setup.Model is MlpClassifier ? o.Activation : null, [.. table.FeatureNames], table.TargetName, setup.Classes, table.ClassNames?.ToArray(),
-                    scaler is null ? null : [.. scaler.Mean], scaler is null ? null : [.. scaler.Scale]));
+                ModelDescription.Save(o.Save, new ModelDescription(ModelDescription.CurrentFormat, o.Model, o.Model == "mlp" ? [.. o.Hidden ?? [16, 16]] : null,
+                    o.Model == "mlp" ? o.Activation : null, [.. table.FeatureNames], table.TargetName, setup.Classes, table.ClassNames?.ToArray(),
+                    scaler is null ? null : [.. scaler.Mean], scaler is null ? null : [.. scaler.Scale], o.Model == "mlp" ? (regression ? "regression" : "classification") : null));
                 ParameterFile.Save(setup.Model, o.Save);
             }
             catch (IOException e)
@@ -288,11 +294,25 @@ internal static class TrainCommand
     private static string Format(IReadOnlyList<(string Name, double Value)> values) =>
         string.Join(", ", values.Select(p => string.Create(Inv, $"{p.Name} = {p.Value:G6}")));
 
-    private static Table Load(TrainOptions o)
+    /// <summary>
+    /// Whether <paramref name="model"/> with <paramref name="task"/> (null: the model's default) fits a real-valued
+    /// target: linear always, logistic and softmax never, mlp with --task regression; any other combination is a usage error.
+    /// </summary>
+    internal static bool IsRegression(string model, string? task) => (model, task) switch
     {
-        TargetKind kind = o.Model switch
+        ("mlp", null or "classification") => false,
+        ("mlp", "regression") => true,
+        ("linear", null or "regression") => true,
+        ("logistic" or "softmax", null or "classification") => false,
+        (_, "regression" or "classification") => throw new UsageException(
+            $"--task {task}: --model {model} is always {(model == "linear" ? "regression" : "classification")}; --task chooses between the two only for --model mlp."),
+        _ => throw new UsageException($"--task: unknown '{task}'; one of {string.Join(", ", Tasks)}."),
+    };
+
+    private static Table Load(TrainOptions o, bool regression)
+    {
+        TargetKind kind = regression ? TargetKind.Regression : o.Model switch
         {
-            "linear" => TargetKind.Regression,
             "logistic" => TargetKind.Binary,
             _ => TargetKind.MultiClass,
         };
@@ -357,7 +377,7 @@ internal static class TrainCommand
     /// <summary>One model kind: the module, its batch loss, its metrics on a table and, for linear models, its parameters by feature.</summary>
     internal sealed record Setup(Module Model, string Description, BatchLoss Loss, Func<Table, IReadOnlyList<(string Name, double Value)>> Evaluate, Linear? Layer, Func<Matrix, double[]> Outputs, int Classes)
     {
-        public static Setup Create(string model, int d, int classCount, IReadOnlyList<int>? hiddenWidths, string activation, ulong seed)
+        public static Setup Create(string model, int d, int classCount, IReadOnlyList<int>? hiddenWidths, string activation, ulong seed, bool regression = false)
         {
             var random = new RandomSource(seed);
             switch (model)
@@ -385,6 +405,17 @@ internal static class TrainCommand
                     int k = Math.Max(2, classCount);
                     var m = new SoftmaxRegression(d, k, random);
                     return new Setup(m, $"softmax regression ({k} classes)", (x, t) => m.Loss(x, t.Labels), t => Classification(m.Probabilities(OnTape(t)).Value, k, t), null, x => m.Probabilities(x).Value, k);
+                }
+                case "mlp" when regression:
+                {
+                    IReadOnlyList<int> hidden = hiddenWidths ?? [16, 16];
+                    Activation act = activation switch { "tanh" => Activation.Tanh, "sigmoid" => Activation.Sigmoid, _ => Activation.Relu };
+                    var m = new MlpRegressor(d, hidden, 1, random, act);
+                    return new Setup(m, $"MLP regressor ({d} → {string.Join(" → ", hidden)} → 1, {activation})", (x, t) => m.Loss(x, t.Values), t =>
+                    {
+                        double[] p = m.Forward(OnTape(t)).Value;
+                        return [("r2", Metrics.RSquared(p, t.Targets)), ("mse", Metrics.MeanSquaredError(p, t.Targets))];
+                    }, null, x => m.Forward(x).Value, 0);
                 }
                 case "mlp":
                 {

@@ -19,6 +19,7 @@ namespace GradientDescent.Autodiff.Cli;
 /// <param name="Seed">Seeds the initialisation, the split and the epochs' shuffles.</param>
 /// <param name="Save">Where to write the trained parameters (ParameterFile JSON), or null.</param>
 /// <param name="Out">A folder for loss.png (the training loss per epoch) and summary.json (the --json object), or null.</param>
+/// <param name="Task">For mlp: classification or regression; null for the model's default (mlp: classification).</param>
 /// <param name="Json">Whether to write one JSON object to stdout instead of readable lines.</param>
 internal sealed record TrainOptions(
     string Model = "logistic",
@@ -39,4 +40,5 @@ internal sealed record TrainOptions(
     ulong Seed = 1,
     string? Save = null,
     bool Json = false,
-    string? Out = null);
+    string? Out = null,
+    string? Task = null);

@@ -25,6 +25,9 @@ public sealed class ExitCodeTests
     [InlineData("train", "--test-fraction", "1")]
     [InlineData("train", "--no-such-option")]
     [InlineData("train", "--target", "y")]          // columns need --data
+    [InlineData("train", "--model", "linear", "--task", "classification")]   // --task is for mlp only
+    [InlineData("train", "--model", "softmax", "--task", "regression")]
+    [InlineData("train", "--model", "mlp", "--task", "sideways")]
     [InlineData("frobnicate")]
     [InlineData]
     public void Run_BadArguments_Exit2WithOneLineOnStderrAndNothingOnStdout(params string[] args)

@@ -37,6 +37,43 @@ public sealed class PredictCommandTests
     }
 
     [Fact]
+    public void Predict_MlpRegressorAfterTrainSave_ReproducesTheTrainingR2AndMse()
+    {
+        // --model mlp --task regression fits ŷ = MLP(x) by least squares on the real-valued y. The saved description
+        // records task "regression", so predict rebuilds the regressor and writes numbers; on the training rows,
+        // r² = 1 − Σ(y − ŷ)²/Σ(y − ȳ)² and mse = Σ(y − ŷ)²/n of those numbers must equal what train reported.
+        string csv = SmallCsv();
+        string dir = Path.GetDirectoryName(csv)!;
+        string modelFile = Path.Combine(dir, "reg.json");
+        var trained = Run("train", "--json", "--data", csv, "--target", "y", "--features", "a,b", "--model", "mlp", "--task", "regression",
+            "--standardize", "--lr", "0.05", "--epochs", "100", "--hidden", "8", "--save", modelFile);
+        Assert.Equal(0, trained.Code);
+        JsonElement metrics = trained.Json().GetProperty("metrics");
+        Assert.Equal(["r2", "mse"], metrics.EnumerateObject().Select(p => p.Name));
+        Assert.True(metrics.GetProperty("r2").GetDouble() > 0.9, trained.Stdout);   // y is nearly linear in a, b
+        using (var description = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "reg.gdad.json"))))
+        {
+            Assert.Equal("regression", description.RootElement.GetProperty("task").GetString());
+            Assert.Equal(0, description.RootElement.GetProperty("classes").GetInt32());
+        }
+
+        var r = Run("predict", "--model-file", modelFile, "--data", csv, "--json");
+        Assert.Equal(0, r.Code);
+        double[] predictions = [.. r.Json().GetProperty("predictions").EnumerateArray().Select(e => e.GetDouble())];
+        double[] y = [.. Rows(csv).Select(row => row[2])];
+        Assert.Equal(y.Length, predictions.Length);
+        double sse = y.Zip(predictions, (t, p) => (t - p) * (t - p)).Sum();
+        double mean = y.Average();
+        double sst = y.Sum(t => (t - mean) * (t - mean));
+        Assert.Equal(metrics.GetProperty("mse").GetDouble(), sse / y.Length, 1e-9);
+        Assert.Equal(metrics.GetProperty("r2").GetDouble(), 1 - sse / sst, 1e-9);
+
+        var plain = Run("predict", "--model-file", modelFile, "--data", csv);
+        Assert.Equal(0, plain.Code);
+        Assert.StartsWith("y\n", plain.Stdout.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Predict_StandardizedLinear_EqualsTheReportedOriginalUnitParametersAppliedToRawFeatures()
     {
         // The model ran on z = (x − μ)/σ; train reported b' = b − Σ wμ/σ and w' = w/σ. So predict's ŷ must equal
