@@ -27,8 +27,15 @@ public sealed class PredictCommandTests
         var r = Run("predict", "--model-file", modelFile, "--data", csv, "--json");
         Assert.Equal(0, r.Code);
         JsonElement json = r.Json();
-        Assert.Equal(["model", "rows", "predictions"], json.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["model", "rows", "metrics", "predictions"], json.EnumerateObject().Select(p => p.Name));
         Assert.Equal(60, json.GetProperty("rows").GetInt32());
+        // The file holds the target column, so predict scores itself on it: the same rows, parameters and formulas
+        // as train's metrics, so the same numbers.
+        JsonElement trainMetrics = trained.Json().GetProperty("metrics");
+        JsonElement predictMetrics = json.GetProperty("metrics");
+        Assert.Equal(["accuracy", "log_loss"], predictMetrics.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(trainMetrics.GetProperty("accuracy").GetDouble(), predictMetrics.GetProperty("accuracy").GetDouble(), 12);
+        Assert.Equal(trainMetrics.GetProperty("log_loss").GetDouble(), predictMetrics.GetProperty("log_loss").GetDouble(), 1e-12);
         int[] predicted = [.. json.GetProperty("predictions").EnumerateArray().Select(p => p.GetProperty("class").GetInt32())];
         double[][] rows = Rows(csv);
         double accuracy = rows.Where((row, i) => (int)row[column] == predicted[i]).Count() / (double)rows.Length;
@@ -67,10 +74,50 @@ public sealed class PredictCommandTests
         double sst = y.Sum(t => (t - mean) * (t - mean));
         Assert.Equal(metrics.GetProperty("mse").GetDouble(), sse / y.Length, 1e-9);
         Assert.Equal(metrics.GetProperty("r2").GetDouble(), 1 - sse / sst, 1e-9);
+        JsonElement predictMetrics = r.Json().GetProperty("metrics");   // y is in the file: r2 and mse against it
+        Assert.Equal(["r2", "mse"], predictMetrics.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(metrics.GetProperty("r2").GetDouble(), predictMetrics.GetProperty("r2").GetDouble(), 1e-12);
+        Assert.Equal(metrics.GetProperty("mse").GetDouble(), predictMetrics.GetProperty("mse").GetDouble(), 1e-12);
 
         var plain = Run("predict", "--model-file", modelFile, "--data", csv);
         Assert.Equal(0, plain.Code);
         Assert.StartsWith("y\n", plain.Stdout.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.EndsWith("\n# metrics on y: r2 = " + predictMetrics.GetProperty("r2").GetDouble().ToString("G6", CultureInfo.InvariantCulture) + ", mse = "
+            + predictMetrics.GetProperty("mse").GetDouble().ToString("G6", CultureInfo.InvariantCulture) + "\n", plain.Stdout.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+
+        // Features only, no y column: predictions alone, no "metrics" field and no metrics line.
+        string featuresOnly = WriteTemp("features.csv", "b,a\n1,2\n-3,0.5\n");
+        var bare = Run("predict", "--model-file", modelFile, "--data", featuresOnly, "--json");
+        Assert.Equal(0, bare.Code);
+        Assert.Equal(["model", "rows", "predictions"], bare.Json().EnumerateObject().Select(p => p.Name));
+        Assert.DoesNotContain("#", Run("predict", "--model-file", modelFile, "--data", featuresOnly).Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Predict_TextLabels_MapsThroughTheSavedNamesAndRejectsAnUnknownLabelNamingItsLine()
+    {
+        // Trained with --class-names first: cat = 0, dog = 1. A file listing dog before cat must still score with
+        // those numbers (its own first-appearance order would swap them): the model separates the two perfectly
+        // on x, so accuracy is 1 only if the mapping is the saved one.
+        var train = new System.Text.StringBuilder("x,animal\n");
+        for (int i = 0; i < 20; i++) train.Append(CultureInfo.InvariantCulture, $"{(i < 10 ? -1 - i * 0.1 : 1 + i * 0.1)},{(i < 10 ? "cat" : "dog")}\n");
+        string csv = WriteTemp("animals.csv", train.ToString());
+        string modelFile = Path.Combine(Path.GetDirectoryName(csv)!, "animals.json");
+        Assert.Equal(0, Run("train", "--json", "--data", csv, "--target", "animal", "--class-names", "first", "--model", "softmax",
+            "--lr", "0.5", "--epochs", "100", "--save", modelFile).Code);
+
+        string swapped = WriteTemp("swapped.csv", "animal,x\ndog,2\ncat,-2\ndog,1.5\n");
+        var r = Run("predict", "--model-file", modelFile, "--data", swapped, "--json");
+        Assert.Equal(0, r.Code);
+        Assert.Equal(1.0, r.Json().GetProperty("metrics").GetProperty("accuracy").GetDouble());
+
+        string unknown = WriteTemp("unknown.csv", "x,animal\n2,dog\n\n-2,cow\n");   // the blank line keeps cow on line 4
+        var bad = Run("predict", "--model-file", modelFile, "--data", unknown, "--json");
+        Assert.Equal(2, bad.Code);
+        Assert.Equal("", bad.Stdout);
+        Assert.Single(bad.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("line 4", bad.Stderr, StringComparison.Ordinal);
+        Assert.Contains("'cow'", bad.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
