@@ -23,11 +23,23 @@ public sealed class ShuffleSplitTests
     }
 
     [Fact]
-    public void Shuffle_SameSeed_SameOrder_OtherSeed_OtherOrder()
+    public void Shuffle_IsAReproduciblePermutationThatKeepsRowsWhole()
     {
-        var iris = SampleData.Iris();
-        Assert.Equal(iris.Shuffle(5).Features.ToArray(), iris.Shuffle(5).Features.ToArray());
-        Assert.NotEqual(iris.Shuffle(5).Features.ToArray(), iris.Shuffle(6).Features.ToArray());
+        // Tag row i with feature i and target 1000 + i, so rows can be followed through the shuffle.
+        int n = 150;
+        var tagged = Table.Create([.. Enumerable.Range(0, n).Select(i => (double)i)], 1, [.. Enumerable.Range(0, n).Select(i => 1000.0 + i)]);
+        double[] order = tagged.Shuffle(5).Features.ToArray();
+
+        // A permutation of the rows, not the identity, each target still beside its own features.
+        Assert.Equal(Enumerable.Range(0, n).Select(i => (double)i), order.Order());
+        Assert.True(order.Where((v, i) => v != i).Count() > n / 2, "a shuffle of 150 rows should move most of them");
+        var shuffled = tagged.Shuffle(5);
+        for (int i = 0; i < n; i++) Assert.Equal(shuffled[i, 0] + 1000, shuffled.Targets[i]);
+
+        // Reproducible from a fresh table with the same seed; another seed gives another order.
+        var again = Table.Create([.. Enumerable.Range(0, n).Select(i => (double)i)], 1, [.. Enumerable.Range(0, n).Select(i => 1000.0 + i)]);
+        Assert.Equal(order, again.Shuffle(5).Features.ToArray());
+        Assert.NotEqual(order, tagged.Shuffle(6).Features.ToArray());
     }
 
     [Fact]
