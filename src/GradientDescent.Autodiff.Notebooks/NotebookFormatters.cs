@@ -1,0 +1,35 @@
+using System.Net;
+using Microsoft.DotNet.Interactive.Formatting;
+
+namespace GradientDescent.Autodiff.Notebooks;
+
+/// <summary>
+/// Registers .NET Interactive formatters so that a <see cref="Tape"/> or a <see cref="GradientCheckReport"/>
+/// displayed in a Polyglot or Jupyter notebook cell renders as HTML (text/html), and as its text form (text/plain)
+/// where a front end shows only text.
+/// </summary>
+/// <remarks>
+/// In a notebook: <c>#r</c> this assembly (with the core and the teaching tools beside it), call
+/// <see cref="Register"/> once, then end a cell with a tape or a report.
+/// </remarks>
+public static class NotebookFormatters
+{
+    /// <summary>Registers every formatter of this assembly with <see cref="Formatter"/>; calling it again replaces them.</summary>
+    public static void Register()
+    {
+        Formatter.Register<Tape>((tape, writer) => writer.Write(ToHtml(tape)), HtmlFormatter.MimeType);
+        Formatter.Register<Tape>((tape, writer) => writer.Write(tape.Format()), PlainTextFormatter.MimeType);
+        Formatter.Register<GradientCheckReport>((report, writer) => writer.Write(ToHtml(report)), HtmlFormatter.MimeType);
+        Formatter.Register<GradientCheckReport>((report, writer) => writer.Write(report.ToString()), PlainTextFormatter.MimeType);
+    }
+
+    /// <summary>The tape as a notebook shows it: its listing (<see cref="Tape.Format"/>) in a <c>pre</c> block.</summary>
+    public static string ToHtml(Tape tape)
+    {
+        ArgumentNullException.ThrowIfNull(tape);
+        return $"<pre class=\"gdad-tape\">{WebUtility.HtmlEncode(tape.Format())}</pre>";
+    }
+
+    /// <summary>The report as a notebook shows it: a table per parameter and reference with a closing verdict.</summary>
+    public static string ToHtml(GradientCheckReport report) => GradientCheckHtml.Write(report);
+}

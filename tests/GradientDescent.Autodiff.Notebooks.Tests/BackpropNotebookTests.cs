@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using System.Text;
+using System.Text.Json;
+
+namespace GradientDescent.Autodiff.Notebooks.Tests;
+
+/// <summary>
+/// Runs examples/Backprop.dib headlessly with dotnet-repl, the repository's local tool (.config/dotnet-tools.json,
+/// restored here by <c>dotnet tool restore</c>), saves its outputs as .ipynb and reads them back.
+/// </summary>
+public sealed class BackpropNotebookTests
+{
+    private static readonly TimeSpan ProcessTimeout = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public void Run_BackpropNotebook_EveryCellRunsAndShowsMicrogradsNumbersTheGraphAndThePassedCheck()
+    {
+        string root = FindRepository();
+        AssertNotebookLoadsThisBuild(root);
+        string folder = Directory.CreateTempSubdirectory("backprop-notebook-").FullName;
+        try
+        {
+            string saved = Path.Combine(folder, "Backprop.ipynb");
+
+            Run restore = RunDotnet(["tool", "restore"], root);
+            Assert.True(restore.ExitCode == 0, $"dotnet tool restore exited {restore.ExitCode}:\n{restore.Output}\n{restore.Error}");
+            // The notebook's #r paths are relative to its folder, as in VS Code's Polyglot Notebooks.
+            Run run = RunDotnet(
+                ["tool", "run", "dotnet-repl", "--", "--run", "Backprop.dib", "--exit-after-run", "--output-format", "ipynb", "--output-path", saved],
+                Path.Combine(root, "examples"));
+            // dotnet-repl exits 2 when a cell fails, 0 when every cell ran.
+            Assert.True(run.ExitCode == 0, $"dotnet-repl exited {run.ExitCode}:\n{run.Output}\n{run.Error}\n{(File.Exists(saved) ? File.ReadAllText(saved) : "(no notebook saved)")}");
+
+            Output[] outputs = ReadOutputs(saved);
+            Assert.DoesNotContain(outputs, o => o.Type == "error");
+            string Text(string mime) => string.Join("\n", outputs.Where(o => o.Mime == mime).Select(o => o.Text));
+
+            // micrograd's README: g = 24.7041, ∂g/∂a = 138.8338, ∂g/∂b = 645.5773 (to 4 decimals).
+            Assert.Contains("g = 24.7041", Text("text/plain"), StringComparison.Ordinal);
+            Assert.Contains("∂g/∂a = 138.8338, ∂g/∂b = 645.5773", Text("text/plain"), StringComparison.Ordinal);
+            // The tape, rendered by the registered formatter (text/html), with the parameters' gradients.
+            string html = Text("text/html");
+            Assert.Contains("<pre class=\"gdad-tape\">", html, StringComparison.Ordinal);
+            Assert.Contains("a = Parameter a", html, StringComparison.Ordinal);
+            Assert.Contains("∂L/∂ = 138.834", html, StringComparison.Ordinal);
+            // The gradient check against central differences, as a table that passed.
+            Assert.Contains("<table class=\"gdad-gradient-check\">", html, StringComparison.Ordinal);
+            Assert.Contains("<b>PASSED</b>", html, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>One output of a saved cell: its type (display_data, execute_result, error, stream), a mime type, the text.</summary>
+    private sealed record Output(string Type, string? Mime, string Text);
+
+    private static Output[] ReadOutputs(string ipynb)
+    {
+        using JsonDocument document = JsonDocument.Parse(File.ReadAllText(ipynb));
+        var outputs = new List<Output>();
+        foreach (JsonElement cell in document.RootElement.GetProperty("cells").EnumerateArray())
+        {
+            if (!cell.TryGetProperty("outputs", out JsonElement cellOutputs)) continue;
+            foreach (JsonElement output in cellOutputs.EnumerateArray())
+            {
+                string type = output.GetProperty("output_type").GetString()!;
+                if (type == "error")
+                {
+                    outputs.Add(new Output(type, null, $"{output.GetProperty("ename")}: {output.GetProperty("evalue")}"));
+                }
+                else if (output.TryGetProperty("data", out JsonElement data))
+                {
+                    foreach (JsonProperty mime in data.EnumerateObject()) outputs.Add(new Output(type, mime.Name, Join(mime.Value)));
+                }
+                else if (output.TryGetProperty("text", out JsonElement text))
+                {
+                    outputs.Add(new Output(type, "text/plain", Join(text)));
+                }
+            }
+        }
+        return [.. outputs];
+
+        // Jupyter stores multi-line text as an array of lines.
+        static string Join(JsonElement text) => text.ValueKind == JsonValueKind.Array
+            ? string.Concat(text.EnumerateArray().Select(line => line.GetString()))
+            : text.GetString() ?? "";
+    }
+
+    /// <summary>
+    /// The notebook loads src/GradientDescent.Autodiff.Notebooks/bin/Release/net10.0 (a path a reader can type); the
+    /// test checks it is the very build this test runs against, so a stale or missing Release build cannot pass.
+    /// </summary>
+    private static void AssertNotebookLoadsThisBuild(string root)
+    {
+        string loaded = Path.Combine(root, "src", "GradientDescent.Autodiff.Notebooks", "bin", "Release", "net10.0", "GradientDescent.Autodiff.Notebooks.dll");
+        Guid expected = typeof(NotebookFormatters).Assembly.ManifestModule.ModuleVersionId;
+        Assert.True(File.Exists(loaded), $"{loaded} is missing: the notebook loads the Release build; run the tests with -c Release (as CI does).");
+        using var reader = new PEReader(File.OpenRead(loaded));
+        MetadataReader metadata = reader.GetMetadataReader();
+        Guid actual = metadata.GetGuid(metadata.GetModuleDefinition().Mvid);
+        Assert.True(expected == actual, $"{loaded} is not the build under test: run the tests with -c Release (as CI does).");
+    }
+
+    private sealed record Run(int ExitCode, string Output, string Error);
+
+    private static Run RunDotnet(IEnumerable<string> arguments, string directory)
+    {
+        // The dotnet that runs this test (set by dotnet test), else the one on the PATH.
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var start = new ProcessStartInfo(dotnet)
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        // The test host inherits the outer dotnet test's MSBuild settings; a user's shell has none.
+        foreach (string name in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+
+        using var process = new Process { StartInfo = start };
+        var output = new StringBuilder();
+        var error = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (error) error.AppendLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!process.WaitForExit(ProcessTimeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dotnet {string.Join(' ', arguments)} did not finish within {ProcessTimeout}.\n{output}\n{error}");
+        }
+        process.WaitForExit(); // drains the output
+        lock (output)
+        lock (error)
+        {
+            return new Run(process.ExitCode, output.ToString(), error.ToString());
+        }
+    }
+
+    private static string FindRepository()
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "GradientDescent.Autodiff.sln"))) return d.FullName;
+        }
+        throw new InvalidOperationException($"No GradientDescent.Autodiff.sln above {AppContext.BaseDirectory}.");
+    }
+}
