@@ -20,7 +20,20 @@ public sealed partial class Tape
     {
         int i = loss.Handle.Resolve(this, "Backward");
         Span<double> one = [1.0];
-        Run(i, one, retainGraph);
+        var none = default(NoObserver);
+        Run(i, one, retainGraph, ref none);
+    }
+
+    /// <summary>
+    /// <see cref="Backward(Scalar, bool)"/> with an observer told of every node whose rule runs, just before it runs
+    /// (the backward trace). Everything else — which rules run, in which order, on which arrays — is the plain pass.
+    /// </summary>
+    internal void Backward<TObserver>(Scalar loss, bool retainGraph, ref TObserver observer)
+        where TObserver : struct, IBackwardObserver
+    {
+        int i = loss.Handle.Resolve(this, "Backward");
+        Span<double> one = [1.0];
+        Run(i, one, retainGraph, ref observer);
     }
 
     /// <summary>Backward from any node, with an explicit seed gradient ∂L/∂output of the output's length.</summary>
@@ -34,10 +47,24 @@ public sealed partial class Tape
                 $"Backward: the seed gradient has {seed.Length} elements but the output {n.Op} has shape {n.Shape} ({n.Length} elements); pass one seed value per output element.",
                 nameof(seed));
         }
-        Run(i, seed, retainGraph);
+        var none = default(NoObserver);
+        Run(i, seed, retainGraph, ref none);
     }
 
-    private void Run(int output, ReadOnlySpan<double> seed, bool retainGraph)
+    /// <summary>The observer of the plain backward pass: it does nothing, and its calls compile to nothing.</summary>
+    private struct NoObserver : IBackwardObserver
+    {
+        public readonly void Start(Tape tape, int output) { }
+        public readonly void BeforeRule(Tape tape, int node) { }
+    }
+
+    /// <remarks>
+    /// Generic over a struct observer so that the JIT compiles one specialised copy of the loop per observer type:
+    /// in the copy for <see cref="NoObserver"/> the calls are empty and vanish, so the plain pass costs what it did
+    /// before observers existed. A class or interface-typed observer would cost a virtual call per node.
+    /// </remarks>
+    private void Run<TObserver>(int output, ReadOnlySpan<double> seed, bool retainGraph, ref TObserver observer)
+        where TObserver : struct, IBackwardObserver
     {
         if (_freed)
         {
@@ -56,6 +83,8 @@ public sealed partial class Tape
         seed.CopyTo(GradSpan(output));
         if (DetectAnomalies) CheckFinite(output, GradSpan(output), "seed gradient");
         if (_reachedMarksLeft) ClearReachedMarks();
+        // Before the loop takes the arrays into locals: an observer may grow them here, never inside the loop.
+        observer.Start(this, output);
 
         // A node's rule runs iff the node is reached: it is the output, or an input of a node whose rule ran (the
         // nodes libtorch's engine visits). A reached node runs even with a zero gradient, so 0·∞ gives NaN on the
@@ -71,6 +100,7 @@ public sealed partial class Tape
             ref NodeRecord n = ref nodes[i];
             if ((n.Flags & NodeFlags.Reached) == 0) continue;
             n.Flags &= ~NodeFlags.Reached;
+            observer.BeforeRule(this, i);
             if (!detect && n.Rows == 1 && n.Cols == 1 && ScalarRule(ref n, grads[n.Offset])) continue;
             Propagate(i, ref n);
             MarkInputs(ref n);
