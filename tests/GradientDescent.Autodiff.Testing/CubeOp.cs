@@ -32,4 +32,10 @@ public sealed class CubeOp : CustomOp
         Span<double> gx = context.InputGrad(0);
         for (int k = 0; k < x.Length; k++) gx[k] += g[k] * 3 * x[k] * x[k];
     }
+
+    /// <summary>The second-order half: ∂L/∂x = g ⊙ 3x², recorded with ops (3x² as 3·x², so its derivative is 6x).</summary>
+    public override void RecordBackward(CustomOpRecordContext context)
+    {
+        if (context.RequiresGrad(0)) context.AddInputGrad(0, GraphRecording.Times(context.OutputGrad, GraphRecording.Scale(GraphRecording.Square(context.Input(0)), 3)));
+    }
 }

@@ -36,6 +36,16 @@ public sealed class SwishOp : CustomOp
             gx[k] += g[k] * (s + x[k] * s * (1 - s));
         }
     }
+
+    /// <summary>The second-order half: ∂L/∂x = g ⊙ (σ + x·σ(1 − σ)), recorded with ops.</summary>
+    public override void RecordBackward(CustomOpRecordContext context)
+    {
+        if (!context.RequiresGrad(0)) return;
+        Node x = context.Input(0);
+        Node s = GraphRecording.Sigmoid(x);
+        Node d = GraphRecording.Plus(s, GraphRecording.Times(x, GraphRecording.Times(s, GraphRecording.OneMinus(s))));
+        context.AddInputGrad(0, GraphRecording.Times(context.OutputGrad, d));
+    }
 }
 
 /// <summary>y = a ⊙ b + a for two inputs of one shape; ∂y/∂a = b + 1, ∂y/∂b = a.</summary>
@@ -80,6 +90,14 @@ public sealed class ProductPlusOp : CustomOp
             for (int k = 0; k < a.Length; k++) gb[k] += g[k] * a[k];
         }
     }
+
+    /// <summary>The second-order half: ∂L/∂a = g ⊙ (b + 1), ∂L/∂b = g ⊙ a, recorded with ops.</summary>
+    public override void RecordBackward(CustomOpRecordContext context)
+    {
+        Node a = context.Input(0), b = context.Input(1), g = context.OutputGrad;
+        if (context.RequiresGrad(0)) context.AddInputGrad(0, GraphRecording.Times(g, GraphRecording.Shift(b, 1)));
+        if (context.RequiresGrad(1)) context.AddInputGrad(1, GraphRecording.Times(g, a));
+    }
 }
 
 /// <summary>s = Σ xₖ³ of a vector or matrix (a reduction: a scalar output); ∂s/∂xₖ = 3xₖ².</summary>
@@ -111,5 +129,11 @@ public sealed class SumOfCubesOp : CustomOp
         double g = context.OutputGrad[0];
         Span<double> gx = context.InputGrad(0);
         for (int k = 0; k < x.Length; k++) gx[k] += g * 3 * x[k] * x[k];
+    }
+
+    /// <summary>The second-order half: ∂L/∂x = g·3x² (the scalar g broadcast), recorded with ops.</summary>
+    public override void RecordBackward(CustomOpRecordContext context)
+    {
+        if (context.RequiresGrad(0)) context.AddInputGrad(0, GraphRecording.Times(GraphRecording.Scale(GraphRecording.Square(context.Input(0)), 3), context.OutputGrad));
     }
 }

@@ -1300,9 +1300,15 @@ public sealed class GraphProgram
     public int InstructionCount => _code.Length;
 
     /// <summary>Records the program on <paramref name="tape"/> and returns the loss (detached and NoGrad nodes frozen when recording without gradient).</summary>
-    public Scalar Run(Tape tape)
+    public Scalar Run(Tape tape) => Run(tape, frozen: tape.IsNoGrad);
+
+    /// <summary>
+    /// Records the program with the detached and NoGrad nodes replaced by constants holding their values at the initial
+    /// parameters when <paramref name="frozen"/>, also with gradient: the function whose gradient's central differences
+    /// a second derivative is checked against (a detached value is a constant to every order of differentiation).
+    /// </summary>
+    public Scalar Run(Tape tape, bool frozen)
     {
-        bool frozen = tape.IsNoGrad;
         var pool = new List<Node>(_code.Length);
         foreach (var instr in _code) pool.Add(RandomGraph.Exec(tape, instr, pool, Parameters, frozen));
         return pool[^1].AsScalar();

@@ -74,6 +74,7 @@ public sealed partial class Tape
         ref readonly NodeRecord o = ref Nodes[output];
         if (!o.RequiresGrad)
         {
+            ThrowIfThroughPlainGradient(output, "Backward");
             throw new InvalidOperationException(
                 $"Backward: the output ({o.Op}, node {output}) does not depend on any parameter, or was detached or recorded under NoGrad; there is nothing to differentiate. Use tape.Use(parameter) for the values you want gradients of.");
         }

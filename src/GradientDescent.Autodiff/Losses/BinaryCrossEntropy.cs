@@ -66,6 +66,30 @@ internal static class BinaryCrossEntropyOps
     /// <summary>max(z, 0) − z·y + ln(1 + e^−|z|), the logarithm by log1p (so a confident, correct logit keeps a loss of e^−|z|, not 0).</summary>
     internal static double OnLogit(double z, double y) => Math.Max(z, 0) - z * y + Elementwise.Log1P(Math.Exp(-Math.Abs(z)));
 
+    /// <summary>
+    /// The recorded (create-graph) rule, the formulas above with ops: (g/N)·(p − y)/max(p(1 − p), ε) on probabilities
+    /// (the clamp as <see cref="OpKind.MaxConstant"/>, whose derivative is 0 below ε, as the clamped rule's), and
+    /// (g/N)·(σ(z) − y) on logits.
+    /// </summary>
+    internal static void Record(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        int ip = n.A;
+        if (!r.Needs(i, ip)) return;
+        Node p = r.At(ip), y = r.At(n.B);
+        Node scale = r.Over(g, r.Record(ip).Length);
+        Node d;
+        if (n.Op == OpKind.BinaryCrossEntropy)
+        {
+            Node variance = RecordedGradients.Times(p, RecordedGradients.Shift(RecordedGradients.Negate(p), 1));
+            d = RecordedGradients.Over(RecordedGradients.Minus(p, y), Elementwise.Unary(OpKind.MaxConstant, variance, Epsilon));
+        }
+        else
+        {
+            d = RecordedGradients.Minus(Elementwise.Unary(OpKind.Sigmoid, p), y);
+        }
+        r.Add(ip, RecordedGradients.Times(d, scale));
+    }
+
     internal static void Backward(Tape t, int i, ref NodeRecord n)
     {
         int ip = n.A;

@@ -43,6 +43,20 @@ internal static class SoftmaxCrossEntropyOps
         return new Node(t, t.Checked(i));
     }
 
+    /// <summary>The recorded (create-graph) rule: (g/B)·(softmax(x) − onehot(c)), the softmax op carrying it to the next order.</summary>
+    internal static void Record(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        int ix = n.A;
+        if (!r.Needs(i, ix)) return;
+        var labels = (int[])r.Tape.Objects[n.B];
+        Shape s = r.Record(ix).Shape;
+        int cols = SoftmaxOps.RowLength(s);
+        var onehot = new double[s.Length];
+        for (int row = 0; row < labels.Length; row++) onehot[row * cols + labels[row]] = 1;
+        Node p = SoftmaxOps.Apply(OpKind.Softmax, r.At(ix));
+        r.Add(ix, RecordedGradients.Times(RecordedGradients.Minus(p, r.Constant(s, onehot)), r.Over(g, labels.Length)));
+    }
+
     internal static void Backward(Tape t, int i, ref NodeRecord n)
     {
         int ix = n.A;

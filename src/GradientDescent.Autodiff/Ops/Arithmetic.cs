@@ -140,6 +140,93 @@ internal static class Arithmetic
         if (gb) Accumulate(t, op, 1, i, ia, ib, gOut, t.GradSpan(ib), n.Cols);
     }
 
+    /// <summary>
+    /// The recorded (create-graph) rule: the table above with g a node and every factor a node of a, b or the result,
+    /// so the contribution can be differentiated again; a broadcast operand's contribution is summed over the
+    /// positions it reached (<see cref="RecordedGradients.AddReduced"/>: "broadcast is sum in reverse"). The kinks of
+    /// max and min are declared constant masks (1, 0, or ½ at a tie; their derivative is 0). a^b keeps the numeric
+    /// rule's zeros: where a = 0 and b = 0 the base is taken as 1 in b·a^(b−1), where a = 0 and b ≥ 0 the logarithm
+    /// in a^b·ln a is taken of 1 (a constant shift, so it changes no derivative elsewhere).
+    /// </summary>
+    internal static void Record(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        int ia = n.A, ib = n.B;
+        bool ga = r.Needs(i, ia), gb = r.Needs(i, ib);
+        if (!ga && !gb) return;
+        Node a = r.At(ia), b = r.At(ib), y = r.At(i);
+        switch (n.Op)
+        {
+            case OpKind.Add:
+                if (ga) r.AddReduced(ia, g);
+                if (gb) r.AddReduced(ib, g);
+                return;
+            case OpKind.Subtract:
+                if (ga) r.AddReduced(ia, g);
+                if (gb) r.AddReduced(ib, RecordedGradients.Negate(g));
+                return;
+            case OpKind.Multiply:
+                // ḡa = g·b, ḡb = g·a
+                if (ga) r.AddReduced(ia, RecordedGradients.Times(g, b));
+                if (gb) r.AddReduced(ib, RecordedGradients.Times(g, a));
+                return;
+            case OpKind.Divide:
+                // ḡa = g/b, ḡb = −g·a/b² = −g·y/b
+                if (ga) r.AddReduced(ia, RecordedGradients.Over(g, b));
+                if (gb) r.AddReduced(ib, RecordedGradients.Negate(RecordedGradients.Over(RecordedGradients.Times(g, y), b)));
+                return;
+            case OpKind.Power:
+            {
+                if (ga)
+                {
+                    // ḡa = g·b·a^(b−1), 0 where b = 0 (the base shifted to 1 where a = b = 0, so 0·∞ does not arise)
+                    Node baseA = ShiftWhere(r, t => t.X == 0 && t.Y == 0, i, ia, ib, a);
+                    Node d = RecordedGradients.Times(b, Arithmetic.Binary(OpKind.Power, baseA, RecordedGradients.Shift(b, -1)));
+                    r.AddReduced(ia, RecordedGradients.Times(g, d));
+                }
+                if (gb)
+                {
+                    // ḡb = g·a^b·ln a, 0 where a = 0 and b ≥ 0 (ln taken of a + 1 there)
+                    Node logBase = ShiftWhere(r, t => t.X == 0 && t.Y >= 0, i, ia, ib, a);
+                    r.AddReduced(ib, RecordedGradients.Times(g, RecordedGradients.Times(y, RecordedGradients.Unary(OpKind.Log, logBase))));
+                }
+                return;
+            }
+            case OpKind.Maximum:
+            case OpKind.Minimum:
+                // The numeric rule is linear in g: its value at g = 1 is the mask (1, 0, or ½ at a tie).
+                if (ga) r.AddReduced(ia, RecordedGradients.Times(g, OutputMask(r, n.Op, 0, i, ia, ib)));
+                if (gb) r.AddReduced(ib, RecordedGradients.Times(g, OutputMask(r, n.Op, 1, i, ia, ib)));
+                return;
+            default:
+                throw new InvalidOperationException($"Grad: no recorded derivative rule for {n.Op} in Arithmetic.");
+        }
+    }
+
+    /// <summary>Local(op, wrt, 1, x, y, result) at every output position: the constant mask of max or min.</summary>
+    private static Node OutputMask(RecordedGradients r, OpKind op, int wrt, int i, int ia, int ib)
+    {
+        Tape t = r.Tape;
+        ReadOnlySpan<double> x = t.ValueSpan(ia), y = t.ValueSpan(ib), result = t.ValueSpan(i);
+        int n = result.Length, cols = t.Nodes[i].Cols;
+        var mask = new double[n];
+        for (int k = 0; k < n; k++) mask[k] = Local(op, wrt, 1, Broadcast(x, k, k % cols, n), Broadcast(y, k, k % cols, n), result[k]);
+        return r.Constant(t.Nodes[i].Shape, mask);
+    }
+
+    /// <summary>a, plus 1 at the output positions where <paramref name="where"/> holds of (a, b) (unchanged, and no node, when it holds nowhere).</summary>
+    private static Node ShiftWhere(RecordedGradients r, Func<(double X, double Y), bool> where, int i, int ia, int ib, Node a)
+    {
+        Tape t = r.Tape;
+        ReadOnlySpan<double> x = t.ValueSpan(ia), y = t.ValueSpan(ib);
+        int n = t.Nodes[i].Length, cols = t.Nodes[i].Cols;
+        double[]? shift = null;
+        for (int k = 0; k < n; k++)
+        {
+            if (where((Broadcast(x, k, k % cols, n), Broadcast(y, k, k % cols, n)))) (shift ??= new double[n])[k] = 1;
+        }
+        return shift is null ? a : RecordedGradients.Plus(a, r.Constant(t.Nodes[i].Shape, shift));
+    }
+
     /// <summary>∂L/∂(operand <paramref name="wrt"/>) for one element: the local derivative times g.</summary>
     internal static double Local(OpKind op, int wrt, double g, double x, double y, double result)
     {

@@ -25,6 +25,21 @@ public abstract class CustomOp
     /// <summary>Adds ∂L/∂inputₖ = Σ gⱼ ∂outⱼ/∂inputₖ into <see cref="CustomOpContext.InputGrad"/> for every input.</summary>
     public abstract void Backward(CustomOpContext context);
 
+    /// <summary>
+    /// The second-order half: records the same derivative rule as ops on the tape, for the create-graph backward
+    /// (<see cref="Tape.Grad(Scalar, IReadOnlyList{Node}, bool)"/>), so that a gradient through this op is itself
+    /// differentiable. Call <see cref="CustomOpRecordContext.AddInputGrad"/> with ∂L/∂inputₖ built from
+    /// <see cref="CustomOpRecordContext.OutputGrad"/>, the inputs and the output, all nodes (e.g. for y = x³:
+    /// <c>context.AddInputGrad(0, context.OutputGrad.AsVector() * (3 * Ops.Square(context.Input(0).AsVector())))</c>).
+    /// </summary>
+    /// <remarks>
+    /// Without an override, create-graph backward through the op throws naming it: a higher derivative that silently
+    /// treated the op's derivative as constant would be wrong. The first-order <see cref="Backward"/> is unaffected.
+    /// </remarks>
+    public virtual void RecordBackward(CustomOpRecordContext context) =>
+        throw new NotSupportedException(
+            $"Custom op {Name}: no second-order rule, so a create-graph backward (tape.Grad with createGraph: true, a Hessian, grad of grad) cannot differentiate through it. Override CustomOp.RecordBackward to record its derivative with Ops (context.AddInputGrad(k, ∂L/∂input k as nodes)); its first-order Backward alone would make every higher derivative through it wrong.");
+
     /// <inheritdoc/>
     public override string ToString() => Name;
 }
@@ -70,6 +85,65 @@ public readonly ref struct CustomOpContext
             throw new ArgumentOutOfRangeException(nameof(k), k, $"CustomOpContext: input {k} does not exist; the op has {count} inputs.");
         }
         return _tape.Operands[_tape.Nodes[_node].A + k];
+    }
+}
+
+/// <summary>
+/// What a <see cref="CustomOp"/> sees of its node in a create-graph backward (<see cref="CustomOp.RecordBackward"/>):
+/// its inputs, output and ∂L/∂output as nodes, to build ∂L/∂input from with ops.
+/// </summary>
+public readonly struct CustomOpRecordContext
+{
+    private readonly RecordedGradients _grads;
+    private readonly int _node;
+
+    internal CustomOpRecordContext(RecordedGradients grads, int node)
+    {
+        _grads = grads;
+        _node = node;
+    }
+
+    private Tape Tape => _grads.Tape;
+
+    /// <summary>Number of inputs.</summary>
+    public int InputCount => Tape.Nodes[_node].B;
+
+    /// <summary>Input <paramref name="k"/> as a node (<see cref="Node.AsVector"/> etc. for the typed handle).</summary>
+    public Node Input(int k) => new(Tape, InputNode(k));
+
+    /// <summary>The op's output node.</summary>
+    public Node Output => new(Tape, _node);
+
+    /// <summary>∂L/∂output as a node of the output's shape (differentiable when the backward records with gradient).</summary>
+    public Node OutputGrad => _grads.Of(_node);
+
+    /// <summary>Whether a gradient flows into input <paramref name="k"/>.</summary>
+    public bool RequiresGrad(int k) => _grads.Needs(_node, InputNode(k));
+
+    /// <summary>Adds <paramref name="gradient"/> (a node of input <paramref name="k"/>'s shape) to ∂L/∂input k; ignored when that input takes no gradient.</summary>
+    public void AddInputGrad(int k, Node gradient)
+    {
+        int input = InputNode(k);
+        int g = gradient.Resolve(Tape, "CustomOpRecordContext.AddInputGrad");
+        Shape expected = Tape.Nodes[input].Shape, got = Tape.Nodes[g].Shape;
+        if (expected.Length != got.Length || expected.Rows != got.Rows && expected.Kind == got.Kind)
+        {
+            throw new ArgumentException(
+                $"Custom op {CustomOps.Of(Tape, Tape.Nodes[_node]).Name}: RecordBackward gave input {k} ({expected}) a gradient of shape {got}; ∂L/∂input must have the input's shape.",
+                nameof(gradient));
+        }
+        if (!Tape.Nodes[input].RequiresGrad) return;
+        _grads.Add(input, gradient);
+    }
+
+    private int InputNode(int k)
+    {
+        int count = InputCount;
+        if ((uint)k >= (uint)count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, $"CustomOpRecordContext: input {k} does not exist; the op has {count} inputs.");
+        }
+        return Tape.Operands[Tape.Nodes[_node].A + k];
     }
 }
 
@@ -138,4 +212,6 @@ internal static class CustomOps
     internal static CustomOp Of(Tape t, in NodeRecord n) => (CustomOp)t.Objects[(int)n.Aux];
 
     internal static void Backward(Tape t, int i, ref NodeRecord n) => Of(t, n).Backward(new CustomOpContext(t, i));
+
+    internal static void Record(RecordedGradients r, int i, in NodeRecord n) => Of(r.Tape, n).RecordBackward(new CustomOpRecordContext(r, i));
 }

@@ -225,6 +225,87 @@ internal static class Elementwise
         _ => throw new InvalidOperationException($"Backward: no derivative rule for {op} in Elementwise."),
     };
 
+    /// <summary>
+    /// The recorded (create-graph) rule: ∂L/∂x = g·dy/dx with dy/dx as nodes of x and y (the table above), so it can be
+    /// differentiated again. Derivatives that are piecewise constant are declared: relu, leaky relu, |x| (sign x),
+    /// max/min with a constant and elu's positive side are constant masks (their own derivative is 0), and sign,
+    /// ⌊x⌋, ⌈x⌉ and round contribute nothing (dy/dx = 0). gelu′ = Φ(x) + x·φ(x) needs Φ as a differentiable node:
+    /// <see cref="NormalCdfOp"/>, whose own recorded rule is φ(x) = e^(−x²/2)/√(2π) in ops.
+    /// </summary>
+    internal static void Record(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        int ix = n.A;
+        if (!r.Needs(i, ix)) return;
+        Node x = r.At(ix), y = r.At(i);
+        double c = n.Aux;
+        Node d;
+        switch (n.Op)
+        {
+            case OpKind.Negate: r.Add(ix, RecordedGradients.Negate(g)); return;
+            case OpKind.AddConstant: r.Add(ix, g); return;
+            case OpKind.MultiplyConstant: r.Add(ix, RecordedGradients.Scale(g, c)); return;
+            case OpKind.PowerConstant:
+                if (c == 0) return; // x⁰ = 1: dy/dx = 0, declared
+                d = RecordedGradients.Scale(Unary(OpKind.PowerConstant, x, c - 1), c);
+                break;
+            case OpKind.Exp: d = y; break;
+            case OpKind.Log: r.Add(ix, RecordedGradients.Over(g, x)); return;
+            case OpKind.Sqrt: r.Add(ix, RecordedGradients.Over(g, RecordedGradients.Scale(y, 2))); return;
+            case OpKind.Abs: d = r.Mask(ix, v => v > 0 ? 1 : v < 0 ? -1 : 0); break;
+            case OpKind.Square: d = RecordedGradients.Scale(x, 2); break;
+            case OpKind.Tanh: d = OneMinus(Unary(OpKind.Square, y)); break;
+            case OpKind.Sigmoid: d = RecordedGradients.Times(y, OneMinus(y)); break;
+            case OpKind.Relu: d = r.Mask(ix, v => v > 0 ? 1 : 0); break;
+            case OpKind.Softplus: d = Unary(OpKind.Sigmoid, x); break;
+            case OpKind.LogSigmoid: d = Unary(OpKind.Sigmoid, RecordedGradients.Negate(x)); break;
+            case OpKind.Sin: d = Unary(OpKind.Cos, x); break;
+            case OpKind.Cos: d = RecordedGradients.Negate(Unary(OpKind.Sin, x)); break;
+            case OpKind.Tan: d = RecordedGradients.Shift(Unary(OpKind.Square, y), 1); break;
+            case OpKind.Sinh: d = Unary(OpKind.Cosh, x); break;
+            case OpKind.Cosh: d = Unary(OpKind.Sinh, x); break;
+            case OpKind.Asin:
+            case OpKind.Acos:
+            {
+                // ±g/√((1 − x)(1 + x))
+                Node root = Unary(OpKind.Sqrt, RecordedGradients.Times(OneMinus(x), RecordedGradients.Shift(x, 1)));
+                Node q = RecordedGradients.Over(g, root);
+                r.Add(ix, n.Op == OpKind.Asin ? q : RecordedGradients.Negate(q));
+                return;
+            }
+            case OpKind.Atan: r.Add(ix, RecordedGradients.Over(g, RecordedGradients.Shift(Unary(OpKind.Square, x), 1))); return;
+            case OpKind.Log10: r.Add(ix, RecordedGradients.Over(g, RecordedGradients.Scale(x, Ln10))); return;
+            case OpKind.Log2: r.Add(ix, RecordedGradients.Over(g, RecordedGradients.Scale(x, Ln2))); return;
+            case OpKind.Sign:
+            case OpKind.Floor:
+            case OpKind.Ceiling:
+            case OpKind.Round:
+                return; // dy/dx = 0, declared
+            case OpKind.LeakyRelu: d = r.Mask(ix, v => v > 0 ? 1 : c); break;
+            case OpKind.Elu:
+                // 1 for x > 0, else α·e^x: [x > 0] + [x ≤ 0]·α·e^x
+                d = RecordedGradients.Plus(r.Mask(ix, v => v <= 0 ? 0 : 1),
+                    RecordedGradients.Times(r.Mask(ix, v => v <= 0 ? 1 : 0), RecordedGradients.Scale(Unary(OpKind.Exp, x), c)));
+                break;
+            case OpKind.Gelu:
+                // Φ(x) + x·φ(x)
+                d = RecordedGradients.Plus(NormalCdfOp.Record(x), RecordedGradients.Times(x, NormalCdfOp.Density(x)));
+                break;
+            case OpKind.Silu:
+                // σ(x)(1 + x·σ(−x))
+                d = RecordedGradients.Times(Unary(OpKind.Sigmoid, x),
+                    RecordedGradients.Shift(RecordedGradients.Times(x, Unary(OpKind.Sigmoid, RecordedGradients.Negate(x))), 1));
+                break;
+            case OpKind.MaxConstant: d = r.Mask(ix, v => v >= c ? 1 : 0); break;
+            case OpKind.MinConstant: d = r.Mask(ix, v => v <= c ? 1 : 0); break;
+            default:
+                throw new InvalidOperationException($"Grad: no recorded derivative rule for {n.Op} in Elementwise.");
+        }
+        r.Add(ix, RecordedGradients.Times(g, d));
+    }
+
+    /// <summary>1 − x, recorded.</summary>
+    private static Node OneMinus(Node x) => RecordedGradients.Shift(RecordedGradients.Negate(x), 1);
+
     /// <summary>ln 10, as PyTorch's log10 rule writes it.</summary>
     private const double Ln10 = 2.302585092994046;
     /// <summary>ln 2.</summary>

@@ -163,3 +163,47 @@ internal static class ErrorFunction
         4.380197359621281e-17, 8.250479751101904e-18, -2.0854455199042304e-18,
     ];
 }
+
+/// <summary>
+/// Φ(x), the standard normal distribution function, as a differentiable node: what the recorded rule of gelu
+/// (gelu′ = Φ(x) + x·φ(x)) needs, there being no Φ among the ops. dΦ/dx = φ(x); its recorded rule is
+/// g·φ(x) with φ(x) = e^(−x²/2)/√(2π) as ops, so gelu can be differentiated to any order.
+/// </summary>
+internal sealed class NormalCdfOp : CustomOp
+{
+    internal static readonly NormalCdfOp Instance = new();
+
+    /// <summary>1/√(2π).</summary>
+    private const double InverseSqrt2Pi = 0.3989422804014327;
+
+    public override string Name => "normal-cdf";
+
+    public override Shape OutputShape(ReadOnlySpan<Shape> inputs) => inputs[0];
+
+    public override void Forward(CustomOpContext context)
+    {
+        ReadOnlySpan<double> x = context.Input(0);
+        Span<double> y = context.Output;
+        for (int k = 0; k < x.Length; k++) y[k] = ErrorFunction.NormalCdf(x[k]);
+    }
+
+    public override void Backward(CustomOpContext context)
+    {
+        if (!context.RequiresGrad(0)) return;
+        ReadOnlySpan<double> x = context.Input(0), g = context.OutputGrad;
+        Span<double> gx = context.InputGrad(0);
+        for (int k = 0; k < x.Length; k++) gx[k] += g[k] * ErrorFunction.NormalPdf(x[k]);
+    }
+
+    public override void RecordBackward(CustomOpRecordContext context)
+    {
+        if (context.RequiresGrad(0)) context.AddInputGrad(0, RecordedGradients.Times(context.OutputGrad, Density(context.Input(0))));
+    }
+
+    /// <summary>Φ(x) recorded as a node.</summary>
+    internal static Node Record(Node x) => CustomOps.Apply(Instance, [x]);
+
+    /// <summary>φ(x) = e^(−x²/2)/√(2π), recorded with ops.</summary>
+    internal static Node Density(Node x) =>
+        RecordedGradients.Scale(Elementwise.Unary(OpKind.Exp, RecordedGradients.Scale(Elementwise.Unary(OpKind.Square, x), -0.5)), InverseSqrt2Pi);
+}

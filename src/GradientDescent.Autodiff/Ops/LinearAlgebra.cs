@@ -153,6 +153,43 @@ internal static class LinearAlgebra
         }
     }
 
+    /// <summary>
+    /// The recorded (create-graph) rule, the table above with the existing ops: ∂L/∂a = g·b and ∂L/∂b = g·a for the
+    /// dot product; ∂L/∂M = g ⊗ v (g as a column times v as a row, a matrix product) and ∂L/∂v = Mᵀg for M v;
+    /// G Bᵀ and Aᵀ G for A B; Gᵀ for Aᵀ.
+    /// </summary>
+    internal static void Record(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        int ia = n.A, ib = n.B;
+        switch (n.Op)
+        {
+            case OpKind.Dot:
+                if (r.Needs(i, ia)) r.Add(ia, RecordedGradients.Times(r.At(ib), g));
+                if (r.Needs(i, ib)) r.Add(ib, RecordedGradients.Times(r.At(ia), g));
+                return;
+            case OpKind.MatVec:
+            {
+                Shape sm = r.Record(ia).Shape;
+                if (r.Needs(i, ia))
+                {
+                    // g ⊗ v = [r×1]·[1×c]
+                    r.Add(ia, MatMul(Views.Reshape(g, Shape.Matrix(sm.Rows, 1)), Views.Reshape(r.At(ib), Shape.Matrix(1, sm.Cols))));
+                }
+                if (r.Needs(i, ib)) r.Add(ib, MatVec(Transpose(r.At(ia)), g));
+                return;
+            }
+            case OpKind.MatMul:
+                if (r.Needs(i, ia)) r.Add(ia, MatMul(g, Transpose(r.At(ib))));
+                if (r.Needs(i, ib)) r.Add(ib, MatMul(Transpose(r.At(ia)), g));
+                return;
+            case OpKind.Transpose:
+                if (r.Needs(i, ia)) r.Add(ia, Transpose(g));
+                return;
+            default:
+                throw new InvalidOperationException($"Grad: no recorded derivative rule for {n.Op} in LinearAlgebra.");
+        }
+    }
+
     internal static void Backward(Tape t, int i, ref NodeRecord n)
     {
         int ia = n.A, ib = n.B;

@@ -79,6 +79,43 @@ internal static class Reductions
         return m + Math.Log(s);
     }
 
+    /// <summary>
+    /// The recorded (create-graph) rule, the table above with ops: the sum's dual is a broadcast (0 + g), the mean's
+    /// a broadcast of g/n; over axis 0 g is added to every row, over axis 1 it fills every column (g·1ᵀ); log-sum-exp
+    /// gives g·softmax(x), with the softmax op (whose own recorded rule carries it to the next order).
+    /// </summary>
+    internal static void Record(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        int ix = n.A;
+        if (!r.Needs(i, ix)) return;
+        Shape s = r.Record(ix).Shape;
+        switch (n.Op)
+        {
+            case OpKind.Sum:
+                r.Add(ix, r.Broadcast(g, s));
+                return;
+            case OpKind.Mean:
+                r.Add(ix, r.Broadcast(r.Over(g, s.Length), s));
+                return;
+            case OpKind.SumAxis:
+            case OpKind.MeanAxis:
+            {
+                bool axis0 = n.Aux == 0;
+                Node gs = n.Op == OpKind.MeanAxis ? r.Over(g, axis0 ? s.Rows : s.Cols) : g;
+                r.Add(ix, axis0 ? RecordedGradients.Plus(r.Zeros(s), gs) : r.ColumnBroadcast(gs, s.Cols));
+                return;
+            }
+            case OpKind.LogSumExp:
+            {
+                Node p = SoftmaxOps.Apply(OpKind.Softmax, r.At(ix));
+                r.Add(ix, RecordedGradients.Times(p, s.Kind == ShapeKind.Matrix ? r.ColumnBroadcast(g, s.Cols) : g));
+                return;
+            }
+            default:
+                throw new InvalidOperationException($"Grad: no recorded derivative rule for {n.Op} in Reductions.");
+        }
+    }
+
     internal static void Backward(Tape t, int i, ref NodeRecord n)
     {
         int ix = n.A;

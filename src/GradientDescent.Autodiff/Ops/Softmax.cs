@@ -51,6 +51,30 @@ internal static class SoftmaxOps
     /// <summary>Length of one distribution: a vector is one, a matrix has one per row.</summary>
     internal static int RowLength(Shape s) => s.Kind == ShapeKind.Matrix ? s.Cols : s.Length;
 
+    /// <summary>
+    /// The recorded (create-graph) rule, the table above with ops: softmax gives y ⊙ (g − ⟨g, y⟩) (per row for a
+    /// matrix, the row sums filling each row), log-softmax gives g − e^y·Σg.
+    /// </summary>
+    internal static void Record(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        int ix = n.A;
+        if (!r.Needs(i, ix)) return;
+        Node y = r.At(i);
+        bool matrix = n.Kind == ShapeKind.Matrix;
+        int cols = RowLength(n.Shape);
+        if (n.Op == OpKind.Softmax)
+        {
+            Node gy = RecordedGradients.Times(g, y);
+            Node dot = matrix ? r.ColumnBroadcast(Reductions.SumAxis(gy, 1, mean: false), cols) : Reductions.Sum(gy, mean: false);
+            r.Add(ix, RecordedGradients.Times(y, RecordedGradients.Minus(g, dot)));
+        }
+        else
+        {
+            Node sum = matrix ? r.ColumnBroadcast(Reductions.SumAxis(g, 1, mean: false), cols) : Reductions.Sum(g, mean: false);
+            r.Add(ix, RecordedGradients.Minus(g, RecordedGradients.Times(Elementwise.Unary(OpKind.Exp, y), sum)));
+        }
+    }
+
     internal static void Backward(Tape t, int i, ref NodeRecord n)
     {
         int ix = n.A;

@@ -124,6 +124,59 @@ internal static class Statistics
         if (sqrt) TensorPrimitives.Sqrt(y, y);
     }
 
+    /// <summary>
+    /// The recorded (create-graph) rule, the table above with ops: ∂L/∂xₖ = (xₖ − x̄)·σ with σ = 2g/(n − c) for the
+    /// variance and g/((n − c)·s) for the standard deviation, x̄ the mean op's node (per group, filled across the
+    /// group). Where s = 0 (a group of equal elements) the standard deviation's σ is 0, declared, as the numeric
+    /// rule's (s is shifted to 1 there so no 0/0 is recorded).
+    /// </summary>
+    internal static void Record(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        int ix = n.A;
+        if (!r.Needs(i, ix)) return;
+        bool whole = n.Op is OpKind.Variance or OpKind.StandardDeviation;
+        bool sqrt = n.Op is OpKind.StandardDeviation or OpKind.StandardDeviationAxis;
+        int aux = (int)n.Aux;
+        int correction = whole ? aux : aux >> 1;
+        Shape s = r.Record(ix).Shape;
+        bool byRow = !whole && (aux & 1) == 1;
+        int count = whole ? s.Length : byRow ? s.Cols : s.Rows;
+        Node x = r.At(ix), y = r.At(i);
+
+        Node scale;
+        if (!sqrt)
+        {
+            scale = RecordedGradients.Scale(g, 2.0 / (count - correction));
+        }
+        else
+        {
+            ReadOnlySpan<double> sv = r.Tape.ValueSpan(i);
+            bool anyZero = false;
+            foreach (double v in sv) anyZero |= v == 0;
+            if (whole && anyZero) return; // s = 0: the derivative is 0, declared
+            Node safe = anyZero ? RecordedGradients.Plus(y, r.Mask(i, v => v == 0 ? 1 : 0)) : y;
+            scale = RecordedGradients.Over(g, RecordedGradients.Scale(safe, count - correction));
+            if (anyZero) scale = RecordedGradients.Times(scale, r.Mask(i, v => v == 0 ? 0 : 1));
+        }
+
+        Node centred;
+        if (whole)
+        {
+            centred = RecordedGradients.Minus(x, Reductions.Sum(x, mean: true));
+            r.Add(ix, RecordedGradients.Times(centred, scale));
+        }
+        else if (byRow)
+        {
+            centred = RecordedGradients.Minus(x, r.ColumnBroadcast(Reductions.SumAxis(x, 1, mean: true), s.Cols));
+            r.Add(ix, RecordedGradients.Times(centred, r.ColumnBroadcast(scale, s.Cols)));
+        }
+        else
+        {
+            centred = RecordedGradients.Minus(x, Reductions.SumAxis(x, 0, mean: true));
+            r.Add(ix, RecordedGradients.Times(centred, scale));
+        }
+    }
+
     internal static void Backward(Tape t, int i, ref NodeRecord n)
     {
         int ix = n.A;

@@ -117,6 +117,70 @@ internal static class Views
         }
     }
 
+    /// <summary>
+    /// The recorded (create-graph) rule of a view. The fast backward needs none (a view shares its input's gradient
+    /// slots); recorded, each gradient is its own node, so the dual is written out: an element, a row or a slice
+    /// is padded with zeros into the input's shape ("slice is pad-with-zeros in reverse"), a reshape is reshaped back.
+    /// </summary>
+    internal static void RecordViewBackward(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        int ix = n.A;
+        if (!r.Needs(i, ix)) return;
+        Shape s = r.Record(ix).Shape;
+        switch (n.Op)
+        {
+            case OpKind.Reshape:
+                r.Add(ix, Reshape(g, s));
+                return;
+            case OpKind.Element:
+                r.Add(ix, r.Pad(g, (int)n.Aux, s));
+                return;
+            case OpKind.Row:
+                r.Add(ix, r.Pad(g, (int)n.Aux * s.Cols, s));
+                return;
+            case OpKind.Slice:
+                r.Add(ix, r.Pad(g, (int)n.Aux * s.Cols, s));
+                return;
+            default:
+                throw new InvalidOperationException($"Grad: no recorded derivative rule for {n.Op} in Views.");
+        }
+    }
+
+    /// <summary>The recorded rule of concat and stack: each input gets its part of g, as a view ("concat is split in reverse", "stack is unstack in reverse").</summary>
+    internal static void RecordConcatBackward(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        Tape t = r.Tape;
+        int at = 0;
+        for (int k = 0; k < n.B; k++)
+        {
+            int ip = t.Operands[n.A + k];
+            int len = t.Nodes[ip].Length;
+            if (r.Needs(i, ip))
+            {
+                Node part = n.Op == OpKind.Concat ? Slice(g, at..(at + len))
+                    : n.Kind == ShapeKind.Vector ? Element(g, k)
+                    : Row(g, k);
+                r.Add(ip, part);
+            }
+            at += len;
+        }
+    }
+
+    /// <summary>
+    /// The recorded rule of column and columns: G (r×w) goes back into columns [a, a + w) of an r×c zero matrix,
+    /// built transposed (Gᵀ's rows padded into a c×r matrix, then transposed), as the ops have no strided scatter.
+    /// </summary>
+    internal static void RecordColumnsBackward(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        int im = n.A;
+        if (!r.Needs(i, im)) return;
+        Shape s = r.Record(im).Shape;
+        int start = (int)n.Aux;
+        Node gt = n.Op == OpKind.Column ? g : LinearAlgebra.Transpose(g);
+        Node padded = r.Pad(gt, start * s.Rows, Shape.Matrix(s.Cols, s.Rows));
+        r.Add(im, LinearAlgebra.Transpose(padded));
+    }
+
     // ------------------------------------------------------------------ slices and splits (views)
 
     /// <summary>
