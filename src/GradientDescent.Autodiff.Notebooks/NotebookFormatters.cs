@@ -1,16 +1,17 @@
 using System.Net;
+using GradientDescent.Autodiff.Teaching;
 using Microsoft.DotNet.Interactive.Formatting;
 
 namespace GradientDescent.Autodiff.Notebooks;
 
 /// <summary>
-/// Registers .NET Interactive formatters so that a <see cref="Tape"/> or a <see cref="GradientCheckReport"/>
-/// displayed in a Polyglot or Jupyter notebook cell renders as HTML (text/html), and as its text form (text/plain)
-/// where a front end shows only text.
+/// Registers .NET Interactive formatters so that a <see cref="Tape"/>, a <see cref="BackwardTrace"/> or a
+/// <see cref="GradientCheckReport"/> displayed in a Polyglot or Jupyter notebook cell renders as HTML (text/html),
+/// and as its text form (text/plain) where a front end shows only text.
 /// </summary>
 /// <remarks>
 /// In a notebook: <c>#r</c> this assembly (with the core and the teaching tools beside it), call
-/// <see cref="Register"/> once, then end a cell with a tape or a report.
+/// <see cref="Register"/> once, then end a cell with a tape, a trace or a report.
 /// </remarks>
 public static class NotebookFormatters
 {
@@ -19,6 +20,8 @@ public static class NotebookFormatters
     {
         Formatter.Register<Tape>((tape, writer) => writer.Write(ToHtml(tape)), HtmlFormatter.MimeType);
         Formatter.Register<Tape>((tape, writer) => writer.Write(tape.Format()), PlainTextFormatter.MimeType);
+        Formatter.Register<BackwardTrace>((trace, writer) => writer.Write(ToHtml(trace)), HtmlFormatter.MimeType);
+        Formatter.Register<BackwardTrace>((trace, writer) => writer.Write(trace.ToText()), PlainTextFormatter.MimeType);
         Formatter.Register<GradientCheckReport>((report, writer) => writer.Write(ToHtml(report)), HtmlFormatter.MimeType);
         Formatter.Register<GradientCheckReport>((report, writer) => writer.Write(report.ToString()), PlainTextFormatter.MimeType);
     }
@@ -28,6 +31,16 @@ public static class NotebookFormatters
     {
         ArgumentNullException.ThrowIfNull(tape);
         return $"<pre class=\"gdad-tape\">{WebUtility.HtmlEncode(tape.Format())}</pre>";
+    }
+
+    /// <summary>
+    /// The trace as a notebook shows it: its aligned step table (<see cref="BackwardTrace.ToText"/>) in a <c>pre</c>
+    /// block, where the monospace columns line up.
+    /// </summary>
+    public static string ToHtml(BackwardTrace trace)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        return $"<pre class=\"gdad-trace\">{WebUtility.HtmlEncode(trace.ToText())}</pre>";
     }
 
     /// <summary>The report as a notebook shows it: a table per parameter and reference with a closing verdict.</summary>

@@ -16,7 +16,7 @@ public sealed class BackpropNotebookTests
     private static readonly TimeSpan ProcessTimeout = TimeSpan.FromMinutes(3);
 
     [Fact]
-    public void Run_BackpropNotebook_EveryCellRunsAndShowsMicrogradsNumbersTheGraphAndThePassedCheck()
+    public void Run_BackpropNotebook_EveryCellRunsAndShowsMicrogradsNumbersTheGraphTheTraceAndThePassedCheck()
     {
         string root = FindRepository();
         AssertNotebookLoadsThisBuild(root);
@@ -46,6 +46,9 @@ public sealed class BackpropNotebookTests
             Assert.Contains("<pre class=\"gdad-tape\">", html, StringComparison.Ordinal);
             Assert.Contains("a = Parameter a", html, StringComparison.Ordinal);
             Assert.Contains("∂L/∂ = 138.834", html, StringComparison.Ordinal);
+            // The backward trace: its step table, ending with the parameters' steps.
+            Assert.Contains("<pre class=\"gdad-trace\">Backward pass from %28 g = Add(%25, %27), L = 24.7041", html, StringComparison.Ordinal);
+            Assert.Contains("∂L/∂a is added into a.Grad", html, StringComparison.Ordinal);
             // The gradient check against central differences, as a table that passed.
             Assert.Contains("<table class=\"gdad-gradient-check\">", html, StringComparison.Ordinal);
             Assert.Contains("<b>PASSED</b>", html, StringComparison.Ordinal);

@@ -1,3 +1,4 @@
+using GradientDescent.Autodiff.Teaching;
 using Microsoft.DotNet.Interactive.Formatting;
 
 namespace GradientDescent.Autodiff.Notebooks.Tests;
@@ -49,6 +50,23 @@ public sealed class NotebookFormattersTests
 
         Assert.Contains("&lt;b&gt;", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<b>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Register_BackwardTrace_DisplaysTheStepTableEscaped()
+    {
+        // y = x·x at x = 3: one Multiply step with two terms into x (a and b), each 3 · 1; ∂y/∂x = 3 + 3 = 6.
+        var x = new ScalarParameter("x", 3.0);
+        var tape = new Tape();
+        Scalar xs = tape.Use(x);
+        BackwardTrace trace = BackwardTrace.Record(xs * xs);
+
+        string html = Formatter.ToDisplayString(trace, HtmlFormatter.MimeType);
+
+        Assert.Equal($"<pre class=\"gdad-trace\">{System.Net.WebUtility.HtmlEncode(trace.ToText())}</pre>", html);
+        Assert.Contains("∂L/∂x is added into x.Grad", html, StringComparison.Ordinal);
+        Assert.Equal(trace.ToText(), Formatter.ToDisplayString(trace, PlainTextFormatter.MimeType));
+        Assert.Equal(6, x.Grad);
     }
 
     [Fact]
