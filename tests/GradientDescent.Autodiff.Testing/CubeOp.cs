@@ -38,4 +38,14 @@ public sealed class CubeOp : CustomOp
     {
         if (context.RequiresGrad(0)) context.AddInputGrad(0, GraphRecording.Times(context.OutputGrad, GraphRecording.Scale(GraphRecording.Square(context.Input(0)), 3)));
     }
+
+    /// <inheritdoc/>
+    public override void Jvp(CustomOpContext context)
+    {
+        // ẏ = 3x²·ẋ
+        ReadOnlySpan<double> x = context.Input(0), dx = context.InputTangent(0);
+        if (dx.IsEmpty) return;
+        Span<double> dy = context.OutputTangent;
+        for (int k = 0; k < x.Length; k++) dy[k] += 3 * x[k] * x[k] * dx[k];
+    }
 }

@@ -46,6 +46,20 @@ public sealed class SwishOp : CustomOp
         Node d = GraphRecording.Plus(s, GraphRecording.Times(x, GraphRecording.Times(s, GraphRecording.OneMinus(s))));
         context.AddInputGrad(0, GraphRecording.Times(context.OutputGrad, d));
     }
+
+    /// <inheritdoc/>
+    public override void Jvp(CustomOpContext context)
+    {
+        // ẏ = (σ(x) + x·σ(x)(1 − σ(x)))·ẋ
+        ReadOnlySpan<double> x = context.Input(0), dx = context.InputTangent(0);
+        if (dx.IsEmpty) return;
+        Span<double> dy = context.OutputTangent;
+        for (int k = 0; k < x.Length; k++)
+        {
+            double s = 1 / (1 + Math.Exp(-x[k]));
+            dy[k] += (s + x[k] * s * (1 - s)) * dx[k];
+        }
+    }
 }
 
 /// <summary>y = a ⊙ b + a for two inputs of one shape; ∂y/∂a = b + 1, ∂y/∂b = a.</summary>
@@ -98,6 +112,16 @@ public sealed class ProductPlusOp : CustomOp
         if (context.RequiresGrad(0)) context.AddInputGrad(0, GraphRecording.Times(g, GraphRecording.Shift(b, 1)));
         if (context.RequiresGrad(1)) context.AddInputGrad(1, GraphRecording.Times(g, a));
     }
+
+    /// <inheritdoc/>
+    public override void Jvp(CustomOpContext context)
+    {
+        // ẏ = (b + 1)·ȧ + a·ḃ
+        ReadOnlySpan<double> a = context.Input(0), b = context.Input(1), da = context.InputTangent(0), db = context.InputTangent(1);
+        Span<double> dy = context.OutputTangent;
+        if (!da.IsEmpty) for (int k = 0; k < a.Length; k++) dy[k] += (b[k] + 1) * da[k];
+        if (!db.IsEmpty) for (int k = 0; k < a.Length; k++) dy[k] += a[k] * db[k];
+    }
 }
 
 /// <summary>s = Σ xₖ³ of a vector or matrix (a reduction: a scalar output); ∂s/∂xₖ = 3xₖ².</summary>
@@ -135,5 +159,16 @@ public sealed class SumOfCubesOp : CustomOp
     public override void RecordBackward(CustomOpRecordContext context)
     {
         if (context.RequiresGrad(0)) context.AddInputGrad(0, GraphRecording.Times(GraphRecording.Scale(GraphRecording.Square(context.Input(0)), 3), context.OutputGrad));
+    }
+
+    /// <inheritdoc/>
+    public override void Jvp(CustomOpContext context)
+    {
+        // ṡ = Σₖ 3xₖ²·ẋₖ
+        ReadOnlySpan<double> x = context.Input(0), dx = context.InputTangent(0);
+        if (dx.IsEmpty) return;
+        double s = 0;
+        for (int k = 0; k < x.Length; k++) s += 3 * x[k] * x[k] * dx[k];
+        context.OutputTangent[0] += s;
     }
 }

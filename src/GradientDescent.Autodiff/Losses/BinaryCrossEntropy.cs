@@ -11,6 +11,7 @@ namespace GradientDescent.Autodiff;
 /// ℓ = (1/N) Σ [max(z, 0) − z·y + ln(1 + e^−|z|)], and ∂ℓ/∂z = (1/N)(σ(z) − y) — the seed's −(y − ŷ) —
 /// with no overflow for any finite z (±1000 included).</para>
 /// <para>Targets are data: a target that requires a gradient is an error.</para>
+/// <para>Forward rule: ℓ̇ = (1/N) Σ (∂ℓₖ/∂pₖ)·ṗₖ with the same local derivatives.</para>
 /// </remarks>
 internal static class BinaryCrossEntropyOps
 {
@@ -97,13 +98,22 @@ internal static class BinaryCrossEntropyOps
         ReadOnlySpan<double> p = t.ValueSpan(ip), y = t.ValueSpan(n.B);
         Span<double> gp = t.GradSpan(ip);
         double scale = t.Grads[n.Offset] / p.Length;
-        if (n.Op == OpKind.BinaryCrossEntropy)
-        {
-            for (int k = 0; k < p.Length; k++) gp[k] += scale * (p[k] - y[k]) / Math.Max(p[k] * (1 - p[k]), Epsilon);
-        }
-        else
-        {
-            for (int k = 0; k < p.Length; k++) gp[k] += scale * (Elementwise.Sigmoid(p[k]) - y[k]);
-        }
+        for (int k = 0; k < p.Length; k++) gp[k] += Local(n.Op, scale, p[k], y[k]);
+    }
+
+    /// <summary>
+    /// g·∂ℓₖ/∂pₖ for one element: g·(p − y)/max(p(1 − p), ε) on a probability, g·(σ(z) − y) on a logit. Linear in g:
+    /// backward passes ∂L/∂ℓ/N, forward the element's tangent.
+    /// </summary>
+    private static double Local(OpKind op, double g, double p, double y) =>
+        op == OpKind.BinaryCrossEntropy ? g * (p - y) / Math.Max(p * (1 - p), Epsilon) : g * (Elementwise.Sigmoid(p) - y);
+
+    /// <summary>Forward rule: ℓ̇ = (1/N) Σₖ (∂ℓₖ/∂pₖ)·ṗₖ (the target is data: no tangent).</summary>
+    internal static void Tangent(Tape t, int i, ref NodeRecord n)
+    {
+        ReadOnlySpan<double> p = t.ValueSpan(n.A), y = t.ValueSpan(n.B), dp = t.TangentSpan(n.A);
+        double s = 0;
+        for (int k = 0; k < p.Length; k++) s += Local(n.Op, dp[k], p[k], y[k]);
+        t.TangentSpan(i)[0] = s / p.Length;
     }
 }

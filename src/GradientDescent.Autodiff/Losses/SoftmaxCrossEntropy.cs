@@ -6,7 +6,7 @@ namespace GradientDescent.Autodiff;
 /// <remarks>
 /// For logits x (one row per example, C classes) and labels c: ℓ = (1/B) Σᵢ [lse(xᵢ) − xᵢ,cᵢ] with
 /// lse(x) = m + ln Σ e^(x − m), m = max x, each row's term computed as ln Σ e^(x − m) − (x_c − m);
-/// ∂ℓ/∂xᵢₖ = (1/B)(softmax(xᵢ)ₖ − [k = cᵢ]). Finite for logits of ±1e4.
+/// ∂ℓ/∂xᵢₖ = (1/B)(softmax(xᵢ)ₖ − [k = cᵢ]). Finite for logits of ±1e4. Forward: ℓ̇ = Σᵢₖ (∂ℓ/∂xᵢₖ)·ẋᵢₖ.
 /// </remarks>
 internal static class SoftmaxCrossEntropyOps
 {
@@ -74,6 +74,23 @@ internal static class SoftmaxCrossEntropyOps
             for (int k = 0; k < cols; k++) gr[k] += scale * Math.Exp(xr[k] - m - lnS);
             gr[labels[r]] -= scale;
         }
+    }
+
+    /// <summary>Forward rule: ℓ̇ = (1/B) Σᵢ [Σₖ softmax(xᵢ)ₖ·ẋᵢₖ − ẋᵢ,cᵢ], the rows of backward's rule applied to ẋ.</summary>
+    internal static void Tangent(Tape t, int i, ref NodeRecord n)
+    {
+        var labels = (int[])t.Objects[n.B];
+        ReadOnlySpan<double> x = t.ValueSpan(n.A), dx = t.TangentSpan(n.A);
+        int rows = labels.Length, cols = x.Length / rows;
+        double s = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<double> xr = x.Slice(r * cols, cols), dr = dx.Slice(r * cols, cols);
+            (double m, double lnS) = Shift(xr);
+            for (int k = 0; k < cols; k++) s += Math.Exp(xr[k] - m - lnS) * dr[k];
+            s -= dr[labels[r]];
+        }
+        t.TangentSpan(i)[0] = s / rows;
     }
 
     /// <summary>

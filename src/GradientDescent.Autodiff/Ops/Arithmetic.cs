@@ -227,6 +227,55 @@ internal static class Arithmetic
         return shift is null ? a : RecordedGradients.Plus(a, r.Constant(t.Nodes[i].Shape, shift));
     }
 
+    /// <summary>
+    /// Forward rule: ẏ = (∂y/∂a)·ȧ + (∂y/∂b)·ḃ element by element, an operand that carries no tangent contributing
+    /// nothing. The local derivatives are <see cref="Local"/>'s (linear in its g, so the tangent goes where the
+    /// gradient goes); a broadcast operand's tangent is broadcast like its value ("sum is broadcast in reverse").
+    /// </summary>
+    internal static void Tangent(Tape t, int i, ref NodeRecord n)
+    {
+        int ia = n.A, ib = n.B;
+        OpKind op = n.Op;
+        bool ga = t.Nodes[ia].RequiresGrad, gb = t.Nodes[ib].RequiresGrad;
+        Span<double> d = t.TangentSpan(i);
+        ReadOnlySpan<double> x = t.ValueSpan(ia), y = t.ValueSpan(ib);
+        int len = d.Length;
+        // Fast paths: equal shapes and the common ops.
+        if (x.Length == len && y.Length == len && op is OpKind.Add or OpKind.Subtract or OpKind.Multiply)
+        {
+            ReadOnlySpan<double> da = ga ? t.TangentSpan(ia) : default, db = gb ? t.TangentSpan(ib) : default;
+            switch (op)
+            {
+                case OpKind.Add when ga && gb: TensorPrimitives.Add(da, db, d); return;
+                case OpKind.Subtract when ga && gb: TensorPrimitives.Subtract(da, db, d); return;
+                case OpKind.Add or OpKind.Subtract when ga: da.CopyTo(d); return;
+                case OpKind.Add: db.CopyTo(d); return;
+                case OpKind.Subtract: TensorPrimitives.Negate(db, d); return;
+                case OpKind.Multiply:
+                    // ẏ = ȧ·b + a·ḃ
+                    if (ga) TensorPrimitives.Multiply(da, y, d);
+                    else d.Clear();
+                    if (gb) TensorPrimitives.MultiplyAdd(x, db, d, d);
+                    return;
+            }
+        }
+        d.Clear();
+        if (ga) AccumulateTangent(t, op, 0, i, ia, ib, t.TangentSpan(ia), d, n.Cols);
+        if (gb) AccumulateTangent(t, op, 1, i, ia, ib, t.TangentSpan(ib), d, n.Cols);
+    }
+
+    /// <summary>d += (∂y/∂operand <paramref name="wrt"/>)·(its tangent), the tangent broadcast to the output's shape.</summary>
+    private static void AccumulateTangent(Tape t, OpKind op, int wrt, int i, int ia, int ib, ReadOnlySpan<double> tangent, Span<double> d, int cols)
+    {
+        ReadOnlySpan<double> x = t.ValueSpan(ia), y = t.ValueSpan(ib), result = t.ValueSpan(i);
+        int n = d.Length;
+        for (int k = 0; k < n; k++)
+        {
+            int j = k % cols;
+            d[k] += Local(op, wrt, Broadcast(tangent, k, j, n), Broadcast(x, k, j, n), Broadcast(y, k, j, n), result[k]);
+        }
+    }
+
     /// <summary>∂L/∂(operand <paramref name="wrt"/>) for one element: the local derivative times g.</summary>
     internal static double Local(OpKind op, int wrt, double g, double x, double y, double result)
     {

@@ -40,6 +40,16 @@ public abstract class CustomOp
         throw new NotSupportedException(
             $"Custom op {Name}: no second-order rule, so a create-graph backward (tape.Grad with createGraph: true, a Hessian, grad of grad) cannot differentiate through it. Override CustomOp.RecordBackward to record its derivative with Ops (context.AddInputGrad(k, ∂L/∂input k as nodes)); its first-order Backward alone would make every higher derivative through it wrong.");
 
+    /// <summary>
+    /// The forward-mode rule (optional): adds ẏ = Σₖ (∂out/∂inputₖ)·ẋₖ into <see cref="CustomOpContext.OutputTangent"/>
+    /// (which starts at 0) from the inputs' tangents <see cref="CustomOpContext.InputTangent"/> (empty for an input that
+    /// carries none: skip it). Forward mode (<see cref="Tape.Jvp(Node, ReadOnlySpan{Parameter}, ReadOnlySpan{double[]}, Span{double})"/>)
+    /// calls it; the default throws, naming the op: an op without a forward rule is an error there, never a silent 0.
+    /// </summary>
+    public virtual void Jvp(CustomOpContext context) =>
+        throw new NotSupportedException(
+            $"Custom op {Name}: has no forward-mode rule, so forward mode (Jvp, JacobianForward) cannot pass through it. Override CustomOp.Jvp to add ẏ = Σₖ ∂out/∂inputₖ·ẋₖ into context.OutputTangent, or use reverse mode (Backward).");
+
     /// <inheritdoc/>
     public override string ToString() => Name;
 }
@@ -76,6 +86,15 @@ public readonly ref struct CustomOpContext
 
     /// <summary>∂L/∂input <paramref name="k"/>, to add into; empty when no gradient flows into that input.</summary>
     public Span<double> InputGrad(int k) => RequiresGrad(k) ? _tape.GradSpan(InputNode(k)) : Span<double>.Empty;
+
+    /// <summary>
+    /// The tangent ẋ of input <paramref name="k"/> (in <see cref="CustomOp.Jvp"/> only); empty when the input carries
+    /// no tangent (it does not depend on a parameter being differentiated): its term is 0.
+    /// </summary>
+    public ReadOnlySpan<double> InputTangent(int k) => RequiresGrad(k) ? _tape.TangentSpan(InputNode(k)) : ReadOnlySpan<double>.Empty;
+
+    /// <summary>The output's tangent ẏ, to add into (in <see cref="CustomOp.Jvp"/> only; it starts at 0).</summary>
+    public Span<double> OutputTangent => _tape.TangentSpan(_node);
 
     private int InputNode(int k)
     {
@@ -214,4 +233,11 @@ internal static class CustomOps
     internal static void Backward(Tape t, int i, ref NodeRecord n) => Of(t, n).Backward(new CustomOpContext(t, i));
 
     internal static void Record(RecordedGradients r, int i, in NodeRecord n) => Of(r.Tape, n).RecordBackward(new CustomOpRecordContext(r, i));
+
+    /// <summary>Forward rule: the op's own <see cref="CustomOp.Jvp"/>, into a tangent cleared first.</summary>
+    internal static void Tangent(Tape t, int i, ref NodeRecord n)
+    {
+        t.TangentSpan(i).Clear();
+        Of(t, n).Jvp(new CustomOpContext(t, i));
+    }
 }

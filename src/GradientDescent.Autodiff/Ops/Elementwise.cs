@@ -330,4 +330,28 @@ internal static class Elementwise
                 return;
         }
     }
+
+    /// <summary>
+    /// Forward rule: ẏ = (dy/dx)·ẋ element by element, dy/dx being <see cref="Derivative"/>, the same local derivative
+    /// backward multiplies g by (so relu, |x|, max/min with a constant give their masks, and sign, floor, ceiling and
+    /// round their declared 0).
+    /// </summary>
+    internal static void Tangent(Tape t, int i, ref NodeRecord n)
+    {
+        int ix = n.A;
+        OpKind op = n.Op;
+        double c = n.Aux;
+        ReadOnlySpan<double> dx = t.TangentSpan(ix), x = t.ValueSpan(ix), y = t.ValueSpan(i);
+        Span<double> d = t.TangentSpan(i);
+        switch (op)
+        {
+            case OpKind.Negate: TensorPrimitives.Negate(dx, d); return;
+            case OpKind.AddConstant: dx.CopyTo(d); return;
+            case OpKind.MultiplyConstant: TensorPrimitives.Multiply(dx, c, d); return;
+            case OpKind.Exp: TensorPrimitives.Multiply(dx, y, d); return;
+            default:
+                for (int k = 0; k < d.Length; k++) d[k] = Derivative(op, x[k], y[k], c) * dx[k];
+                return;
+        }
+    }
 }

@@ -16,6 +16,8 @@ namespace GradientDescent.Autodiff;
 /// <item><term>C = A B</term><description>∂L/∂A = G Bᵀ, ∂L/∂B = Aᵀ G</description></item>
 /// <item><term>Y = Aᵀ</term><description>∂L/∂A = Gᵀ ("transpose is its own dual")</description></item>
 /// </list>
+/// <para>Forward rules (tangents ȧ, ḃ, …; each product is linear in each factor, so the tangent is the product rule,
+/// an operand without a tangent dropping its term): ṡ = ȧ·b + a·ḃ, ẏ = Ṁv + Mv̇, Ċ = ȦB + AḂ, Ẏ = Ȧᵀ.</para>
 /// </remarks>
 internal static class LinearAlgebra
 {
@@ -244,6 +246,55 @@ internal static class LinearAlgebra
             }
             default:
                 throw new InvalidOperationException($"Backward: no derivative rule for {n.Op} in LinearAlgebra.");
+        }
+    }
+
+    /// <summary>Forward rules: the product rule on each product, the transpose of the tangent for a transpose (see the class remarks).</summary>
+    internal static void Tangent(Tape t, int i, ref NodeRecord n)
+    {
+        int ia = n.A, ib = n.B;
+        bool ga = t.Nodes[ia].RequiresGrad, gb = ib >= 0 && t.Nodes[ib].RequiresGrad;
+        Span<double> d = t.TangentSpan(i);
+        switch (n.Op)
+        {
+            case OpKind.Dot:
+            {
+                // ṡ = ȧ·b + a·ḃ
+                double s = 0;
+                if (ga) s = TensorPrimitives.Dot(t.TangentSpan(ia), t.ValueSpan(ib));
+                if (gb) s += TensorPrimitives.Dot(t.ValueSpan(ia), t.TangentSpan(ib));
+                d[0] = s;
+                return;
+            }
+            case OpKind.MatVec:
+            {
+                // ẏ = Ṁv + Mv̇: the value's kernel on (Ṁ, v), then on (M, v̇) into scratch, added.
+                int rows = t.Nodes[ia].Rows, cols = t.Nodes[ia].Cols;
+                if (ga) MatVecKernel(t.TangentSpan(ia), t.ValueSpan(ib), d, rows, cols);
+                else d.Clear();
+                if (gb)
+                {
+                    Span<double> mv = t.Scratch(rows);
+                    MatVecKernel(t.ValueSpan(ia), t.TangentSpan(ib), mv, rows, cols);
+                    TensorPrimitives.Add(d, mv, d);
+                }
+                return;
+            }
+            case OpKind.MatMul:
+            {
+                // Ċ = ȦB + AḂ
+                int m = t.Nodes[ia].Rows, k = t.Nodes[ia].Cols, nc = t.Nodes[ib].Cols;
+                d.Clear();
+                if (ga) Gemm.MultiplyAdd(t.TangentSpan(ia), false, t.ValueSpan(ib), false, d, m, nc, k);
+                if (gb) Gemm.MultiplyAdd(t.ValueSpan(ia), false, t.TangentSpan(ib), false, d, m, nc, k);
+                return;
+            }
+            case OpKind.Transpose:
+                // Ẏ = Ȧᵀ; A is n.Cols × n.Rows.
+                TransposeInto(t.TangentSpan(ia), d, n.Cols, n.Rows, accumulate: false);
+                return;
+            default:
+                throw new InvalidOperationException($"Jvp: no forward-mode rule for {n.Op} in LinearAlgebra.");
         }
     }
 }

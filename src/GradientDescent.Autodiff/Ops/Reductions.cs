@@ -11,6 +11,8 @@ namespace GradientDescent.Autodiff;
 /// <item><term>axis 1: yᵢ = Σⱼ Xᵢⱼ</term><description>∂L/∂Xᵢⱼ = gᵢ (a vector of the row sums)</description></item>
 /// <item><term>y = ln Σ e^x</term><description>∂L/∂xₖ = g·e^(xₖ − y) = g·softmax(x)ₖ; computed as m + ln Σ e^(x − m) with m = max x, so it never overflows</description></item>
 /// </list>
+/// <para>Forward rules: a sum or mean is linear, so its tangent is the same reduction of the tangent (ṡ = Σ ẋ,
+/// (1/n) Σ ẋ, per axis likewise, by the value's own kernel); ẏ = Σₖ e^(xₖ − y)·ẋₖ = ⟨softmax(x), ẋ⟩ for log-sum-exp.</para>
 /// </remarks>
 internal static class Reductions
 {
@@ -39,8 +41,13 @@ internal static class Reductions
         }
         int rows = s.Rows, cols = s.Cols;
         int i = t.Append(op, ix, -1, Shape.Vector(axis == 0 ? cols : rows), t.GradFlag(ix), axis);
-        Span<double> y = t.ValueSpan(i);
-        ReadOnlySpan<double> v = t.ValueSpan(ix);
+        AxisKernel(t.ValueSpan(ix), t.ValueSpan(i), rows, cols, axis, mean);
+        return new Node(t, t.Checked(i));
+    }
+
+    /// <summary>y = the sums (or means) of the rows × cols matrix <paramref name="v"/> over <paramref name="axis"/>.</summary>
+    private static void AxisKernel(ReadOnlySpan<double> v, Span<double> y, int rows, int cols, int axis, bool mean)
+    {
         if (axis == 0)
         {
             y.Clear();
@@ -52,7 +59,6 @@ internal static class Reductions
             for (int r = 0; r < rows; r++) y[r] = TensorPrimitives.Sum(v.Slice(r * cols, cols));
             if (mean) TensorPrimitives.Divide(y, cols, y);
         }
-        return new Node(t, t.Checked(i));
     }
 
     internal static Node LogSumExp(Node x)
@@ -158,6 +164,42 @@ internal static class Reductions
             }
             default:
                 throw new InvalidOperationException($"Backward: no derivative rule for {n.Op} in Reductions.");
+        }
+    }
+
+    /// <summary>Forward rules (see the class remarks).</summary>
+    internal static void Tangent(Tape t, int i, ref NodeRecord n)
+    {
+        int ix = n.A;
+        ReadOnlySpan<double> dx = t.TangentSpan(ix);
+        Span<double> d = t.TangentSpan(i);
+        switch (n.Op)
+        {
+            case OpKind.Sum:
+                d[0] = TensorPrimitives.Sum(dx);
+                return;
+            case OpKind.Mean:
+                d[0] = TensorPrimitives.Sum(dx) / dx.Length;
+                return;
+            case OpKind.SumAxis:
+            case OpKind.MeanAxis:
+                AxisKernel(dx, d, t.Nodes[ix].Rows, t.Nodes[ix].Cols, (int)n.Aux, n.Op == OpKind.MeanAxis);
+                return;
+            case OpKind.LogSumExp:
+            {
+                // ẏ = Σₖ e^(xₖ − y)·ẋₖ, the weights of backward's rule.
+                ReadOnlySpan<double> x = t.ValueSpan(ix), y = t.ValueSpan(i);
+                int cols = x.Length / y.Length;
+                for (int r = 0; r < y.Length; r++)
+                {
+                    double s = 0;
+                    for (int k = 0; k < cols; k++) s += Math.Exp(x[r * cols + k] - y[r]) * dx[r * cols + k];
+                    d[r] = s;
+                }
+                return;
+            }
+            default:
+                throw new InvalidOperationException($"Jvp: no forward-mode rule for {n.Op} in Reductions.");
         }
     }
 }

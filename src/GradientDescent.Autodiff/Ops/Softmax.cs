@@ -8,6 +8,8 @@ namespace GradientDescent.Autodiff;
 /// <item><term>yₖ = e^(xₖ − m) / Σⱼ e^(xⱼ − m), m = max x</term><description>∂L/∂xₖ = yₖ (gₖ − Σⱼ gⱼ yⱼ)</description></item>
 /// <item><term>yₖ = xₖ − m − ln Σⱼ e^(xⱼ − m)</term><description>∂L/∂xₖ = gₖ − e^(yₖ) Σⱼ gⱼ</description></item>
 /// </list>
+/// <para>Forward rules (per row): ẏₖ = yₖ(ẋₖ − Σⱼ yⱼẋⱼ) for softmax, ẏₖ = ẋₖ − Σⱼ e^(yⱼ)ẋⱼ for log-softmax: the
+/// Jacobians diag(y) − yyᵀ and I − 1·softmax(x)ᵀ applied to ẋ, where backward applies their transposes to g.</para>
 /// <para>Subtracting the maximum keeps every exponent ≤ 0: inputs of ±1e4 give exact probabilities, no NaN.</para>
 /// </remarks>
 internal static class SoftmaxOps
@@ -95,6 +97,30 @@ internal static class SoftmaxOps
             {
                 double sum = TensorPrimitives.Sum(gr);
                 for (int k = 0; k < cols; k++) gxr[k] += gr[k] - Math.Exp(yr[k]) * sum;
+            }
+        }
+    }
+
+    /// <summary>Forward rules (see the class remarks).</summary>
+    internal static void Tangent(Tape t, int i, ref NodeRecord n)
+    {
+        ReadOnlySpan<double> dx = t.TangentSpan(n.A), y = t.ValueSpan(i);
+        Span<double> d = t.TangentSpan(i);
+        int cols = RowLength(n.Shape);
+        for (int r = 0; r < y.Length / cols; r++)
+        {
+            ReadOnlySpan<double> dxr = dx.Slice(r * cols, cols), yr = y.Slice(r * cols, cols);
+            Span<double> dr = d.Slice(r * cols, cols);
+            if (n.Op == OpKind.Softmax)
+            {
+                double dot = TensorPrimitives.Dot(dxr, yr);
+                for (int k = 0; k < cols; k++) dr[k] = yr[k] * (dxr[k] - dot);
+            }
+            else
+            {
+                double dot = 0;
+                for (int k = 0; k < cols; k++) dot += Math.Exp(yr[k]) * dxr[k];
+                for (int k = 0; k < cols; k++) dr[k] = dxr[k] - dot;
             }
         }
     }

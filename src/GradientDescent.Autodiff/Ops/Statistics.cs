@@ -21,6 +21,7 @@ namespace GradientDescent.Autodiff;
 /// 10⁸ + 1, 10⁸ + 2, 10⁸ + 3 comes out 1 exactly, where the one-pass Σx²/n − x̄² gives 0 or worse. The rule takes
 /// x̄ = m + Σdₖ/n, the same refined mean. Rounding can take Σdₖ² − (Σdₖ)²/n a hair below 0 when all elements are
 /// equal; it is clamped at 0, so the standard deviation is 0 there, never NaN.</para>
+/// <para>Forward rules: ẏ = Σₖ (∂y/∂xₖ)·ẋₖ per group, with the same ∂y/∂xₖ (see <see cref="Tangent"/>).</para>
 /// <para>Degrees of freedom: n − c ≤ 0 (a sample statistic of one element) throws when the node is built. PyTorch
 /// returns NaN there, with a warning ("degrees of freedom is &lt;= 0"), and a NaN gradient.</para>
 /// <para>The node's Aux: the correction for <see cref="OpKind.Variance"/> and <see cref="OpKind.StandardDeviation"/>;
@@ -177,18 +178,56 @@ internal static class Statistics
         }
     }
 
-    internal static void Backward(Tape t, int i, ref NodeRecord n)
+    /// <summary>
+    /// g·∂out/∂xₖ ÷ (xₖ − x̄) for a group of <paramref name="count"/> elements whose statistic is <paramref name="y"/>:
+    /// g·2/(n − c) for the variance, g/((n − c)·s) for the standard deviation, 0 where s = 0 (PyTorch's convention at a
+    /// group of equal elements). Linear in g: backward passes ∂L/∂out, forward Σₖ (xₖ − x̄)ẋₖ.
+    /// </summary>
+    private static double Scale(bool sqrt, double g, double y, int count, int correction) =>
+        sqrt ? (y == 0 ? 0 : g / ((count - correction) * y)) : g * 2 / (count - correction);
+
+    /// <summary>The parts of a statistics node: whole or per axis, square-rooted or not, the correction, the groups.</summary>
+    private static (bool Sqrt, int Correction, int Rows, int Cols, bool ByRow, int Count) Layout(Tape t, in NodeRecord n)
     {
-        int ix = n.A;
-        if (!t.Nodes[ix].RequiresGrad) return;
         bool whole = n.Op is OpKind.Variance or OpKind.StandardDeviation;
         bool sqrt = n.Op is OpKind.StandardDeviation or OpKind.StandardDeviationAxis;
         int aux = (int)n.Aux;
         int correction = whole ? aux : aux >> 1;
-        ref readonly NodeRecord input = ref t.Nodes[ix];
+        ref readonly NodeRecord input = ref t.Nodes[n.A];
         int rows = whole ? 1 : input.Rows, cols = whole ? input.Length : input.Cols;
         bool byRow = whole || (aux & 1) == 1;
-        int count = byRow ? cols : rows;
+        return (sqrt, correction, rows, cols, byRow, byRow ? cols : rows);
+    }
+
+    /// <summary>
+    /// Forward rule: ẏ = Σₖ (∂y/∂xₖ)·ẋₖ per group = <see cref="Scale"/>(Σₖ (xₖ − x̄)·ẋₖ): 2/(n − c)·Σ(xₖ − x̄)ẋₖ for the
+    /// variance, Σ(xₖ − x̄)ẋₖ/((n − c)·s) for the standard deviation (0 where s = 0).
+    /// </summary>
+    internal static void Tangent(Tape t, int i, ref NodeRecord n)
+    {
+        var (sqrt, correction, rows, cols, byRow, count) = Layout(t, n);
+        ReadOnlySpan<double> x = t.ValueSpan(n.A), y = t.ValueSpan(i), dx = t.TangentSpan(n.A);
+        Span<double> d = t.TangentSpan(i);
+        Span<double> work = t.Scratch(3 * y.Length);
+        Span<double> mean = work[..y.Length], squares = work.Slice(y.Length, y.Length);
+        Moments(x, rows, cols, byRow, mean, squares, work[(2 * y.Length)..]);
+        d.Clear();
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0; j < cols; j++)
+            {
+                int group = byRow ? r : j;
+                d[group] += (x[r * cols + j] - mean[group]) * dx[r * cols + j];
+            }
+        }
+        for (int k = 0; k < y.Length; k++) d[k] = Scale(sqrt, d[k], y[k], count, correction);
+    }
+
+    internal static void Backward(Tape t, int i, ref NodeRecord n)
+    {
+        int ix = n.A;
+        if (!t.Nodes[ix].RequiresGrad) return;
+        var (sqrt, correction, rows, cols, byRow, count) = Layout(t, n);
 
         ReadOnlySpan<double> x = t.ValueSpan(ix), y = t.ValueSpan(i), g = t.GradSpan(i);
         Span<double> gx = t.GradSpan(ix);
@@ -197,12 +236,7 @@ internal static class Statistics
         Moments(x, rows, cols, byRow, mean, scale, work[(2 * y.Length)..]);
         // scale = ∂out/∂xₖ ÷ (xₖ − x̄), per group, times g: 2/(n − c) for the variance, 1/((n − c)·s) for the standard
         // deviation (0 where s = 0: PyTorch's convention at a group of equal elements).
-        for (int k = 0; k < y.Length; k++)
-        {
-            scale[k] = sqrt
-                ? (y[k] == 0 ? 0 : g[k] / ((count - correction) * y[k]))
-                : g[k] * 2 / (count - correction);
-        }
+        for (int k = 0; k < y.Length; k++) scale[k] = Scale(sqrt, g[k], y[k], count, correction);
         for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<double> row = x.Slice(r * cols, cols);

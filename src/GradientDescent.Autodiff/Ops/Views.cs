@@ -16,6 +16,10 @@ namespace GradientDescent.Autodiff;
 /// their rule scatter-adds g back into the columns they came from.</para>
 /// <para>Concatenation y = [a; b; …] and stacking (scalars into a vector, vectors into the rows of a matrix) copy;
 /// their rule hands each input its slice of g ("concat is split in reverse", "stack is unstack in reverse").</para>
+/// <para>Forward rules: every op here is linear and moves values without arithmetic, so the tangent moves the same
+/// way. A view's tangent shares its input's tangent slots as its value shares the input's values (nothing to compute);
+/// a column copy gathers the tangent's columns; concatenation and stacking join the inputs' tangents, 0 for an input
+/// that carries none. Detach carries no tangent: ẏ = 0, declared (forward mode stops where backward stops).</para>
 /// </remarks>
 internal static class Views
 {
@@ -181,6 +185,21 @@ internal static class Views
         r.Add(im, LinearAlgebra.Transpose(padded));
     }
 
+    /// <summary>Forward rule of <see cref="Concat"/> and <see cref="Stack{T}"/>: ẏ = [ȧ; ḃ; …], 0 for an input without a tangent.</summary>
+    internal static void ConcatTangent(Tape t, int i, ref NodeRecord n)
+    {
+        Span<double> d = t.TangentSpan(i);
+        int at = 0;
+        for (int k = 0; k < n.B; k++)
+        {
+            int ip = t.Operands[n.A + k];
+            int len = t.Nodes[ip].Length;
+            if (t.Nodes[ip].RequiresGrad) t.TangentSpan(ip).CopyTo(d.Slice(at, len));
+            else d.Slice(at, len).Clear();
+            at += len;
+        }
+    }
+
     // ------------------------------------------------------------------ slices and splits (views)
 
     /// <summary>
@@ -342,6 +361,14 @@ internal static class Views
             Span<double> target = gm.Slice((r * cols) + start, width);
             System.Numerics.Tensors.TensorPrimitives.Add(target, g.Slice(r * width, width), target);
         }
+    }
+
+    /// <summary>Forward rule of <see cref="Column"/> and <see cref="Columns"/>: Ẏ = Ṁ[:, start..start + width), the value's gather on the tangent.</summary>
+    internal static void ColumnsTangent(Tape t, int i, ref NodeRecord n)
+    {
+        int im = n.A;
+        int width = n.Op == OpKind.Column ? 1 : n.Cols;
+        ColumnsForward(t.TangentSpan(im), t.TangentSpan(i), t.Nodes[im].Cols, (int)n.Aux, width);
     }
 
     // ------------------------------------------------------------------ stacking (copies)
