@@ -22,10 +22,12 @@ namespace GradientDescent.Autodiff.Teaching.Tests.Trace;
 /// contribution lands in its input's storage when the view's users run, earlier than the view's step: the same
 /// terms, associated differently. Each reassociation moves the result by at most an ulp of the partial sums, so
 /// the error is a few ε = 2.2·10⁻¹⁶ times Σ|terms| for the few dozen terms of these graphs; 10⁻¹³ leaves a factor of
-/// ~100 over that, while a dropped or doubled term is off by O(1). (3) Upstream × local against the contribution of
-/// a one-element elementwise node: relative 8ε. The rule computes g·(local) in one expression whose rounding
-/// can differ from the product of the rounded local: −g·x/y² against g·(−1·x/y²), (g·b)·a^(b−1) against
-/// g·(b·a^(b−1)) — a few roundings, each ≤ ε/2 relative.</para>
+/// ~50 over that, while a dropped or doubled term is off by O(1). Measured on 2000 graphs of this generator (seed 7,
+/// size 80): 671 of 120 797 gradient elements differ from backward's at all, every one under a view or such a rule,
+/// the worst by 2.1·10⁻¹⁵·Σ|terms|. (3) Upstream × local against the contribution of a one-element elementwise
+/// node: relative 8ε. The rule computes g·(local) in one expression whose rounding can differ from the product of
+/// the rounded local: −g·x/y² against g·(−1·x/y²), (g·b)·a^(b−1) against g·(b·a^(b−1)) — a few roundings, each
+/// ≤ ε/2 relative. Measured: 40 of 35 621 products differ, by at most one ulp (2.2·10⁻¹⁶ relative).</para>
 /// </remarks>
 public class BackwardTraceProperties
 {

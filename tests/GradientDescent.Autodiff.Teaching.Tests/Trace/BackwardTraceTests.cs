@@ -250,6 +250,40 @@ public class BackwardTraceTests
     }
 
     [Fact]
+    public void Record_DetectAnomaliesOn_TracesTheGeneralRulesWithTheSameGradients()
+    {
+        // With anomaly detection every node takes the general rule (no scalar fast path); the trace observes that
+        // path the same way, and gives backward-with-detection's parameter gradients bit for bit.
+        var plain = new Tape { DetectAnomalies = true };
+        var (g1, a1, b1) = Micrograd(plain);
+        g1.Backward();
+        var tape = new Tape { DetectAnomalies = true };
+        var (g2, a2, b2) = Micrograd(tape);
+        BackwardTrace trace = BackwardTrace.Record(g2);
+        Assert.Equal(a1.Grad, a2.Grad);
+        Assert.Equal(b1.Grad, b2.Grad);
+        Assert.Equal(138.8338, a2.Grad, 4);
+        Assert.Equal(27, trace.Steps.Count);
+    }
+
+    [Fact]
+    public void Record_NonFiniteGradientUnderDetectAnomalies_ThrowsNamingTheOpAndLeavesTheTapeUsable()
+    {
+        // √x at x = 0 has derivative +∞: detection stops the pass at Sqrt's rule, as it does for backward. The
+        // trace's redirected inputs are put back even so, and the tape records again after Clear.
+        var p = new ScalarParameter("x", 0);
+        var tape = new Tape { DetectAnomalies = true };
+        Scalar y = Ops.Sqrt(tape.Use(p));
+        var error = Assert.Throws<ArithmeticException>(() => BackwardTrace.Record(y));
+        Assert.Contains("Sqrt", error.Message);
+        Assert.Equal([0], tape.Describe(((Node)y).Id).Inputs);
+        tape.Clear();
+        p.Value = 4;
+        BackwardTrace trace = BackwardTrace.Record(Ops.Sqrt(tape.Use(p)));
+        Assert.Equal(0.25, trace.Steps[0].Terms[0].Local);
+    }
+
+    [Fact]
     public void ToJson_Micrograd_FollowsTheDocumentedSchema()
     {
         var (g, _, _) = Micrograd(new Tape());
