@@ -14,9 +14,15 @@ public sealed partial class BackwardTrace
     /// <paramref name="maxElements"/> elements and "…". Lines end in "\n" on every platform.
     /// </summary>
     /// <example>
+    /// micrograd's first example (the start of the test project's golden file):
     /// <code>
-    /// step  node                    value    ∂L/∂node  input  ∂node/∂input  local  contribution  ∂L/∂input so far  use
-    ///    1  %6 f = Multiply(%4, %5)  -8       1         %4     b             -2     -2            -2                1/1
+    /// step  node                           value     ∂L/∂node  input  ∂node/∂input  local        contribution  ∂L/∂input so far  use
+    /// ----  -----------------------------  --------  --------  -----  ------------  -----------  ------------  ----------------  ---
+    ///    1  %28 g = Add(%25, %27)          24.7041   1         %25    1             1            1             1                 1/1
+    ///                                                          %27    1             1            1             1                 1/1
+    ///    2  %27 Divide(%26, %23)           0.204082  1         %23 f  −a/b²         -0.00416493  -0.00416493   -0.00416493       1/2
+    ///    3  %25 Divide(%23, %24)           24.5      1         %23 f  1/b           0.5          0.5           0.495835          2/2
+    ///    4  %23 f = PowerConstant(2)(%22)  49        0.495835  %22 e  2x            -14          -6.94169      -6.94169          1/1
     /// </code>
     /// </example>
     public string ToText(int maxElements = 4)
