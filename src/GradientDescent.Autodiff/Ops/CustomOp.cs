@@ -43,7 +43,8 @@ public abstract class CustomOp
     /// <summary>
     /// The forward-mode rule (optional): adds ẏ = Σₖ (∂out/∂inputₖ)·ẋₖ into <see cref="CustomOpContext.OutputTangent"/>
     /// (which starts at 0) from the inputs' tangents <see cref="CustomOpContext.InputTangent"/> (empty for an input that
-    /// carries none: skip it). Forward mode (<see cref="Tape.Jvp(Node, ReadOnlySpan{Parameter}, ReadOnlySpan{double[]}, Span{double})"/>)
+    /// carries none: skip it). Forward mode (<see cref="Tape.Jvp(Node, ReadOnlySpan{Parameter}, ReadOnlySpan{double[]}, Span{double})"/>,
+    /// <see cref="Functional.Jvp(Func{Tape, Vector, Vector}, double[], double[])"/>, <see cref="Functional.JacobianForward(Func{Tape, Vector, Vector}, double[])"/>)
     /// calls it; the default throws, naming the op: an op without a forward rule is an error there, never a silent 0.
     /// </summary>
     public virtual void Jvp(CustomOpContext context) =>

@@ -200,6 +200,15 @@ internal sealed class NormalCdfOp : CustomOp
         if (context.RequiresGrad(0)) context.AddInputGrad(0, RecordedGradients.Times(context.OutputGrad, Density(context.Input(0))));
     }
 
+    /// <summary>Forward rule: Φ̇ = φ(x)·ẋ (so forward mode runs through a create-graph gradient of gelu: forward-over-reverse).</summary>
+    public override void Jvp(CustomOpContext context)
+    {
+        ReadOnlySpan<double> x = context.Input(0), dx = context.InputTangent(0);
+        if (dx.IsEmpty) return;
+        Span<double> dy = context.OutputTangent;
+        for (int k = 0; k < x.Length; k++) dy[k] += ErrorFunction.NormalPdf(x[k]) * dx[k];
+    }
+
     /// <summary>Φ(x) recorded as a node.</summary>
     internal static Node Record(Node x) => CustomOps.Apply(Instance, [x]);
 
