@@ -7,6 +7,9 @@ public sealed partial class Tape
     /// <summary>The node count when the last backward pass ran: nodes recorded after it (on a retained graph) got no gradient from it.</summary>
     private int _backwardCount;
 
+    /// <summary>Whether a backward pass has run since the tape was last cleared, so ∂L/∂node can be read (for pictures and traces).</summary>
+    internal bool HasGradients => _backwardGeneration == Generation;
+
     /// <summary>
     /// Computes ∂loss/∂node for every node recorded before <paramref name="loss"/>, and adds ∂loss/∂p into
     /// <see cref="Parameter.Grad"/> of every parameter used (gradients accumulate until zeroed).

@@ -153,7 +153,8 @@ public sealed partial class Tape
         return info.Name is null ? op + inputs : $"{info.Name} = {op}{inputs}";
     }
 
-    private static string Show(ReadOnlySpan<double> v, int max)
+    /// <summary>Up to <paramref name="max"/> values, G6, invariant culture: "0.5" for one value, "[1, 2, 3, …]" for more.</summary>
+    internal static string Show(ReadOnlySpan<double> v, int max)
     {
         var c = CultureInfo.InvariantCulture;
         if (v.Length == 1) return v[0].ToString("G6", c);
