@@ -36,6 +36,9 @@ public class BackwardTraceProperties
 
     private static readonly RandomGraph Graphs = new(GraphOptions.FiniteDifferences);
 
+    /// <summary>The TorchSharp cross-check's graphs: saturated inputs and exact ties as well.</summary>
+    private static readonly RandomGraph SaturatedGraphs = new(GraphOptions.Torch);
+
     /// <summary>Runs <paramref name="program"/> under plain backward; returns every node's gradient and the parameters'.</summary>
     private static (double[][] Nodes, double[][] Parameters) Reference(GraphProgram program)
     {
@@ -75,6 +78,21 @@ public class BackwardTraceProperties
             foreach (TraceStep step in trace.Steps.Where(s => !IsView(s.Op)))
             {
                 Assert.True(nodes[step.Node].SequenceEqual(step.Upstream), $"step of %{step.Node}: upstream\n{context}");
+            }
+        });
+
+    [Property(MaxTest = 100)]
+    public Property Record_RandomGraphWithSaturatedInputsAndTies_ParameterGradientsAreBackwardsBitForBit() =>
+        Prop.ForAll(SaturatedGraphs.Arbitrary, spec =>
+        {
+            // The TorchSharp oracle's graphs: inputs of σ, softmax and BCE at ±10³, ±10⁴, probabilities of exactly 0
+            // and 1, max/min/clamp at exact ties. The trace changes nothing there either (NaN compares equal to NaN).
+            GraphProgram program = SaturatedGraphs.Build(spec);
+            var (_, parameters) = Reference(program);
+            var (_, trace) = Traced(program);
+            for (int k = 0; k < parameters.Length; k++)
+            {
+                Assert.True(parameters[k].SequenceEqual(program.Parameters[k].Grad), $"parameter {program.Parameters[k].Name}\n{program}\n{trace.ToText()}");
             }
         });
 
