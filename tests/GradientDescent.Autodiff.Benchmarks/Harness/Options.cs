@@ -14,7 +14,7 @@ public sealed record Options(bool Quick, IReadOnlyList<string> Only)
         Usage: GradientDescent.Autodiff.Benchmarks [--quick] [--only <name>[,<name>...]]
           --quick        smaller sizes and fewer repetitions (finishes within two minutes)
           --only <name>  run only the named workloads (a prefix matches): deep_chain, micrograd_mlp,
-                         logreg_full_batch, small_batch_sgd, op_overhead, mlp_epoch, trainer_overhead
+                         logreg_full_batch, small_batch_sgd, op_overhead, mlp_epoch, trainer_overhead, jvp
           --help         this text
         """;
 
