@@ -4,7 +4,7 @@ namespace GradientDescent.Autodiff.Teaching;
 
 /// <summary>
 /// A tape laid out as a picture: boxes in columns from the leaves on the left to the output on the right, arrows
-/// from inputs to the ops that read them. The model every writer draws (<see cref="SvgWriter"/>, <c>HtmlPage</c>;
+/// from inputs to the ops that read them. The model every writer draws (<see cref="SvgWriter"/>, <see cref="HtmlPage"/>;
 /// <see cref="DotWriter"/> takes its boxes' text and leaves the placing to Graphviz).
 /// </summary>
 /// <remarks>

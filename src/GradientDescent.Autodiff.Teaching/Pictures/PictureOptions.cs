@@ -1,6 +1,6 @@
 namespace GradientDescent.Autodiff.Teaching;
 
-/// <summary>What a picture of a tape shows (<see cref="GraphLayout"/>, <see cref="DotWriter"/>, <see cref="SvgWriter"/>, <c>HtmlPage</c>).</summary>
+/// <summary>What a picture of a tape shows (<see cref="GraphLayout"/>, <see cref="DotWriter"/>, <see cref="SvgWriter"/>, <see cref="HtmlPage"/>).</summary>
 public sealed record PictureOptions
 {
     /// <summary>The default <see cref="NodeLimit"/>: a few hundred boxes are still a readable picture.</summary>
