@@ -26,11 +26,23 @@ public static class NotebookFormatters
         Formatter.Register<GradientCheckReport>((report, writer) => writer.Write(report.ToString()), PlainTextFormatter.MimeType);
     }
 
-    /// <summary>The tape as a notebook shows it: its listing (<see cref="Tape.Format"/>) in a <c>pre</c> block.</summary>
+    /// <summary>
+    /// The tape as a notebook shows it: its graph as inline SVG (<see cref="SvgWriter"/>: one box per node with its
+    /// value and, after backward, ∂L/∂node; parameters, constants and ops told apart). A graph larger than
+    /// <see cref="PictureOptions.DefaultNodeLimit"/> nodes is not drawn: the cell shows why and what to do instead.
+    /// </summary>
     public static string ToHtml(Tape tape)
     {
         ArgumentNullException.ThrowIfNull(tape);
-        return $"<pre class=\"gdad-tape\">{WebUtility.HtmlEncode(tape.Format())}</pre>";
+        try
+        {
+            return SvgWriter.Write(tape);
+        }
+        catch (ArgumentException refused) when (tape.NodeCount > PictureOptions.DefaultNodeLimit)
+        {
+            // The documented refusal of a graph too large to read; its message gives the size and what to do.
+            return $"<p class=\"gdad-refused\">{WebUtility.HtmlEncode(refused.Message)}</p>";
+        }
     }
 
     /// <summary>

@@ -43,9 +43,13 @@ public sealed class BackpropNotebookTests
             Assert.Contains("∂g/∂a = 138.8338, ∂g/∂b = 645.5773", Text("text/plain"), StringComparison.Ordinal);
             // The tape, rendered by the registered formatter (text/html), with the parameters' gradients.
             string html = Text("text/html");
-            Assert.Contains("<pre class=\"gdad-tape\">", html, StringComparison.Ordinal);
-            Assert.Contains("a = Parameter a", html, StringComparison.Ordinal);
-            Assert.Contains("∂L/∂ = 138.834", html, StringComparison.Ordinal);
+            // The graph as inline SVG (the picture SvgWriter draws): 29 boxes, a and b as parameters with their gradients.
+            string svg = html[html.IndexOf("<svg xmlns=", StringComparison.Ordinal)..];
+            svg = svg[..(svg.IndexOf("</svg>", StringComparison.Ordinal) + "</svg>".Length)];
+            Assert.Equal(29, svg.Split("<g id=\"node-").Length - 1);
+            Assert.Contains("<g id=\"node-0\" class=\"node parameter\">", svg, StringComparison.Ordinal);
+            Assert.Contains("138.834", svg, StringComparison.Ordinal);
+            Assert.Contains("645.577", svg, StringComparison.Ordinal);
             // The backward trace: its step table, ending with the parameters' steps.
             Assert.Contains("<pre class=\"gdad-trace\">Backward pass from %28 g = Add(%25, %27), L = 24.7041", html, StringComparison.Ordinal);
             Assert.Contains("∂L/∂a is added into a.Grad", html, StringComparison.Ordinal);

@@ -13,7 +13,7 @@ public sealed class NotebookFormattersTests
     public NotebookFormattersTests() => NotebookFormatters.Register();
 
     [Fact]
-    public void Register_Tape_DisplaysAsHtmlWithEveryNodeAndGradient()
+    public void Register_Tape_DisplaysAsSvgWithEveryNodeAndGradient()
     {
         // y = x² + 3x at x = −4: y = 4, dy/dx = 2x + 3 = −5.
         var x = new ScalarParameter("x", -4.0);
@@ -24,10 +24,26 @@ public sealed class NotebookFormattersTests
 
         string html = Formatter.ToDisplayString(tape, HtmlFormatter.MimeType);
 
-        Assert.StartsWith("<pre class=\"gdad-tape\">", html, StringComparison.Ordinal);
-        Assert.Contains("Parameter x", html, StringComparison.Ordinal);
-        Assert.Contains("∂L/∂ = -5", html, StringComparison.Ordinal);
-        Assert.Equal(tape.NodeCount, html.Split('\n').Count(line => line.Contains('%', StringComparison.Ordinal)));
+        // The picture SvgWriter draws, inline: one box per node (x, x·x, 3x, the sum), x's box with ∂L/∂x = −5.
+        Assert.Equal(SvgWriter.Write(tape), html);
+        Assert.StartsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"", html, StringComparison.Ordinal);
+        Assert.Equal(tape.NodeCount, CountOf(html, "<g id=\"node-"));
+        Assert.Contains("<g id=\"node-0\" class=\"node parameter\">", html, StringComparison.Ordinal);
+        Assert.Contains("-5", html[html.IndexOf("<g id=\"node-0\"", StringComparison.Ordinal)..], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Register_TapeOverTheNodeLimit_ShowsTheRefusalInsteadOfAPicture()
+    {
+        // 400 additions: more boxes than PictureOptions.DefaultNodeLimit (300) make a readable picture.
+        var tape = new Tape();
+        Scalar sum = tape.Constant(0.0);
+        for (int k = 0; k < 400; k++) sum += 1.0;
+
+        string html = Formatter.ToDisplayString(tape, HtmlFormatter.MimeType);
+
+        Assert.StartsWith("<p class=\"gdad-refused\">GraphLayout: the graph has 401 nodes", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<svg", html, StringComparison.Ordinal);
     }
 
     [Fact]
