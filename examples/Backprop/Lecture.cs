@@ -1,7 +1,7 @@
 // A backpropagation lecture in three expressions: micrograd's two test expressions and the seed's logistic
 // regression on one admissions point. Each is built on a tape, differentiated by backward with every chain-rule
-// step recorded (BackwardTrace), printed as a step table, and its gradient checked against published or
-// hand-derived numbers.
+// step recorded (BackwardTrace), printed as a step table, drawn as SVG and as one HTML page (the graph above the
+// steps), and its gradient checked against published or hand-derived numbers.
 //
 // micrograd (karpathy/micrograd, MIT):
 //   test/test_engine.py, test_sanity_check:  x = −4; z = 2x + 2 + x; q = relu(z) + z·x; h = relu(z·z);
@@ -21,7 +21,7 @@ using GradientDescent.Autodiff.Teaching;
 
 namespace GradientDescent.Autodiff.Examples.Backprop;
 
-/// <summary>The lecture: three expressions, their backward traces, and their gradients checked.</summary>
+/// <summary>The lecture: three expressions, their backward traces and pictures, and their gradients checked.</summary>
 public static class Lecture
 {
     /// <summary>|autodiff − hand formula| allowed where the reference is exact (rounding only).</summary>
@@ -42,11 +42,13 @@ public static class Lecture
         public bool Passed => Math.Abs(Autodiff - Expected) <= Tolerance;
     }
 
-    /// <summary>One expression of the lecture: its checks and its backward pass.</summary>
+    /// <summary>One expression of the lecture: its checks, its backward pass and the pictures written for it.</summary>
     /// <param name="Title">The expression's title.</param>
     /// <param name="Checks">Its checked numbers.</param>
     /// <param name="Trace">The recorded backward pass.</param>
-    public sealed record Part(string Title, IReadOnlyList<Check> Checks, BackwardTrace Trace);
+    /// <param name="Svg">The path of its graph as SVG.</param>
+    /// <param name="Html">The path of its HTML page (the graph above the step table).</param>
+    public sealed record Part(string Title, IReadOnlyList<Check> Checks, BackwardTrace Trace, string Svg, string Html);
 
     /// <summary>What the lecture found.</summary>
     /// <param name="Parts">The three expressions, in order.</param>
@@ -56,15 +58,20 @@ public static class Lecture
         public bool Passed => Parts.All(p => p.Checks.All(c => c.Passed));
     }
 
-    /// <summary>Runs the three expressions and prints to <paramref name="output"/>.</summary>
-    public static Result Run(TextWriter output)
+    /// <summary>
+    /// Runs the three expressions, prints to <paramref name="output"/>, writes backprop-*.svg and backprop-*.html
+    /// into <paramref name="folder"/> (created if missing).
+    /// </summary>
+    public static Result Run(TextWriter output, string folder)
     {
         ArgumentNullException.ThrowIfNull(output);
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        Directory.CreateDirectory(folder);
         Part[] parts =
         [
-            SanityCheckPart(output),
-            MoreOpsPart(output),
-            LogisticRegressionPart(output),
+            SanityCheckPart(output, folder),
+            MoreOpsPart(output, folder),
+            LogisticRegressionPart(output, folder),
         ];
         var result = new Result(parts);
         output.WriteLine();
@@ -125,7 +132,7 @@ public static class Lecture
         return (error, yHat);
     }
 
-    private static Part SanityCheckPart(TextWriter output)
+    private static Part SanityCheckPart(TextWriter output, string folder)
     {
         var x = new ScalarParameter("x", -4.0);
         var tape = new Tape();
@@ -139,10 +146,10 @@ public static class Lecture
             // dy/dx = ∂h/∂x + ∂q/∂x·(1 + x) + q = −60 + (−22)(−3) + 40 = 46  (relu′(z) = 0 at z = −10)
             new("∂y/∂x", x.Grad, 46, ExactTolerance, Source),
         ];
-        return Present(output, "micrograd's test_sanity_check: y = h + q + q·x at x = −4", trace, checks);
+        return Present(output, folder, "sanity-check", "micrograd's test_sanity_check: y = h + q + q·x at x = −4", tape, trace, checks);
     }
 
-    private static Part MoreOpsPart(TextWriter output)
+    private static Part MoreOpsPart(TextWriter output, string folder)
     {
         var a = new ScalarParameter("a", -4.0);
         var b = new ScalarParameter("b", 2.0);
@@ -157,10 +164,10 @@ public static class Lecture
             new("∂g/∂a", a.Grad, 138.8338, FourDecimals, Source),
             new("∂g/∂b", b.Grad, 645.5773, FourDecimals, Source),
         ];
-        return Present(output, "micrograd's README example (test_more_ops): g = f/2 + 10/f at a = −4, b = 2", trace, checks);
+        return Present(output, folder, "more-ops", "micrograd's README example (test_more_ops): g = f/2 + 10/f at a = −4, b = 2", tape, trace, checks);
     }
 
-    private static Part LogisticRegressionPart(TextWriter output)
+    private static Part LogisticRegressionPart(TextWriter output, string folder)
     {
         // The first admissions point (data/admissions.csv, row 1: 0.78051, −0.063669, admitted) and the lecture's
         // weights: the hand formula holds for any weights, these make ŷ neither 0.5 nor near 0 or 1.
@@ -185,13 +192,17 @@ public static class Lecture
         string title = string.Create(
             CultureInfo.InvariantCulture,
             $"the seed's logistic regression on one admissions point: x = ({x[0]}, {x[1]}), y = {y}, w = ({w.Value[0]}, {w.Value[1]}), b = {b.Value}");
-        return Present(output, title, trace, checks);
+        return Present(output, folder, "logistic-regression", title, tape, trace, checks);
     }
 
-    /// <summary>Prints the trace and the checks.</summary>
-    private static Part Present(TextWriter output, string title, BackwardTrace trace, Check[] checks)
+    /// <summary>Writes the SVG and the HTML page, prints the trace and the checks.</summary>
+    private static Part Present(TextWriter output, string folder, string slug, string title, Tape tape, BackwardTrace trace, Check[] checks)
     {
         var c = CultureInfo.InvariantCulture;
+        string svg = Path.Combine(folder, $"backprop-{slug}.svg");
+        string html = Path.Combine(folder, $"backprop-{slug}.html");
+        File.WriteAllText(svg, SvgWriter.Write(tape));
+        File.WriteAllText(html, HtmlPage.Write(tape, trace, title: title));
 
         output.WriteLine();
         output.WriteLine(string.Create(c, $"== {title}"));
@@ -202,6 +213,7 @@ public static class Lecture
         {
             output.WriteLine(string.Create(c, $"{check.Quantity,-8} autodiff {check.Autodiff,-20:R} expected {check.Expected,-20:R} ({check.Source})  {(check.Passed ? "ok" : "FAIL")}"));
         }
-        return new Part(title, checks, trace);
+        output.WriteLine(string.Create(c, $"wrote {svg} and {html}"));
+        return new Part(title, checks, trace, svg, html);
     }
 }
