@@ -9,7 +9,9 @@ namespace GradientDescent.Autodiff.Teaching;
 /// </summary>
 /// <remarks>
 /// <para>Notation. Elementwise ops: the derivative per element, in x (the input) and y (the node's value), or a and b
-/// (the first and second input of a binary op), with the op's constant filled in: <c>3·x^2</c> for x^3. Every other
+/// (the first and second input of a binary op), with the op's constant filled in: <c>3·x^2</c> for x^3. Given the
+/// nodes' symbols (their names, or %id), the letters become them: for ŷ = σ(z), <c>σ(z)(1 − σ(z)) = ŷ(1 − ŷ)</c>, and
+/// for w₁·x₁, ∂/∂w₁ reads <c>x₁</c> where the generic form would say b — a letter a reader may take for a bias. Every other
 /// op: the vector-Jacobian product the rule computes from ḡ = ∂L/∂node, in the input's shape: <c>Mᵀ ḡ</c> for
 /// ∂(M v)/∂v.</para>
 /// <para>The switch has no default arm, so a new <see cref="OpKind"/> without an entry is a compile error (CS8509);
@@ -23,9 +25,16 @@ internal static class LocalFormulas
     /// ∂node/∂(input <paramref name="position"/>) of <paramref name="node"/>, whose inputs have the shapes
     /// <paramref name="inputs"/>. For a leaf (no inputs), what its step does.
     /// </summary>
-    internal static string For(NodeInfo node, IReadOnlyList<Shape> inputs, int position)
+    /// <param name="node">The node whose rule the formula states.</param>
+    /// <param name="inputs">The shapes of its inputs, in order.</param>
+    /// <param name="position">Which input the derivative is taken with respect to.</param>
+    /// <param name="symbols">
+    /// What to call the inputs (in order) and the node itself (last) in elementwise formulas, or null for the generic
+    /// letters x, y, a, b.
+    /// </param>
+    internal static string For(NodeInfo node, IReadOnlyList<Shape> inputs, int position, IReadOnlyList<string>? symbols = null)
     {
-        string formula = Core(node, inputs, position);
+        string formula = Fill(Core(node, inputs, position), symbols);
         bool elementwise = node.Op is >= OpKind.Add and <= OpKind.MinConstant;
         if (!elementwise || node.Shape.Length == 1) return formula;
         // The same formula at every element; a broadcast input receives the sum over the positions it was copied to.
@@ -57,47 +66,47 @@ internal static class LocalFormulas
             // Binary elementwise (Ops/Arithmetic.cs).
             OpKind.Add => "1",
             OpKind.Subtract => first ? "1" : "−1",
-            OpKind.Multiply => first ? "b" : "a",
-            OpKind.Divide => first ? "1/b" : "−a/b²",
-            OpKind.Power => first ? "b·a^(b − 1)" : "a^b·ln a = y·ln a",
-            OpKind.Maximum => first ? "1 if a > b, ½ if a = b, else 0" : "1 if b > a, ½ if a = b, else 0",
-            OpKind.Minimum => first ? "1 if a < b, ½ if a = b, else 0" : "1 if b < a, ½ if a = b, else 0",
+            OpKind.Multiply => first ? "{b}" : "{a}",
+            OpKind.Divide => first ? "1/{b}" : "−{a}/{b}²",
+            OpKind.Power => first ? "{b}·{a}^({b} − 1)" : "{a}^{b}·ln {a} = {y}·ln {a}",
+            OpKind.Maximum => first ? "1 if {a} > {b}, ½ if {a} = {b}, else 0" : "1 if {b} > {a}, ½ if {a} = {b}, else 0",
+            OpKind.Minimum => first ? "1 if {a} < {b}, ½ if {a} = {b}, else 0" : "1 if {b} < {a}, ½ if {a} = {b}, else 0",
 
             // Unary elementwise (Ops/Elementwise.cs).
             OpKind.Negate => "−1",
             OpKind.AddConstant => "1",
             OpKind.MultiplyConstant => Number(c),
             OpKind.PowerConstant => PowerRule(c),
-            OpKind.Exp => "e^x = y",
-            OpKind.Log => "1/x",
-            OpKind.Sqrt => "1/(2√x) = 1/(2y)",
-            OpKind.Abs => "sign x (0 at x = 0)",
-            OpKind.Square => "2x",
-            OpKind.Tanh => "1 − tanh² x = 1 − y²",
-            OpKind.Sigmoid => "σ(x)(1 − σ(x)) = y(1 − y)",
-            OpKind.Relu => "1 if x > 0, else 0",
-            OpKind.Softplus => "σ(x)",
-            OpKind.LogSigmoid => "1 − σ(x) = σ(−x)",
-            OpKind.Sin => "cos x",
-            OpKind.Cos => "−sin x",
-            OpKind.Tan => "1 + tan² x = 1 + y²",
-            OpKind.Sinh => "cosh x",
-            OpKind.Cosh => "sinh x",
-            OpKind.Asin => "1/√(1 − x²)",
-            OpKind.Acos => "−1/√(1 − x²)",
-            OpKind.Atan => "1/(1 + x²)",
-            OpKind.Log10 => "1/(x·ln 10)",
-            OpKind.Log2 => "1/(x·ln 2)",
+            OpKind.Exp => "e^{x} = {y}",
+            OpKind.Log => "1/{x}",
+            OpKind.Sqrt => "1/(2√{x}) = 1/(2·{y})",
+            OpKind.Abs => "sign {x} (0 at {x} = 0)",
+            OpKind.Square => "2·{x}",
+            OpKind.Tanh => "1 − tanh² {x} = 1 − {y}²",
+            OpKind.Sigmoid => "σ({x})(1 − σ({x})) = {y}(1 − {y})",
+            OpKind.Relu => "1 if {x} > 0, else 0",
+            OpKind.Softplus => "σ({x})",
+            OpKind.LogSigmoid => "1 − σ({x}) = σ(−{x})",
+            OpKind.Sin => "cos {x}",
+            OpKind.Cos => "−sin {x}",
+            OpKind.Tan => "1 + tan² {x} = 1 + {y}²",
+            OpKind.Sinh => "cosh {x}",
+            OpKind.Cosh => "sinh {x}",
+            OpKind.Asin => "1/√(1 − {x}²)",
+            OpKind.Acos => "−1/√(1 − {x}²)",
+            OpKind.Atan => "1/(1 + {x}²)",
+            OpKind.Log10 => "1/({x}·ln 10)",
+            OpKind.Log2 => "1/({x}·ln 2)",
             OpKind.Sign or OpKind.Floor or OpKind.Ceiling or OpKind.Round => "0 (piecewise constant)",
-            OpKind.LeakyRelu => $"1 if x > 0, else {Number(c)}",
-            OpKind.Elu => $"1 if x > 0, else {Number(c)}·e^x",
-            OpKind.Gelu => "Φ(x) + x·φ(x)",
-            OpKind.Silu => "σ(x)(1 + x·σ(−x))",
-            OpKind.MaxConstant => $"1 if x ≥ {Number(c)}, else 0",
-            OpKind.MinConstant => $"1 if x ≤ {Number(c)}, else 0",
+            OpKind.LeakyRelu => $"1 if {{x}} > 0, else {Number(c)}",
+            OpKind.Elu => $"1 if {{x}} > 0, else {Number(c)}·e^{{x}}",
+            OpKind.Gelu => "Φ({x}) + {x}·φ({x})",
+            OpKind.Silu => "σ({x})(1 + {x}·σ(−{x}))",
+            OpKind.MaxConstant => $"1 if {{x}} ≥ {Number(c)}, else 0",
+            OpKind.MinConstant => $"1 if {{x}} ≤ {Number(c)}, else 0",
 
             // Linear algebra (Ops/LinearAlgebra.cs): vector-Jacobian products.
-            OpKind.Dot => first ? "ḡ·b" : "ḡ·a",
+            OpKind.Dot => first ? "ḡ·{b}" : "ḡ·{a}",
             OpKind.MatVec => first ? "ḡ vᵀ" : "Mᵀ ḡ",
             OpKind.MatMul => first ? "ḡ Bᵀ" : "Aᵀ ḡ",
             OpKind.Transpose => "ḡᵀ",
@@ -142,13 +151,33 @@ internal static class LocalFormulas
     }
 #pragma warning restore CS8524
 
+    /// <summary>
+    /// The template's letters {x} and {a} (the first input), {b} (the second) and {y} (the node) replaced by
+    /// <paramref name="symbols"/> (inputs in order, the node last), or by the generic letters. A symbol longer than
+    /// one letter that holds an operator or a space is put in parentheses.
+    /// </summary>
+    private static string Fill(string template, IReadOnlyList<string>? symbols)
+    {
+        if (!template.Contains('{', StringComparison.Ordinal)) return template;
+        string Symbol(int k, string generic) =>
+            symbols is null || k >= symbols.Count ? generic : Wrap(symbols[k]);
+        return template
+            .Replace("{x}", Symbol(0, "x"), StringComparison.Ordinal)
+            .Replace("{a}", Symbol(0, "a"), StringComparison.Ordinal)
+            .Replace("{b}", Symbol(1, "b"), StringComparison.Ordinal)
+            .Replace("{y}", symbols is null ? "y" : Wrap(symbols[^1]), StringComparison.Ordinal);
+
+        static string Wrap(string symbol) =>
+            symbol.Length > 1 && symbol.AsSpan().IndexOfAny(" +−-*/·^()") >= 0 ? $"({symbol})" : symbol;
+    }
+
     /// <summary>c·x^(c − 1), simplified where that reads better: 0, 1, 2x.</summary>
     private static string PowerRule(double c) => c switch
     {
         0 => "0",
         1 => "1",
-        2 => "2x",
-        _ => $"{Number(c)}·x^{Exponent(c - 1)}",
+        2 => "2·{x}",
+        _ => $"{Number(c)}·{{x}}^{Exponent(c - 1)}",
     };
 
     private static string Exponent(double e) =>

@@ -46,6 +46,7 @@ internal sealed class TraceRecorder(Tape tape, int output)
 
         double[]?[] contributions = view ? ViewContribution(i, info, upstream) : tape.RuleContributions(i);
         Shape[] shapes = [.. info.Inputs.Select(k => tape.Nodes[k].Shape)];
+        string[] symbols = [.. info.Inputs.Select(Symbol), Symbol(i)];
         var terms = new List<RawTerm>();
         for (int k = 0; k < contributions.Length; k++)
         {
@@ -55,9 +56,21 @@ internal sealed class TraceRecorder(Tape tape, int output)
             if (!_sums.TryGetValue(input, out double[]? running)) _sums[input] = running = new double[c.Length];
             for (int e = 0; e < c.Length; e++) running[e] += c[e];
             int use = _uses[input] = _uses.GetValueOrDefault(input) + 1;
-            terms.Add(new RawTerm(input, k, LocalFormulas.For(info, shapes, k), Local(i, info, k), c, (double[])running.Clone(), use));
+            terms.Add(new RawTerm(input, k, LocalFormulas.For(info, shapes, k, symbols), Local(i, info, k), c, (double[])running.Clone(), use));
         }
         _steps.Add(new Raw(info, tape.ValueSpan(i).ToArray(), upstream, terms));
+    }
+
+    /// <summary>
+    /// What the formulas call node <paramref name="id"/>: its name, its parameter's name, the value of a one-element
+    /// constant (so 10/f reads −10/f², not −%26/f²), or %id.
+    /// </summary>
+    private string Symbol(int id)
+    {
+        NodeInfo info = tape.Describe(id);
+        return info.Name ?? info.Parameter?.Name
+            ?? (info.Op == OpKind.Constant && info.Shape.Length == 1 ? LocalFormulas.Number(tape.ValueOf(id))
+            : "%" + id.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>A view's rule is the identity on its input's storage: its contribution is ∂L/∂view placed into its region of the input.</summary>

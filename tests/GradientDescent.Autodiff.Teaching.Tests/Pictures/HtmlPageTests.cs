@@ -67,7 +67,7 @@ public sealed class HtmlPageTests
             }
             Assert.Matches("<tbody class=\"step selected\" id=\"step-3\"", dom);
             // Step 3 is g = f/2 (%25): the script writes its chain rule; two nodes are named g, so the line uses their ids.
-            Assert.Contains($"step 3 of {trace.Steps.Count}: ∂L/∂f += ∂L/∂%25 · ∂%25/∂f = 1 · (1/b = 0.5) = 0.5   → ∂L/∂f so far = 0.495835", dom);
+            Assert.Contains($"step 3 of {trace.Steps.Count}: ∂L/∂f += ∂L/∂%25 · ∂%25/∂f = 1 · (1/2 = 0.5) = 0.5   → ∂L/∂f so far = 0.495835", dom);
 
             // The screenshot is not blank: many colours, plenty of ink, the boxes' fills and the highlight's red among them.
             string png = Path.Combine(dir, "page.png");

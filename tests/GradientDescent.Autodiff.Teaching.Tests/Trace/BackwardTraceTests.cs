@@ -80,7 +80,8 @@ public class BackwardTraceTests
         TraceStep step = trace.Steps[0];
         Assert.Equal(OpKind.Multiply, step.Op);
         Assert.Equal(2, step.Terms.Count);
-        Assert.Equal(["b", "a"], step.Terms.Select(t => t.Formula));
+        // ∂(x·x)/∂(first x) = the second x, and the other way round.
+        Assert.Equal(["x", "x"], step.Terms.Select(t => t.Formula));
         Assert.Equal([0, 1], step.Terms.Select(t => t.Position));
         Assert.Equal([3.0, 3.0], step.Terms.Select(t => t.Local!.Value));
         Assert.Equal([3.0, 3.0], step.Terms.Select(t => t.Contribution[0]));
@@ -104,7 +105,7 @@ public class BackwardTraceTests
         Assert.Equal(3, intoU.Length);
         Assert.Equal([1, 2, 3], intoU.Select(t => t.Use));
         Assert.All(intoU, t => Assert.Equal(3, t.Uses));
-        Assert.Equal(["cos x", "b", "a"], intoU.Select(t => t.Formula));
+        Assert.Equal(["cos u", "u", "u"], intoU.Select(t => t.Formula));
         Assert.Equal(Math.Cos(1), intoU[0].RunningSum[0]);
         Assert.Equal(Math.Cos(1) + 1, intoU[1].RunningSum[0]);
         Assert.Equal(Math.Cos(1) + 1 + 1, intoU[2].RunningSum[0]);
@@ -168,7 +169,8 @@ public class BackwardTraceTests
         Assert.Equal((pv[1] - 0) / (2 * pv[1] * (1 - pv[1])), term.Contribution[1], 14);
 
         TraceStep sigmoid = trace.Steps[1];
-        Assert.Equal("σ(x)(1 − σ(x)) = y(1 − y), per element", sigmoid.Terms[0].Formula);
+        // The letters are the nodes: z the parameter, %1 the sigmoid node itself (unnamed).
+        Assert.Equal("σ(z)(1 − σ(z)) = %1(1 − %1), per element", sigmoid.Terms[0].Formula);
         Assert.Equal((pv[0] - 1) / 2, w.Grad[0], 14);
         Assert.Equal(pv[1] / 2, w.Grad[1], 14);
     }

@@ -25,7 +25,7 @@ public class LocalFormulasTests
     [Theory]
     // d/dx x^c = c·x^(c−1), constants filled in and simplified where that reads better.
     [InlineData(3.0, "3·x^2")]
-    [InlineData(2.0, "2x")]
+    [InlineData(2.0, "2·x")]
     [InlineData(1.0, "1")]
     [InlineData(0.0, "0")]
     [InlineData(0.5, "0.5·x^(−0.5)")]
