@@ -26,6 +26,7 @@ public static class Gdad
             "Exit codes: 0 success, 2 bad arguments or data, 3 training diverged, 70 a bug in gdad, 130 interrupted.");
         root.Subcommands.Add(TrainCommand.Build(stdout, stderr, live));
         root.Subcommands.Add(PredictCommand.Build(stdout));
+        root.Subcommands.Add(ExplainCommand.Build(stdout));
         return root;
     }
 

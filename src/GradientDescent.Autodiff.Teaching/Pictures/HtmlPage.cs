@@ -23,10 +23,14 @@ public static class HtmlPage
     /// <param name="trace">The backward trace to show beside the graph, or null.</param>
     /// <param name="options">What the graph shows (default: all of it).</param>
     /// <param name="title">The page's title (default "Backpropagation, step by step").</param>
-    /// <exception cref="ArgumentException">The graph has more nodes than <see cref="PictureOptions.NodeLimit"/>.</exception>
-    public static string Write(Tape tape, BackwardTrace? trace, PictureOptions? options = null, string? title = null)
+    /// <param name="tables">Tables of text to show under the steps (a hand derivation beside backward's numbers), or null.</param>
+    /// <exception cref="ArgumentException">
+    /// The graph has more nodes than <see cref="PictureOptions.NodeLimit"/>, or a table's row has the wrong number of cells.
+    /// </exception>
+    public static string Write(Tape tape, BackwardTrace? trace, PictureOptions? options = null, string? title = null, IReadOnlyList<PageTable>? tables = null)
     {
         ArgumentNullException.ThrowIfNull(tape);
+        foreach (PageTable table in tables ?? []) table.Validate();
         GraphLayout layout = GraphLayout.Create(tape, options);
         title ??= "Backpropagation, step by step";
         var c = CultureInfo.InvariantCulture;
@@ -66,6 +70,7 @@ public static class HtmlPage
             sb.AppendLine("<p id=\"chain\" class=\"chain\" aria-live=\"polite\"></p>");
             WriteTable(sb, trace, layout);
         }
+        foreach (PageTable table in tables ?? []) WriteTable(sb, table);
         sb.AppendLine("<pre id=\"script-errors\" class=\"errors\"></pre>");
         sb.AppendLine("</main>");
         sb.AppendLine("<script>");
@@ -136,6 +141,23 @@ public static class HtmlPage
         sb.AppendLine("</table></section>");
     }
 
+    /// <summary>A <see cref="PageTable"/> as a section of its own.</summary>
+    private static void WriteTable(StringBuilder sb, PageTable table)
+    {
+        var c = CultureInfo.InvariantCulture;
+        sb.AppendLine(c, $"<section class=\"notes\"><h2>{Palette.Xml(table.Heading)}</h2><table>");
+        sb.Append("<thead><tr>");
+        foreach (string h in table.Columns) sb.Append(c, $"<th>{Palette.Xml(h)}</th>");
+        sb.AppendLine("</tr></thead><tbody>");
+        foreach (IReadOnlyList<string> row in table.Rows)
+        {
+            sb.Append("<tr>");
+            foreach (string cell in row) sb.Append(c, $"<td>{Palette.Xml(cell)}</td>");
+            sb.AppendLine("</tr>");
+        }
+        sb.AppendLine("</tbody></table></section>");
+    }
+
     private static string Number(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 
     private static string Show(IReadOnlyList<double> v) => Palette.Xml(Tape.Show([.. v], 4));
@@ -183,6 +205,8 @@ public static class HtmlPage
         .errors:empty { display: none; }
         .errors { color: #fff; background: #b3261e; padding: 8px 12px; border-radius: 4px; }
         .hint { color: var(--muted); font-size: 13px; }
+        .notes { margin-top: 14px; background: #fff; border: 1px solid #e0e0e0; border-radius: 6px; overflow: auto; }
+        .notes h2 { font-size: 15px; margin: 10px 12px 6px; }
 
         """;
 
