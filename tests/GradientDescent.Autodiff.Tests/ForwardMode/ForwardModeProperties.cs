@@ -100,6 +100,36 @@ public class ForwardModeProperties(ITestOutputHelper output)
         Assert.True(missing.Length == 0, $"OpKinds traced forward fewer than 5 times in 500 random graphs: {string.Join(", ", missing)}");
     }
 
+    [Fact]
+    public void EveryGraphOp_OneStepGraphs_JvpAgreesWithCentralDifferences_ErrorTable()
+    {
+        // Per public entry point (GraphOp): 40 one-step programs (random leaves and operands from a fixed seed), the
+        // loss's J·v along a random v against (L(p + hv) − L(p − hv))/2h. The largest relative error per op is printed
+        // (where |J·v| > 10⁻⁶; below that only the absolute 10⁻⁸ is meaningful): the closing note's table.
+        GraphSpec[] samples = Graphs.Spec.Sample(40, new Rnd(20261201UL), 20);
+        var table = new StringBuilder("graph op | max rel error of J·v vs central differences\n");
+        foreach (GraphOp op in Graphs.GeneratedOps)
+        {
+            double worst = 0;
+            foreach (GraphSpec sample in samples)
+            {
+                StepSpec first = sample.Steps[0];
+                GraphSpec spec = sample with { Steps = [first with { Op = op }] };
+                GraphProgram program = Graphs.Build(spec);
+                Parameter[] ps = program.Parameters;
+                double[][] v = RandomDirections(ps, new Random(spec.Seed));
+                var tape = new Tape();
+                double jvp = tape.Jvp(program.Run(tape), ps, v);
+                double h = new GradientCheckOptions().StepScale * Math.Max(1, ps.Max(p => p.Value.Max(Math.Abs)));
+                double difference = (Replay(program, v, h) - Replay(program, v, -h)) / (2 * h);
+                Assert.True(Approx.Within(difference, jvp, 1e-6, 1e-8), $"{op}: Jvp {jvp:R}, central difference {difference:R}\n{program}");
+                if (Math.Abs(jvp) > 1e-6) worst = Math.Max(worst, Math.Abs(jvp - difference) / Math.Max(Math.Abs(jvp), Math.Abs(difference)));
+            }
+            table.AppendLine(CultureInfo.InvariantCulture, $"{op} | {worst:E1}");
+        }
+        output.WriteLine(table.ToString());
+    }
+
     /// <summary>One node's check of the adjoint identity.</summary>
     private readonly record struct AdjointError(int Node, OpKind Op, double Forward, double Reverse, double Error);
 
