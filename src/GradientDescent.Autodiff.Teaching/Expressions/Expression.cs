@@ -114,7 +114,8 @@ public sealed class Expression
 
     /// <summary>
     /// Records the formula on a fresh tape at <paramref name="point"/>, each variable a <see cref="ScalarParameter"/>
-    /// named after it (so <see cref="Tape.Format"/> and the graph pictures show the names); nothing is differentiated yet.
+    /// named after it and the output node named f (so <see cref="Tape.Format"/>, traces and graph pictures show the
+    /// names); nothing is differentiated yet.
     /// </summary>
     /// <exception cref="ArgumentException">A variable of the formula has no value in <paramref name="point"/>.</exception>
     public RecordedExpression RecordAt(IReadOnlyDictionary<string, double> point)
@@ -130,7 +131,10 @@ public sealed class Expression
         var tape = new Tape();
         var nodes = new Dictionary<string, Scalar>(StringComparer.Ordinal);
         foreach (var p in parameters) nodes[p.Name] = tape.Use(p);
-        return new RecordedExpression(this, tape, Record(tape, nodes), parameters);
+        Scalar output = Record(tape, nodes);
+        // The output is called f in listings, traces and pictures, unless it is a variable's own leaf (the formula "x").
+        if (tape.Describe(((Node)output).Id).Op != OpKind.Parameter) output.Named("f");
+        return new RecordedExpression(this, tape, output, parameters);
     }
 
     /// <summary>The value and every partial derivative at <paramref name="point"/> (records, then runs backward once).</summary>

@@ -256,9 +256,9 @@ internal sealed class Parser
         IReadOnlyList<string> near = Functions.Nearest(name);
         string suggestion = near.Count switch
         {
-            0 => $"; the functions are {string.Join(", ", Functions.All.Select(f => f.Name))}",
-            1 => $"; did you mean '{near[0]}'?",
-            _ => $"; did you mean {string.Join(" or ", near.Select(n => $"'{n}'"))}?",
+            0 => $" (the functions are {string.Join(", ", Functions.All.Select(f => f.Name))})",
+            1 => $" (did you mean '{near[0]}'?)",
+            _ => $" (did you mean {string.Join(" or ", near.Select(n => $"'{n}'"))}?)",
         };
         return $"unknown function '{name}'{suggestion}";
     }

@@ -116,18 +116,31 @@ public sealed class ExpressionProperties
     [Fact]
     public void Trees_Generated_CoverEveryFunctionAndOperator()
     {
-        var seen = new HashSet<string>();
-        foreach (Syntax tree in Trees.Sample(30, 500)) Collect(tree, seen);
-        foreach (string name in Expression.FunctionNames) Assert.Contains(name, seen);
-        foreach (string op in new[] { "+", "-", "*", "/", "^", "neg", "pos" }) Assert.Contains(op, seen);
-
-        static void Collect(Syntax n, HashSet<string> seen)
+        var seen = new Dictionary<string, int>();
+        Syntax[] trees = Trees.Sample(2000, 30);
+        Assert.Equal(2000, trees.Length);
+        foreach (Syntax tree in trees) Collect(tree, seen);
+        string counts = string.Join(", ", seen.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}: {p.Value}"));
+        foreach (string name in Expression.FunctionNames.Concat(["+", "-", "*", "/", "^", "neg", "pos"]))
         {
+            Assert.True(seen.GetValueOrDefault(name) >= 5, $"{name} generated {seen.GetValueOrDefault(name)} times in 2000 trees ({counts})");
+        }
+
+        static void Collect(Syntax n, Dictionary<string, int> seen)
+        {
+            string? key = n switch
+            {
+                UnarySyntax u => u.Negate ? "neg" : "pos",
+                BinarySyntax b => BinarySyntax.Symbol(b.Operator),
+                CallSyntax c => c.Function.Name,
+                _ => null,
+            };
+            if (key is not null) seen[key] = seen.GetValueOrDefault(key) + 1;
             switch (n)
             {
-                case UnarySyntax u: seen.Add(u.Negate ? "neg" : "pos"); Collect(u.Operand, seen); break;
-                case BinarySyntax b: seen.Add(BinarySyntax.Symbol(b.Operator)); Collect(b.Left, seen); Collect(b.Right, seen); break;
-                case CallSyntax c: seen.Add(c.Function.Name); foreach (var a in c.Arguments) Collect(a, seen); break;
+                case UnarySyntax u: Collect(u.Operand, seen); break;
+                case BinarySyntax b: Collect(b.Left, seen); Collect(b.Right, seen); break;
+                case CallSyntax c: foreach (var a in c.Arguments) Collect(a, seen); break;
             }
         }
     }

@@ -138,6 +138,7 @@ public sealed class ExpressionTests
         Assert.Contains("MultiplyConstant(2)", listing, StringComparison.Ordinal);
         Assert.Contains("PowerConstant(0.5)", listing, StringComparison.Ordinal);
         Assert.Contains("MaxConstant(0)", listing, StringComparison.Ordinal);
+        Assert.Contains("f = Add(", listing, StringComparison.Ordinal);   // the output is named f
         Assert.DoesNotContain(Enumerable.Range(0, r.Tape.NodeCount).Select(r.Tape.Describe), n => n.Op == OpKind.Constant);
         Assert.Equal(8 + 2 + 4, r.Output.Value);
     }
@@ -205,9 +206,10 @@ public sealed class ExpressionTests
     [InlineData("log(xyz  ", 7, 1, "expected ')'")]
     [InlineData("x + 1)", 6, 1, "unbalanced ')': no '(' before it")]
     [InlineData("()", 2, 1, "empty parentheses: expected a formula before ')'")]
-    [InlineData("sigmod(x)", 1, 6, "unknown function 'sigmod'; did you mean 'sigmoid'?")]
-    [InlineData("Tanh(x)", 1, 4, "unknown function 'Tanh'; did you mean 'tanh'?")]
-    [InlineData("ln(x)", 1, 2, "unknown function 'ln'; did you mean 'log'?")]
+    [InlineData("sigmod(x)", 1, 6, "unknown function 'sigmod' (did you mean 'sigmoid'?)")]
+    [InlineData("Tanh(x)", 1, 4, "unknown function 'Tanh' (did you mean 'tanh'?)")]
+    [InlineData("ln(x)", 1, 2, "unknown function 'ln' (did you mean 'log'?)")]
+    [InlineData("foo(x)", 1, 3, "unknown function 'foo' (the functions are exp, log, log2, log10, sqrt, square, abs, sign, floor, ceil, round, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, sigmoid, logsigmoid, softplus, relu, leaky_relu, elu, gelu, silu, clamp, max, min, pow)")]
     [InlineData("sin(x, y)", 1, 9, "sin takes 1 argument, got 2: write sin(x)")]
     [InlineData("max(x)", 1, 6, "max takes 2 arguments, got 1: write max(a, b)")]
     [InlineData("sin()", 1, 5, "sin takes 1 argument, got 0: write sin(x)")]
