@@ -9,7 +9,7 @@ public enum ExitCode
     /// <summary>The command did what was asked.</summary>
     Success = 0,
 
-    /// <summary>A check ran and found a difference (as <c>diff</c> exits 1). Reserved for checking commands; <c>train</c> never returns it.</summary>
+    /// <summary>A check ran and found a difference (as <c>diff</c> exits 1): <c>check</c>, when a derivative derived by hand disagrees with autodiff. <c>train</c> never returns it.</summary>
     Difference = 1,
 
     /// <summary>Bad arguments or bad data: an unknown option, a value out of range, a missing file, a CSV cell that is not a number. One line on stderr, no stack trace.</summary>
@@ -25,5 +25,12 @@ public enum ExitCode
     Interrupted = 130,
 }
 
-/// <summary>A problem with the arguments or the data that the user can fix; becomes <see cref="ExitCode.BadInput"/> and one line.</summary>
-internal sealed class UsageException(string message) : Exception(message);
+/// <summary>
+/// A problem with the arguments or the data that the user can fix; becomes <see cref="ExitCode.BadInput"/> and one
+/// line, optionally followed by <paramref name="detail"/> lines (a formula with a caret under the error).
+/// </summary>
+internal sealed class UsageException(string message, string? detail = null) : Exception(message)
+{
+    /// <summary>Lines written after the one-line message, or null.</summary>
+    public string? Detail { get; } = detail;
+}

@@ -16,17 +16,23 @@ public static class Gdad
     internal static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr, IAnsiConsole? live = null)
     {
         var root = new RootCommand(
-            "gdad: train GradientDescent.Autodiff's ready models on a CSV file.\n\n" +
+            "gdad: train GradientDescent.Autodiff's ready models on a CSV file; differentiate a formula typed as text and check derivatives derived by hand.\n\n" +
             "Examples:\n" +
             "  gdad train                                   logistic regression on the embedded admissions data\n" +
             "  gdad train --data houses.csv --target price --model linear --standardize --json\n" +
             "  gdad train --save model.json                 ... and keep the model\n" +
             "  gdad predict --model-file model.json --data new.csv\n" +
-            "  gdad train --help                            every training option\n\n" +
-            "Exit codes: 0 success, 2 bad arguments or data, 3 training diverged, 70 a bug in gdad, 130 interrupted.");
+            "  gdad explain                                 the seed's logistic regression, step by step, as one HTML page\n" +
+            "  gdad grad \"x^2*y + sin(x)\" --at x=1,y=2      value and every partial derivative\n" +
+            "  gdad grad \"a*b + a\" --at a=2,b=-3 --trace    ... and the chain rule, step by step\n" +
+            "  gdad check \"sigmoid(x)\" --hand \"x=sigmoid(x)*(1-sigmoid(x))\"   your derivative against autodiff at 20 random points\n" +
+            "  gdad train --help                            every training option (likewise grad --help, check --help)\n\n" +
+            "Exit codes: 0 success, 1 check found a derivative that differs, 2 bad arguments, data or formula, 3 training diverged, 70 a bug in gdad, 130 interrupted.");
         root.Subcommands.Add(TrainCommand.Build(stdout, stderr, live));
         root.Subcommands.Add(PredictCommand.Build(stdout));
         root.Subcommands.Add(ExplainCommand.Build(stdout));
+        root.Subcommands.Add(GradCommand.Build(stdout));
+        root.Subcommands.Add(CheckCommand.Build(stdout));
         return root;
     }
 
@@ -63,6 +69,7 @@ public static class Gdad
             or DirectoryNotFoundException or UnauthorizedAccessException or ParameterMismatchException)
         {
             await stderr.WriteLineAsync($"gdad: {OneLine(e.Message)}").ConfigureAwait(false);
+            if (e is UsageException { Detail: { } detail }) await stderr.WriteLineAsync(detail).ConfigureAwait(false);
             return (int)ExitCode.BadInput;
         }
         catch (TrainingDivergedException e)

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Text;
+using GradientDescent.Autodiff.Teaching;
+
+namespace GradientDescent.Autodiff.Cli;
+
+/// <summary>
+/// <c>gdad grad "EXPR" --at x=1,y=2</c>: parses the formula, records it on a tape with one parameter per variable,
+/// runs backward and prints the value and every partial derivative (or one JSON object).
+/// </summary>
+internal static class GradCommand
+{
+    /// <summary>Everything <c>gdad grad</c> was asked to do.</summary>
+    /// <param name="Formula">The formula as typed.</param>
+    /// <param name="At">The point, "x=1,y=2"; null for a formula without variables.</param>
+    /// <param name="Json">Write exactly <c>{"value": v, "gradient": {"x": …, "y": …}}</c> and nothing else.</param>
+    /// <param name="Trace">Also print the backward pass step by step (<see cref="BackwardTrace.ToText"/>).</param>
+    internal sealed record GradOptions(string Formula, string? At = null, bool Json = false, bool Trace = false);
+
+    internal static Command Build(TextWriter stdout)
+    {
+        var formula = new Argument<string>("formula") { Description = "The formula, in quotes: numbers, variables, + - * / ^ (or **), parentheses, pi, e and the functions (exp, log, sqrt, sigmoid, tanh, relu, sin, max(a, b), …)." };
+        var at = new Option<string?>("--at") { Description = "The point: a value for every variable, comma-separated, such as x=1,y=2.", HelpName = "x=1,y=2" };
+        var json = new Option<bool>("--json") { Description = "Write exactly one JSON object: {\"value\": v, \"gradient\": {\"x\": ∂f/∂x, …}} (variables in the order they first appear; doubles in round-trip form; NaN and ±∞ as the strings \"NaN\", \"Infinity\", \"-Infinity\")." };
+        var trace = new Option<bool>("--trace") { Description = "Also print the chain rule step by step: for each node in backward order, ∂f/∂node, each input's local derivative (formula and number), their product and the running sum." };
+        var command = new Command("grad",
+            "Differentiate a formula typed as text: its value and every partial derivative at a point, by reverse-mode autodiff.\n\n" +
+            "Examples:\n" +
+            "  gdad grad \"x^2*y + sin(x)\" --at x=1,y=2\n" +
+            "  gdad grad \"sigmoid(w*x + b)\" --at w=0.5,x=2,b=-1 --json\n" +
+            "  gdad grad \"a*b + a\" --at a=2,b=-3 --trace           the chain rule, step by step\n\n" +
+            "Grammar: + - * / ^ (right-associative; ** too), unary minus binding below ^ (-x^2 = -(x^2)), parentheses, numbers (2, 0.5, 1e-3), " +
+            "the constants pi and e, and the functions " + string.Join(", ", Expression.FunctionNames) + " (max, min, pow take two arguments; " +
+            "leaky_relu(x, slope), elu(x, alpha), clamp(x, lo, hi) take numbers as settings).\n\n" +
+            "Exit codes: 0 success, 2 a formula that does not parse (the message, then the formula with a caret under the problem) or a missing or unknown variable, 70 a bug.")
+        {
+            formula, at, json, trace,
+        };
+        command.SetAction(parse => (int)Run(new GradOptions(parse.GetValue(formula)!, parse.GetValue(at), parse.GetValue(json), parse.GetValue(trace)), stdout));
+        return command;
+    }
+
+    internal static ExitCode Run(GradOptions o, TextWriter stdout)
+    {
+        if (o.Json && o.Trace)
+        {
+            throw new UsageException("--json writes only {\"value\": …, \"gradient\": {…}}; leave out --trace (a table for people) or --json.");
+        }
+        Expression f = FormulaInput.Parse(o.Formula, "the formula");
+        Dictionary<string, double> point = FormulaInput.Point(o.At, f);
+        RecordedExpression recorded = f.RecordAt(point);
+        // The trace runs the backward pass itself (it is backward, observed); without it, backward runs plainly.
+        BackwardTrace? trace = null;
+        if (recorded.Parameters.Count > 0)
+        {
+            if (o.Trace) trace = BackwardTrace.Record(recorded.Output);
+            else recorded.Output.Backward();
+        }
+        var g = new ExpressionGradient(recorded.Output.Value, [.. recorded.Parameters.Select(p => new KeyValuePair<string, double>(p.Name, p.Grad))], recorded);
+        if (o.Json)
+        {
+            var sb = new StringBuilder("{\"value\": ").Append(FormulaInput.Json(g.Value)).Append(", \"gradient\": {");
+            for (int k = 0; k < g.Gradient.Count; k++)
+            {
+                if (k > 0) sb.Append(", ");
+                sb.Append(FormulaInput.Json(g.Gradient[k].Key)).Append(": ").Append(FormulaInput.Json(g.Gradient[k].Value));
+            }
+            stdout.WriteLine(sb.Append("}}").ToString());
+            return ExitCode.Success;
+        }
+        string args = string.Join(", ", f.Variables);
+        stdout.WriteLine($"f({args}) = {o.Formula.Trim()}");
+        if (f.Variables.Count > 0) stdout.WriteLine($"at {FormulaInput.Text(f.Variables, point)}");
+        int width = Math.Max(1, f.Variables.Count == 0 ? 0 : f.Variables.Max(v => v.Length)) + 5;
+        stdout.WriteLine($"{"f".PadRight(width)} = {FormulaInput.Text(g.Value)}");
+        foreach (var (name, value) in g.Gradient) stdout.WriteLine($"{("∂f/∂" + name).PadRight(width)} = {FormulaInput.Text(value)}");
+        if (o.Trace)
+        {
+            stdout.WriteLine();
+            if (trace is null)
+            {
+                stdout.WriteLine("backward, step by step: nothing to trace (the formula has no variables, so no gradient flows).");
+            }
+            else
+            {
+                stdout.Write(trace.ToText());
+            }
+        }
+        return ExitCode.Success;
+    }
+}
