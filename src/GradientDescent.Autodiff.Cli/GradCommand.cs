@@ -15,7 +15,9 @@ internal static class GradCommand
     /// <param name="At">The point, "x=1,y=2"; null for a formula without variables.</param>
     /// <param name="Json">Write exactly <c>{"value": v, "gradient": {"x": …, "y": …}}</c> and nothing else.</param>
     /// <param name="Trace">Also print the backward pass step by step (<see cref="BackwardTrace.ToText"/>).</param>
-    internal sealed record GradOptions(string Formula, string? At = null, bool Json = false, bool Trace = false);
+    /// <param name="Dot">Also write the differentiated graph as Graphviz DOT to this file.</param>
+    /// <param name="Svg">Also draw the differentiated graph as SVG (laid out here, no Graphviz needed) to this file.</param>
+    internal sealed record GradOptions(string Formula, string? At = null, bool Json = false, bool Trace = false, string? Dot = null, string? Svg = null);
 
     internal static Command Build(TextWriter stdout)
     {
@@ -23,20 +25,24 @@ internal static class GradCommand
         var at = new Option<string?>("--at") { Description = "The point: a value for every variable, comma-separated, such as x=1,y=2.", HelpName = "x=1,y=2" };
         var json = new Option<bool>("--json") { Description = "Write exactly one JSON object: {\"value\": v, \"gradient\": {\"x\": ∂f/∂x, …}} (variables in the order they first appear; doubles in round-trip form; NaN and ±∞ as the strings \"NaN\", \"Infinity\", \"-Infinity\")." };
         var trace = new Option<bool>("--trace") { Description = "Also print the chain rule step by step: for each node in backward order, ∂f/∂node, each input's local derivative (formula and number), their product and the running sum." };
+        var dot = new Option<string?>("--dot") { Description = "Also write the graph in Graphviz's DOT language to FILE: one box per node with its op, name, value and ∂f/∂node.", HelpName = "FILE" };
+        var svg = new Option<string?>("--svg") { Description = "Also draw the graph as an SVG picture in FILE (laid out by gdad; Graphviz is not needed).", HelpName = "FILE" };
         var command = new Command("grad",
             "Differentiate a formula typed as text: its value and every partial derivative at a point, by reverse-mode autodiff.\n\n" +
             "Examples:\n" +
             "  gdad grad \"x^2*y + sin(x)\" --at x=1,y=2\n" +
             "  gdad grad \"sigmoid(w*x + b)\" --at w=0.5,x=2,b=-1 --json\n" +
-            "  gdad grad \"a*b + a\" --at a=2,b=-3 --trace           the chain rule, step by step\n\n" +
+            "  gdad grad \"a*b + a\" --at a=2,b=-3 --trace           the chain rule, step by step\n" +
+            "  gdad grad \"tanh(w*x + b)\" --at w=0.5,x=2,b=-1 --svg graph.svg --dot graph.dot\n\n" +
             "Grammar: + - * / ^ (right-associative; ** too), unary minus binding below ^ (-x^2 = -(x^2)), parentheses, numbers (2, 0.5, 1e-3), " +
             "the constants pi and e, and the functions " + string.Join(", ", Expression.FunctionNames) + " (max, min, pow take two arguments; " +
             "leaky_relu(x, slope), elu(x, alpha), clamp(x, lo, hi) take numbers as settings).\n\n" +
             "Exit codes: 0 success, 2 a formula that does not parse (the message, then the formula with a caret under the problem) or a missing or unknown variable, 70 a bug.")
         {
-            formula, at, json, trace,
+            formula, at, json, trace, dot, svg,
         };
-        command.SetAction(parse => (int)Run(new GradOptions(parse.GetValue(formula)!, parse.GetValue(at), parse.GetValue(json), parse.GetValue(trace)), stdout));
+        command.SetAction(parse => (int)Run(new GradOptions(parse.GetValue(formula)!, parse.GetValue(at), parse.GetValue(json), parse.GetValue(trace),
+            parse.GetValue(dot), parse.GetValue(svg)), stdout));
         return command;
     }
 
@@ -57,6 +63,9 @@ internal static class GradCommand
             else recorded.Output.Backward();
         }
         var g = new ExpressionGradient(recorded.Output.Value, [.. recorded.Parameters.Select(p => new KeyValuePair<string, double>(p.Name, p.Grad))], recorded);
+        var pictures = new List<string>();
+        if (o.Dot is { } dotFile) pictures.Add(Picture(dotFile, "DOT", () => DotWriter.Write(recorded.Tape, new PictureOptions { Output = recorded.Output })));
+        if (o.Svg is { } svgFile) pictures.Add(Picture(svgFile, "SVG", () => SvgWriter.Write(recorded.Tape, new PictureOptions { Output = recorded.Output })));
         if (o.Json)
         {
             var sb = new StringBuilder("{\"value\": ").Append(FormulaInput.Json(g.Value)).Append(", \"gradient\": {");
@@ -74,6 +83,7 @@ internal static class GradCommand
         int width = Math.Max(1, f.Variables.Count == 0 ? 0 : f.Variables.Max(v => v.Length)) + 5;
         stdout.WriteLine($"{"f".PadRight(width)} = {FormulaInput.Text(g.Value)}");
         foreach (var (name, value) in g.Gradient) stdout.WriteLine($"{("∂f/∂" + name).PadRight(width)} = {FormulaInput.Text(value)}");
+        foreach (string line in pictures) stdout.WriteLine(line);
         if (o.Trace)
         {
             stdout.WriteLine();
@@ -87,5 +97,21 @@ internal static class GradCommand
             }
         }
         return ExitCode.Success;
+    }
+
+    /// <summary>Writes one picture (UTF-8, no byte order mark) and returns the line that says so; a graph too large to draw is a usage error.</summary>
+    private static string Picture(string path, string kind, Func<string> draw)
+    {
+        string text;
+        try
+        {
+            text = draw();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--{kind.ToLowerInvariant()}: {e.Message}");
+        }
+        File.WriteAllText(path, text, new System.Text.UTF8Encoding(false));
+        return $"{kind} picture of the graph written to {path}";
     }
 }

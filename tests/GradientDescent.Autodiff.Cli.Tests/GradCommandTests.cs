@@ -125,4 +125,27 @@ public sealed class GradCommandTests
         Assert.Equal("", r.Stdout);
         Assert.StartsWith("gdad: --json writes only", r.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Grad_DotAndSvg_WriteTheDifferentiatedGraph()
+    {
+        string dir = Path.GetDirectoryName(WriteTemp("unused.txt", ""))!;
+        string dot = Path.Combine(dir, "g.dot"), svg = Path.Combine(dir, "g.svg");
+        // f = tanh(w·x + b): the pictures name the variables' boxes and the output f.
+        var r = Run("grad", "tanh(w*x + b)", "--at", "w=0.5,x=2,b=-1", "--dot", dot, "--svg", svg);
+        Assert.Equal(0, r.Code);
+        Assert.Contains($"DOT picture of the graph written to {dot}", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"SVG picture of the graph written to {svg}", r.Stdout, StringComparison.Ordinal);
+        string dotText = File.ReadAllText(dot);
+        Assert.StartsWith("digraph", dotText.TrimStart(), StringComparison.Ordinal);
+        foreach (string name in new[] { "w", "x", "b", "f", "Tanh" }) Assert.Contains(name, dotText, StringComparison.Ordinal);
+        string svgText = File.ReadAllText(svg);
+        Assert.Contains("<svg", svgText, StringComparison.Ordinal);
+        Assert.Contains("Tanh", svgText, StringComparison.Ordinal);
+
+        // With --json the files are still written, and stdout holds the JSON object only.
+        var j = Run("grad", "tanh(w*x + b)", "--at", "w=0.5,x=2,b=-1", "--svg", svg, "--json");
+        Assert.Equal(0, j.Code);
+        Assert.Equal(["value", "gradient"], j.Json().EnumerateObject().Select(p => p.Name));
+    }
 }
