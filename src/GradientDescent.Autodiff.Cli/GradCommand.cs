@@ -17,7 +17,8 @@ internal static class GradCommand
     /// <param name="Trace">Also print the backward pass step by step (<see cref="BackwardTrace.ToText"/>).</param>
     /// <param name="Dot">Also write the differentiated graph as Graphviz DOT to this file.</param>
     /// <param name="Svg">Also draw the differentiated graph as SVG (laid out here, no Graphviz needed) to this file.</param>
-    internal sealed record GradOptions(string Formula, string? At = null, bool Json = false, bool Trace = false, string? Dot = null, string? Svg = null);
+    /// <param name="Html">Also write one self-contained HTML page (the SVG graph and the step table; choosing a step highlights its node) to this file.</param>
+    internal sealed record GradOptions(string Formula, string? At = null, bool Json = false, bool Trace = false, string? Dot = null, string? Svg = null, string? Html = null);
 
     internal static Command Build(TextWriter stdout)
     {
@@ -27,22 +28,24 @@ internal static class GradCommand
         var trace = new Option<bool>("--trace") { Description = "Also print the chain rule step by step: for each node in backward order, ∂f/∂node, each input's local derivative (formula and number), their product and the running sum." };
         var dot = new Option<string?>("--dot") { Description = "Also write the graph in Graphviz's DOT language to FILE: one box per node with its op, name, value and ∂f/∂node.", HelpName = "FILE" };
         var svg = new Option<string?>("--svg") { Description = "Also draw the graph as an SVG picture in FILE (laid out by gdad; Graphviz is not needed).", HelpName = "FILE" };
+        var html = new Option<string?>("--html") { Description = "Also write one self-contained HTML page to FILE: the graph and the step table, where choosing a step highlights its node and edges (no network needed).", HelpName = "FILE" };
         var command = new Command("grad",
             "Differentiate a formula typed as text: its value and every partial derivative at a point, by reverse-mode autodiff.\n\n" +
             "Examples:\n" +
             "  gdad grad \"x^2*y + sin(x)\" --at x=1,y=2\n" +
             "  gdad grad \"sigmoid(w*x + b)\" --at w=0.5,x=2,b=-1 --json\n" +
             "  gdad grad \"a*b + a\" --at a=2,b=-3 --trace           the chain rule, step by step\n" +
-            "  gdad grad \"tanh(w*x + b)\" --at w=0.5,x=2,b=-1 --svg graph.svg --dot graph.dot\n\n" +
+            "  gdad grad \"tanh(w*x + b)\" --at w=0.5,x=2,b=-1 --svg graph.svg --dot graph.dot\n" +
+            "  gdad grad \"tanh(w*x + b)\" --at w=0.5,x=2,b=-1 --html lesson.html      graph and steps in one page\n\n" +
             "Grammar: + - * / ^ (right-associative; ** too), unary minus binding below ^ (-x^2 = -(x^2)), parentheses, numbers (2, 0.5, 1e-3), " +
             "the constants pi and e, and the functions " + string.Join(", ", Expression.FunctionNames) + " (max, min, pow take two arguments; " +
             "leaky_relu(x, slope), elu(x, alpha), clamp(x, lo, hi) take numbers as settings).\n\n" +
             "Exit codes: 0 success, 2 a formula that does not parse (the message, then the formula with a caret under the problem) or a missing or unknown variable, 70 a bug.")
         {
-            formula, at, json, trace, dot, svg,
+            formula, at, json, trace, dot, svg, html,
         };
         command.SetAction(parse => (int)Run(new GradOptions(parse.GetValue(formula)!, parse.GetValue(at), parse.GetValue(json), parse.GetValue(trace),
-            parse.GetValue(dot), parse.GetValue(svg)), stdout));
+            parse.GetValue(dot), parse.GetValue(svg), parse.GetValue(html)), stdout));
         return command;
     }
 
@@ -59,13 +62,18 @@ internal static class GradCommand
         BackwardTrace? trace = null;
         if (recorded.Parameters.Count > 0)
         {
-            if (o.Trace) trace = BackwardTrace.Record(recorded.Output);
+            if (o.Trace || o.Html is not null) trace = BackwardTrace.Record(recorded.Output);
             else recorded.Output.Backward();
         }
         var g = new ExpressionGradient(recorded.Output.Value, [.. recorded.Parameters.Select(p => new KeyValuePair<string, double>(p.Name, p.Grad))], recorded);
         var pictures = new List<string>();
         if (o.Dot is { } dotFile) pictures.Add(Picture(dotFile, "DOT", () => DotWriter.Write(recorded.Tape, new PictureOptions { Output = recorded.Output })));
         if (o.Svg is { } svgFile) pictures.Add(Picture(svgFile, "SVG", () => SvgWriter.Write(recorded.Tape, new PictureOptions { Output = recorded.Output })));
+        if (o.Html is { } htmlFile)
+        {
+            string title = $"f({string.Join(", ", f.Variables)}) = {o.Formula.Trim()}" + (f.Variables.Count > 0 ? $" at {FormulaInput.Text(f.Variables, point)}" : "");
+            pictures.Add(Picture(htmlFile, "HTML", () => HtmlPage.Write(recorded.Tape, trace, new PictureOptions { Output = recorded.Output }, title)));
+        }
         if (o.Json)
         {
             var sb = new StringBuilder("{\"value\": ").Append(FormulaInput.Json(g.Value)).Append(", \"gradient\": {");
@@ -112,6 +120,6 @@ internal static class GradCommand
             throw new UsageException($"--{kind.ToLowerInvariant()}: {e.Message}");
         }
         File.WriteAllText(path, text, new System.Text.UTF8Encoding(false));
-        return $"{kind} picture of the graph written to {path}";
+        return kind == "HTML" ? $"HTML page (graph and steps) written to {path}" : $"{kind} picture of the graph written to {path}";
     }
 }

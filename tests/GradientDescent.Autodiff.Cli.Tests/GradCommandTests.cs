@@ -148,4 +148,19 @@ public sealed class GradCommandTests
         Assert.Equal(0, j.Code);
         Assert.Equal(["value", "gradient"], j.Json().EnumerateObject().Select(p => p.Name));
     }
+
+    [Fact]
+    public void Grad_Html_WritesOnePageWithTheGraphAndTheSteps()
+    {
+        string path = Path.Combine(Path.GetDirectoryName(WriteTemp("unused.txt", ""))!, "lesson.html");
+        var r = Run("grad", "a*b + a", "--at", "a=2,b=-3", "--html", path);
+        Assert.Equal(0, r.Code);
+        Assert.Contains($"HTML page (graph and steps) written to {path}", r.Stdout, StringComparison.Ordinal);
+        string page = File.ReadAllText(path);
+        Assert.StartsWith("<!DOCTYPE html>", page, StringComparison.Ordinal);
+        Assert.Contains("<svg", page, StringComparison.Ordinal);
+        Assert.Contains("f(a, b) = a*b + a at a = 2, b = -3", page, StringComparison.Ordinal);
+        Assert.Contains("Multiply", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("http://", page.Replace("http://www.w3.org", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
 }
