@@ -36,24 +36,26 @@ internal static class ExplainCommand
     /// </summary>
     internal const double Tolerance = 1e-12;
 
-    internal sealed record ExplainOptions(string Out, int Row);
+    internal sealed record ExplainOptions(string Out, int Row, string? Svg = null);
 
     internal static Command Build(TextWriter stdout)
     {
         var output = new Option<string>("--out") { Description = "The HTML page to write.", DefaultValueFactory = _ => "explain.html", HelpName = "FILE" };
         var row = new Option<int>("--row") { Description = "Which admissions point (1 to 100, the file's row).", DefaultValueFactory = _ => 1, HelpName = "N" };
+        var svg = new Option<string?>("--svg") { Description = "Also write the graph alone as an SVG picture (after backward: values and gradients).", HelpName = "FILE" };
         var command = new Command("explain",
             "Backpropagation step by step on the seed's lesson: logistic regression on one admissions point.\n" +
             "Prints the forward values, every chain-rule step of the backward pass, and the seed's hand formula\n" +
             "∂E/∂(w, b) = −(y − ŷ)(x, 1) beside what backward derived; writes the same as one HTML page with the graph.\n\n" +
             "Examples:\n" +
             "  gdad explain                                 writes explain.html\n" +
-            "  gdad explain --row 7 --out lesson.html\n\n" +
+            "  gdad explain --row 7 --out lesson.html\n" +
+            "  gdad explain --svg seed-graph.svg            ... and the graph alone as a picture\n\n" +
             "Exit codes: 0 success (the hand formula and backward agree), 1 they differ (a bug), 2 bad arguments.")
         {
-            output, row,
+            output, row, svg,
         };
-        command.SetAction(parse => (int)Run(new ExplainOptions(parse.GetValue(output)!, parse.GetValue(row)), stdout));
+        command.SetAction(parse => (int)Run(new ExplainOptions(parse.GetValue(output)!, parse.GetValue(row), parse.GetValue(svg)), stdout));
         return command;
     }
 
@@ -112,6 +114,12 @@ internal static class ExplainCommand
         File.WriteAllText(path, html);
         stdout.WriteLine();
         stdout.WriteLine($"Wrote {path}: the graph, the steps and this comparison; open it in a browser and choose a step.");
+        if (o.Svg is not null)
+        {
+            string picture = Path.GetFullPath(o.Svg);
+            File.WriteAllText(picture, SvgWriter.Write(tape));
+            stdout.WriteLine($"Wrote {picture}: the graph.");
+        }
         return agree ? ExitCode.Success : ExitCode.Difference;
     }
 

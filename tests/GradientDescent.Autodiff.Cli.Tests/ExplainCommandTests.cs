@@ -74,4 +74,21 @@ public sealed class ExplainCommandTests
         Assert.Equal("", result.Stdout);
         Assert.Equal($"gdad: explain: --row {row} is outside the admissions data's rows 1 to 100.", result.Stderr.TrimEnd());
     }
+
+    [Fact]
+    public void Explain_Svg_IsTheReadmesPictureOfTheSeedGraph()
+    {
+        // The README's Teaching section shows docs/seed-graph.svg; it must be what the command draws today
+        // (regenerate: dotnet run --project src/GradientDescent.Autodiff.Cli -- explain --svg docs/seed-graph.svg).
+        string dir = Path.GetDirectoryName(WriteTemp("unused.txt", ""))!;
+        string svg = Path.Combine(dir, "seed-graph.svg");
+
+        Outcome result = Run("explain", "--out", Path.Combine(dir, "explain.html"), "--svg", svg);
+
+        Assert.Equal(0, result.Code);
+        Assert.Contains($"Wrote {svg}: the graph.", result.Stdout);
+        string committed = File.ReadAllText(Path.Combine(ReadmeOutputTests.RepositoryRoot(), "docs", "seed-graph.svg"));
+        Assert.Equal(committed.ReplaceLineEndings("\n"), File.ReadAllText(svg).ReplaceLineEndings("\n"));
+        Assert.Contains("∂L/∂w₁", committed);
+    }
 }

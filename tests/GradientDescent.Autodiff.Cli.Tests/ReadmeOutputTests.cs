@@ -21,7 +21,7 @@ public sealed class ReadmeOutputTests
         Assert.StartsWith("200 epochs, 200 steps in ", actual[^1], StringComparison.Ordinal);
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
