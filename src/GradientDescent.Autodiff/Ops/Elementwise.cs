@@ -282,9 +282,10 @@ internal static class Elementwise
                 return; // dy/dx = 0, declared
             case OpKind.LeakyRelu: d = r.Mask(ix, v => v > 0 ? 1 : c); break;
             case OpKind.Elu:
-                // 1 for x > 0, else α·e^x: [x > 0] + [x ≤ 0]·α·e^x
+                // 1 for x > 0, else α·e^x: [x > 0] + [x ≤ 0]·α·e^min(x, 0) (the min keeps e^x of a large positive x,
+                // masked out, from being ∞, where 0·∞ would be NaN; on x ≤ 0 it is the identity, to every order)
                 d = RecordedGradients.Plus(r.Mask(ix, v => v <= 0 ? 0 : 1),
-                    RecordedGradients.Times(r.Mask(ix, v => v <= 0 ? 1 : 0), RecordedGradients.Scale(Unary(OpKind.Exp, x), c)));
+                    RecordedGradients.Times(r.Mask(ix, v => v <= 0 ? 1 : 0), RecordedGradients.Scale(Unary(OpKind.Exp, Unary(OpKind.MinConstant, x, 0)), c)));
                 break;
             case OpKind.Gelu:
                 // Φ(x) + x·φ(x)
