@@ -31,6 +31,14 @@ internal static class Gemm
     internal static void MultiplyAdd(ReadOnlySpan<double> a, bool transA, ReadOnlySpan<double> b, bool transB, Span<double> c, int m, int n, int k)
     {
         if (m == 0 || n == 0 || k == 0) return;
+        if (m == 1 && !transA)
+        {
+            // A row vector times a matrix (gᵀM, how the recorded rule of M v writes Mᵀg, and its own rule): the
+            // streaming matrix-vector kernels, which read B once in storage order; the blocked path would pack B and
+            // pad the single row to Mr = 4.
+            LinearAlgebra.RowTimesMatrix(a, b, transB, c, n, k);
+            return;
+        }
         if (!Vector256.IsHardwareAccelerated || (long)m * n * k < 64)
         {
             Naive(a, transA, b, transB, c, m, n, k);
