@@ -24,6 +24,46 @@ public sealed class SecondOrderCrossCheckTests(ITestOutputHelper output)
 
     private const double Relative = 1e-10, Absolute = 1e-12;
 
+    /// <summary>
+    /// The tolerance for graphs with a binary cross-entropy on probabilities: libtorch's double backward of that loss
+    /// is off the closed form by up to ~10⁻¹¹ relative (see
+    /// <see cref="BinaryCrossEntropy_SecondDerivative_OursIsTheClosedFormTorchIsNot"/>), which later ops can amplify
+    /// past 10⁻¹⁰; this library's is exact to an ulp there.
+    /// </summary>
+    private const double BceRelative = 1e-9;
+
+    [Fact]
+    public void BinaryCrossEntropy_SecondDerivative_OursIsTheClosedFormTorchIsNot()
+    {
+        // d²/dp² BCE(p, y) = y/p² + (1 − y)/(1 − p)²: this library's create-graph rule gives it to an ulp; libtorch's
+        // double backward (which, in the PyTorch sources, adds ε = 10⁻¹² to p and 1 − p in its denominators) is off by
+        // a relative ~10⁻¹¹ — the reason for BceRelative.
+        TorchRuntime.EnsureLoaded();
+        var sb = new StringBuilder();
+        foreach (var (p0, y) in new[] { (0.178, 0.801777), (0.03, 1.0), (0.6, 0.25) })
+        {
+            double closed = y / (p0 * p0) + (1 - y) / ((1 - p0) * (1 - p0));
+            double ours = Functional.Derivative((tape, p) => Loss.BinaryCrossEntropy(p, y), p0, order: 2);
+            Assert.True(Math.Abs(ours - closed) <= 4e-16 * closed, $"ours {ours:R} vs {closed:R}");
+            using DisposeScope scope = NewDisposeScope();
+            Tensor tp = torch.tensor(p0, dtype: ScalarType.Float64, requires_grad: true);
+            Tensor loss = torch.nn.functional.binary_cross_entropy(tp, torch.tensor(y, dtype: ScalarType.Float64));
+            Tensor g = torch.autograd.grad([loss], [tp], retain_graph: true, create_graph: true)[0];
+            double theirs = torch.autograd.grad([g], [tp], retain_graph: true)[0].item<double>();
+            Assert.True(Math.Abs(theirs - closed) <= 1e-10 * closed, $"torch {theirs:R} vs {closed:R}");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"p = {p0}, y = {y}: closed {closed:R}, ours rel {Math.Abs(ours - closed) / closed:E1}, torch rel {Math.Abs(theirs - closed) / closed:E1}");
+        }
+        output.WriteLine(sb.ToString());
+    }
+
+    /// <summary>Whether the program records a binary cross-entropy on probabilities.</summary>
+    private static bool HasProbabilityCrossEntropy(GraphProgram program)
+    {
+        var tape = new Tape();
+        program.Run(tape);
+        return Enumerable.Range(0, tape.NodeCount).Any(id => tape.Describe(id).Op == OpKind.BinaryCrossEntropy);
+    }
+
     [Property(MaxTest = 200)]
     public Property HessianVectorProduct_RandomGraph_MatchesTorchDoubleBackward() =>
         Prop.ForAll(Graphs.Arbitrary, spec =>
@@ -31,8 +71,25 @@ public sealed class SecondOrderCrossCheckTests(ITestOutputHelper output)
             TorchRuntime.EnsureLoaded();
             GraphProgram program = Graphs.Build(spec);
             var (ours, theirs) = Compare(program);
-            AssertClose(ours, theirs, program.ToString());
+            if (theirs.Any(double.IsNaN) && HasZeroStandardDeviation(program))
+            {
+                // A deliberate difference at a singular point: at a group of equal elements (s = 0) the standard
+                // deviation's derivative is declared 0 (PyTorch's std_backward mask), so its derivative is 0 too and
+                // H v is finite here; libtorch's double backward through that mask gives NaN.
+                Assert.All(ours, h => Assert.False(double.IsNaN(h)));
+                return;
+            }
+            AssertClose(ours, theirs, program.ToString(), HasProbabilityCrossEntropy(program) ? BceRelative : Relative);
         });
+
+    /// <summary>Whether the program has a standard deviation node that takes a gradient and is 0 (a group of equal elements).</summary>
+    private static bool HasZeroStandardDeviation(GraphProgram program)
+    {
+        var tape = new Tape();
+        program.Run(tape);
+        return Enumerable.Range(0, tape.NodeCount).Select(tape.Describe).Any(n =>
+            n.Op is OpKind.StandardDeviation or OpKind.StandardDeviationAxis && n.RequiresGrad && tape.NodeAt(n.Id).ToArray().Contains(0.0));
+    }
 
     [Fact]
     public void HessianVectorProduct_EveryGraphOpAlone_MatchesTorch_ErrorTable()
@@ -52,7 +109,7 @@ public sealed class SecondOrderCrossCheckTests(ITestOutputHelper output)
                     Seed: 7 + k);
                 GraphProgram program = Graphs.Build(spec);
                 var (ours, theirs) = Compare(program);
-                AssertClose(ours, theirs, $"{op}\n{program}");
+                AssertClose(ours, theirs, $"{op}\n{program}", op == GraphOp.BinaryCrossEntropy ? BceRelative : Relative);
                 for (int e = 0; e < ours.Length; e++) worst = Math.Max(worst, Math.Abs(ours[e] - theirs[e]) / Math.Max(Math.Abs(theirs[e]), 1));
             }
             sb.AppendLine(CultureInfo.InvariantCulture, $"{op,-28} {worst:E1}");
@@ -60,12 +117,12 @@ public sealed class SecondOrderCrossCheckTests(ITestOutputHelper output)
         output.WriteLine(sb.ToString());
     }
 
-    private static void AssertClose(double[] ours, double[] theirs, string what)
+    private static void AssertClose(double[] ours, double[] theirs, string what, double relative = Relative)
     {
         for (int e = 0; e < ours.Length; e++)
         {
             double d = Math.Abs(ours[e] - theirs[e]);
-            Assert.True(ours[e].Equals(theirs[e]) || d <= Absolute || d <= Relative * Math.Max(Math.Abs(ours[e]), Math.Abs(theirs[e])),
+            Assert.True(ours[e].Equals(theirs[e]) || d <= Absolute || d <= relative * Math.Max(Math.Abs(ours[e]), Math.Abs(theirs[e])),
                 $"H v [{e}]: ours {ours[e]:R}, torch {theirs[e]:R}\nours  [{string.Join(", ", ours.Select(x => x.ToString("G6", CultureInfo.InvariantCulture)))}]\ntorch [{string.Join(", ", theirs.Select(x => x.ToString("G6", CultureInfo.InvariantCulture)))}]\n{what}");
         }
     }
