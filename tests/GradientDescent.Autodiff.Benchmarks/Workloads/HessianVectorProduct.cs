@@ -64,10 +64,24 @@ public sealed class HessianVectorProduct : IWorkload
             Scalar s = Ops.Dot(g[0].AsVector(), tape.Constant(v)) + g[1].AsScalar() * VB;
             s.Backward();
         }
-        Timing gradient = Harness.Time(Gradient, settings);
-        Timing ours = Harness.Time(Hvp, settings);
+        var hvForward = new double[D + 1];
+        void HvpForward()
+        {
+            // Forward-over-reverse: the same recorded gradient, then one tangent sweep along v.
+            var (loss, wl, bl) = Forward();
+            Node[] g = tape.Grad(loss, [wl, bl], createGraph: true);
+            tape.Jvp(Ops.Concat(g[0].AsVector(), Ops.Stack(g[1].AsScalar())), [w, b], [v, [VB]], hvForward);
+        }
+        // Steps of about a millisecond: each sample repeats one for ~20 ms, so that a sample is not one step that the
+        // scheduler happened to pause (on a loaded machine a single-step median of 7 is mostly such pauses).
+        int inner = settings.Scale == Scale.Tiny ? 1 : Harness.Calibrate(Hvp, 20);
+        Timing gradient = Harness.Time(Gradient, settings, inner);
+        Timing ours = Harness.Time(Hvp, settings, inner);
+        Timing forwardOverReverse = Harness.Time(HvpForward, settings, inner);
         Hvp();
         double[] oursHv = [.. w.Grad, b.Grad];
+        HvpForward();
+        double forwardError = GradientCheck.RelativeError(hvForward, oursHv);
         double ofGradient = ours.MedianMs / gradient.MedianMs;
 
         // ---- TorchSharp: double backward.
@@ -87,7 +101,7 @@ public sealed class HessianVectorProduct : IWorkload
                 var g = torch.autograd.grad([loss], [tw, tb], retain_graph: true, create_graph: true);
                 ((g[0] * tv).sum() + g[1] * VB).backward();
             }
-            torchTiming = Harness.Time(TorchHvp, settings);
+            torchTiming = Harness.Time(TorchHvp, settings, settings.Scale == Scale.Tiny ? 1 : Harness.Calibrate(TorchHvp, 20));
             TorchHvp();
             torchHv = [.. TorchEnvironment.Grad(tw), TorchEnvironment.Grad(tb)[0]];
         }
@@ -98,6 +112,8 @@ public sealed class HessianVectorProduct : IWorkload
             [
                 new Extra("grad_ms", gradient.MedianMs, "one gradient ms"),
                 new Extra("of_gradient", ofGradient, "× one gradient"),
+                new Extra("fwd_over_rev_ms", forwardOverReverse.MedianMs, "forward-over-reverse ms"),
+                new Extra("fwd_over_rev_err", forwardError, "forward-over-reverse vs reverse-over-reverse rel err"),
             ],
             [
                 new TargetCheck("within 4× of one gradient (fwd+bwd) in the same run", $"{ofGradient:0.00}× ({Report.Time(ours.MedianMs)} vs {Report.Time(gradient.MedianMs)})", ofGradient <= 4),

@@ -36,6 +36,7 @@ public sealed class FunctionalTests
         double[] v = [1.5, -2];
         double h00 = 2 - 400 * (y - 3 * x * x), h01 = -400 * x, h11 = 200;
         Approx.Equal([h00 * v[0] + h01 * v[1], h01 * v[0] + h11 * v[1]], Functional.HessianVectorProduct(Rosenbrock, [x, y], v), 1e-14, 1e-15);
+        Approx.Equal([h00 * v[0] + h01 * v[1], h01 * v[0] + h11 * v[1]], Functional.HessianVectorProductForward(Rosenbrock, [x, y], v), 1e-14, 1e-15);
     }
 
     /// <summary>f(x) = (x₀x₁, sin x₀, x₁³).</summary>

@@ -73,6 +73,9 @@ public sealed class SeedHessianTests
         double[][] hv = Functional.HessianVectorProduct(tape => LogisticLoss(tape, w, b, X), [w, b], [[v[0], v[1]], [v[2]]]);
         double[] expected = [.. Enumerable.Range(0, 3).Select(r => h[r, 0] * v[0] + h[r, 1] * v[1] + h[r, 2] * v[2])];
         Approx.Equal(expected, [.. hv[0], .. hv[1]], 1e-12, 1e-15, "H v");
+        // Forward-over-reverse: one tangent sweep along v through the recorded gradient.
+        double[][] forward = Functional.HessianVectorProductForward(tape => LogisticLoss(tape, w, b, X), [w, b], [[v[0], v[1]], [v[2]]]);
+        Approx.Equal(expected, [.. forward[0], .. forward[1]], 1e-12, 1e-15, "H v (forward-over-reverse)");
     }
 
     [Fact]
