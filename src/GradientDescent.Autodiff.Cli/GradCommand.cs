@@ -18,7 +18,8 @@ internal static class GradCommand
     /// <param name="Dot">Also write the differentiated graph as Graphviz DOT to this file.</param>
     /// <param name="Svg">Also draw the differentiated graph as SVG (laid out here, no Graphviz needed) to this file.</param>
     /// <param name="Html">Also write one self-contained HTML page (the SVG graph and the step table; choosing a step highlights its node) to this file.</param>
-    internal sealed record GradOptions(string Formula, string? At = null, bool Json = false, bool Trace = false, string? Dot = null, string? Svg = null, string? Html = null);
+    /// <param name="Hessian">Also print the matrix of second partials ∂²f/∂u∂v (create-graph backward, reverse over reverse); with --json, a "hessian" array of rows.</param>
+    internal sealed record GradOptions(string Formula, string? At = null, bool Json = false, bool Trace = false, string? Dot = null, string? Svg = null, string? Html = null, bool Hessian = false);
 
     internal static Command Build(TextWriter stdout)
     {
@@ -29,12 +30,14 @@ internal static class GradCommand
         var dot = new Option<string?>("--dot") { Description = "Also write the graph in Graphviz's DOT language to FILE: one box per node with its op, name, value and ∂f/∂node.", HelpName = "FILE" };
         var svg = new Option<string?>("--svg") { Description = "Also draw the graph as an SVG picture in FILE (laid out by gdad; Graphviz is not needed).", HelpName = "FILE" };
         var html = new Option<string?>("--html") { Description = "Also write one self-contained HTML page to FILE: the graph and the step table, where choosing a step highlights its node and edges (no network needed).", HelpName = "FILE" };
+        var hessian = new Option<bool>("--hessian") { Description = "Also print the Hessian, the matrix of second partials ∂²f/∂u∂v (rows and columns in the variables' order); with --json, a \"hessian\" array of rows after \"gradient\"." };
         var command = new Command("grad",
             "Differentiate a formula typed as text: its value and every partial derivative at a point, by reverse-mode autodiff.\n\n" +
             "Examples:\n" +
             "  gdad grad \"x^2*y + sin(x)\" --at x=1,y=2\n" +
             "  gdad grad \"sigmoid(w*x + b)\" --at w=0.5,x=2,b=-1 --json\n" +
             "  gdad grad \"a*b + a\" --at a=2,b=-3 --trace           the chain rule, step by step\n" +
+            "  gdad grad \"x^3*y\" --at x=1,y=2 --hessian             the second partials too\n" +
             "  gdad grad \"tanh(w*x + b)\" --at w=0.5,x=2,b=-1 --svg graph.svg --dot graph.dot\n" +
             "  gdad grad \"tanh(w*x + b)\" --at w=0.5,x=2,b=-1 --html lesson.html      graph and steps in one page\n\n" +
             "Grammar: + - * / ^ (right-associative; ** too), unary minus binding below ^ (-x^2 = -(x^2)), parentheses, numbers (2, 0.5, 1e-3), " +
@@ -42,10 +45,10 @@ internal static class GradCommand
             "leaky_relu(x, slope), elu(x, alpha), clamp(x, lo, hi) take numbers as settings).\n\n" +
             "Exit codes: 0 success, 2 a formula that does not parse (the message, then the formula with a caret under the problem) or a missing or unknown variable, 70 a bug.")
         {
-            formula, at, json, trace, dot, svg, html,
+            formula, at, json, trace, dot, svg, html, hessian,
         };
         command.SetAction(parse => (int)Run(new GradOptions(parse.GetValue(formula)!, parse.GetValue(at), parse.GetValue(json), parse.GetValue(trace),
-            parse.GetValue(dot), parse.GetValue(svg), parse.GetValue(html)), stdout));
+            parse.GetValue(dot), parse.GetValue(svg), parse.GetValue(html), parse.GetValue(hessian)), stdout));
         return command;
     }
 
@@ -74,6 +77,7 @@ internal static class GradCommand
             string title = $"f({string.Join(", ", f.Variables)}) = {o.Formula.Trim()}" + (f.Variables.Count > 0 ? $" at {FormulaInput.Text(f.Variables, point)}" : "");
             pictures.Add(Picture(htmlFile, "HTML", () => HtmlPage.Write(recorded.Tape, trace, new PictureOptions { Output = recorded.Output }, title)));
         }
+        double[,]? h = o.Hessian ? SecondPartials(f, point) : null;
         if (o.Json)
         {
             var sb = new StringBuilder("{\"value\": ").Append(FormulaInput.Json(g.Value)).Append(", \"gradient\": {");
@@ -82,7 +86,19 @@ internal static class GradCommand
                 if (k > 0) sb.Append(", ");
                 sb.Append(FormulaInput.Json(g.Gradient[k].Key)).Append(": ").Append(FormulaInput.Json(g.Gradient[k].Value));
             }
-            stdout.WriteLine(sb.Append("}}").ToString());
+            sb.Append('}');
+            if (h is not null)
+            {
+                sb.Append(", \"hessian\": [");
+                for (int r = 0; r < h.GetLength(0); r++)
+                {
+                    sb.Append(r > 0 ? ", [" : "[");
+                    for (int c = 0; c < h.GetLength(1); c++) sb.Append(c > 0 ? ", " : "").Append(FormulaInput.Json(h[r, c]));
+                    sb.Append(']');
+                }
+                sb.Append(']');
+            }
+            stdout.WriteLine(sb.Append('}').ToString());
             return ExitCode.Success;
         }
         string args = string.Join(", ", f.Variables);
@@ -91,6 +107,18 @@ internal static class GradCommand
         int width = Math.Max(1, f.Variables.Count == 0 ? 0 : f.Variables.Max(v => v.Length)) + 5;
         stdout.WriteLine($"{"f".PadRight(width)} = {FormulaInput.Text(g.Value)}");
         foreach (var (name, value) in g.Gradient) stdout.WriteLine($"{("∂f/∂" + name).PadRight(width)} = {FormulaInput.Text(value)}");
+        if (h is not null)
+        {
+            stdout.WriteLine("Hessian ∂²f/∂u∂v (rows u, columns v):");
+            string[] cells = [.. Enumerable.Range(0, h.Length).Select(k => FormulaInput.Text(h[k / h.GetLength(1), k % h.GetLength(1)]))];
+            int cell = Math.Max(1, cells.Length == 0 ? 1 : cells.Max(c => c.Length));
+            int label = Math.Max(1, f.Variables.Count == 0 ? 1 : f.Variables.Max(v => v.Length));
+            stdout.WriteLine($"  {"".PadRight(label)}  {string.Join("  ", f.Variables.Select(v => v.PadLeft(cell)))}");
+            for (int r = 0; r < f.Variables.Count; r++)
+            {
+                stdout.WriteLine($"  {f.Variables[r].PadRight(label)}  {string.Join("  ", Enumerable.Range(0, f.Variables.Count).Select(c => cells[r * f.Variables.Count + c].PadLeft(cell)))}");
+            }
+        }
         foreach (string line in pictures) stdout.WriteLine(line);
         if (o.Trace)
         {
@@ -105,6 +133,19 @@ internal static class GradCommand
             }
         }
         return ExitCode.Success;
+    }
+
+    /// <summary>
+    /// ∂²f/∂u∂v at the point, variables in first-appearance order: <see cref="Functional.Hessian(Func{Tape, Vector, Scalar}, double[])"/>
+    /// on the formula recorded over the elements of one vector (create-graph backward, then one backward per row).
+    /// </summary>
+    private static double[,] SecondPartials(Expression f, IReadOnlyDictionary<string, double> point)
+    {
+        double[] x = [.. f.Variables.Select(v => point[v])];
+        if (x.Length == 0) return new double[0, 0];
+        return Functional.Hessian(
+            (tape, v) => f.Record(tape, f.Variables.Select((name, k) => (name, v[k])).ToDictionary(p => p.name, p => p.Item2)),
+            x);
     }
 
     /// <summary>Writes one picture (UTF-8, no byte order mark) and returns the line that says so; a graph too large to draw is a usage error.</summary>
