@@ -9,6 +9,16 @@ public sealed partial class Tape
     /// </summary>
     private List<(int Start, int End)>? _plainGradients;
 
+    /// <summary>The tape generation <see cref="_plainGradients"/> belongs to.</summary>
+    private int _plainGradientsGeneration;
+
+    /// <summary>
+    /// The plain-gradient ranges recorded since the last <see cref="Clear"/>, or null. Clear forgets them by moving to
+    /// a new generation rather than by a call of its own: one more statement in Clear slowed deep_chain's scalar loop
+    /// by about 4 ns per node forward and 1 ns backward (measured 16.0 + 8.8 against 11.8 + 7.6 ns, AMD EPYC).
+    /// </summary>
+    private List<(int Start, int End)>? PlainGradients => _plainGradientsGeneration == _generation ? _plainGradients : null;
+
     /// <summary>
     /// The gradients ∂output/∂input for each of <paramref name="inputs"/>, as nodes of this tape (the role of
     /// PyTorch's <c>torch.autograd.grad(output, inputs, create_graph=…)</c>).
@@ -118,7 +128,12 @@ public sealed partial class Tape
                 Node g = wrt[k] <= output ? grads.Of(wrt[k]) : default;
                 result[k] = g.TapeOrNull is null ? grads.Zeros(Nodes[wrt[k]].Shape) : g;
             }
-            if (!createGraph) (_plainGradients ??= []).Add((nodes, Count));
+            if (!createGraph)
+            {
+                if (_plainGradientsGeneration != _generation) (_plainGradients ??= []).Clear();
+                _plainGradientsGeneration = _generation;
+                (_plainGradients ??= []).Add((nodes, Count));
+            }
             return result;
         }
         catch
@@ -216,8 +231,8 @@ public sealed partial class Tape
     /// <summary>Whether node <paramref name="i"/> is part of a gradient computed without create-graph.</summary>
     private bool IsPlainGradient(int i)
     {
-        if (_plainGradients is null) return false;
-        foreach (var (start, end) in _plainGradients)
+        if (PlainGradients is not { } ranges) return false;
+        foreach (var (start, end) in ranges)
         {
             if (i >= start && i < end) return true;
         }
@@ -231,7 +246,7 @@ public sealed partial class Tape
     /// </summary>
     internal void ThrowIfThroughPlainGradient(int output, string caller)
     {
-        if (_plainGradients is null || _plainGradients.Count == 0) return;
+        if (PlainGradients is not { Count: > 0 }) return;
         var seen = new HashSet<int>();
         var stack = new Stack<int>();
         stack.Push(output);

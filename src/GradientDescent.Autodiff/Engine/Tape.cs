@@ -99,7 +99,6 @@ public sealed partial class Tape
         Objects.Clear();
         Operands.Clear();
         _constantChecksums?.Clear();
-        _plainGradients?.Clear();
         ClearNames();
         _generation++;
         _freed = false;
