@@ -156,6 +156,23 @@ public sealed class CreateGraphTests
     }
 
     [Fact]
+    public void Clear_ForgetsPlainGradients_TheSameNodeIdsDifferentiateAgain()
+    {
+        // Clear forgets which node ranges were plain gradients (by generation): after it, nodes at the same ids are a
+        // new recording, and d²(x³)/dx² = 6x = 12 at x = 2 through a create-graph gradient must not be refused.
+        var tape = new Tape();
+        var p = new ScalarParameter("x", 2);
+        Scalar x = tape.Use(p);
+        Scalar plain = tape.Grad(x * x * x, x);
+        Assert.Throws<InvalidOperationException>(() => tape.Grad(plain * x, x));
+
+        tape.Clear();
+        x = tape.Use(p);
+        Scalar d1 = tape.Grad(x * x * x, x, createGraph: true);
+        Assert.Equal(12, tape.Grad(d1, x).Value);
+    }
+
+    [Fact]
     public void Grad_InputThatTakesNoGradient_ThrowsNamingIt()
     {
         var tape = new Tape();
