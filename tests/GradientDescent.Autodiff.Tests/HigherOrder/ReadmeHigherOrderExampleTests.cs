@@ -1,6 +1,8 @@
 using GradientDescent.Autodiff.Datasets;
 using GradientDescent.Autodiff.Tests.Support;
 
+using static GradientDescent.Autodiff.Tests.HigherOrder.DenseSolve;
+
 namespace GradientDescent.Autodiff.Tests.HigherOrder;
 
 /// <summary>The higher-order lines proposed for the README, run verbatim (between the markers) with their stated results.</summary>
@@ -57,31 +59,5 @@ public sealed class ReadmeHigherOrderExampleTests
         double[][] final = Functional.Grad(J, [w, b]);
         Assert.True(Math.Abs(final[0][0]) + Math.Abs(final[0][1]) + Math.Abs(final[1][0]) < 1e-10, $"∇J = {final[0][0]}, {final[0][1]}, {final[1][0]}");
         Assert.Equal(0, w.Grad[0]); // the functional API leaves Parameter.Grad alone
-    }
-
-    /// <summary>H s = g for a small dense H (Gaussian elimination with partial pivoting).</summary>
-    private static double[] Solve(double[,] h, double[] g)
-    {
-        int n = g.Length;
-        var a = (double[,])h.Clone();
-        var s = (double[])g.Clone();
-        for (int col = 0; col < n; col++)
-        {
-            int pivot = Enumerable.Range(col, n - col).MaxBy(r => Math.Abs(a[r, col]));
-            for (int c = 0; c < n; c++) (a[col, c], a[pivot, c]) = (a[pivot, c], a[col, c]);
-            (s[col], s[pivot]) = (s[pivot], s[col]);
-            for (int r = col + 1; r < n; r++)
-            {
-                double f = a[r, col] / a[col, col];
-                for (int c = col; c < n; c++) a[r, c] -= f * a[col, c];
-                s[r] -= f * s[col];
-            }
-        }
-        for (int r = n - 1; r >= 0; r--)
-        {
-            for (int c = r + 1; c < n; c++) s[r] -= a[r, c] * s[c];
-            s[r] /= a[r, r];
-        }
-        return s;
     }
 }

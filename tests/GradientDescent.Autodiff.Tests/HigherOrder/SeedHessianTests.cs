@@ -99,7 +99,7 @@ public sealed class SeedHessianTests
             gradientNorm = Math.Sqrt(gradient.Sum(v => v * v));
             norms.Add(gradientNorm);
             if (gradientNorm <= 1e-10) break;
-            double[] step = Solve(Functional.Hessian(J, ps), gradient);
+            double[] step = DenseSolve.Solve(Functional.Hessian(J, ps), gradient);
             w.Value[0] -= step[0];
             w.Value[1] -= step[1];
             b.Value -= step[2];
@@ -155,31 +155,5 @@ public sealed class SeedHessianTests
             for (int i = 0; i < M; i++) result[2 * i + c] = (x[2 * i + c] - mean) / sd;
         }
         return result;
-    }
-
-    /// <summary>Solves H s = g by Gaussian elimination with partial pivoting.</summary>
-    private static double[] Solve(double[,] h, double[] g)
-    {
-        int n = g.Length;
-        var a = (double[,])h.Clone();
-        var s = (double[])g.Clone();
-        for (int col = 0; col < n; col++)
-        {
-            int pivot = Enumerable.Range(col, n - col).MaxBy(r => Math.Abs(a[r, col]));
-            for (int c = 0; c < n; c++) (a[col, c], a[pivot, c]) = (a[pivot, c], a[col, c]);
-            (s[col], s[pivot]) = (s[pivot], s[col]);
-            for (int r = col + 1; r < n; r++)
-            {
-                double f = a[r, col] / a[col, col];
-                for (int c = col; c < n; c++) a[r, c] -= f * a[col, c];
-                s[r] -= f * s[col];
-            }
-        }
-        for (int r = n - 1; r >= 0; r--)
-        {
-            for (int c = r + 1; c < n; c++) s[r] -= a[r, c] * s[c];
-            s[r] /= a[r, r];
-        }
-        return s;
     }
 }
