@@ -1,3 +1,5 @@
+using GradientDescent.Autodiff.Testing;
+using Run = GradientDescent.Autodiff.Testing.ChildProcess.Result;
 using System.Diagnostics;
 using System.Reflection;
 using System.Reflection.Metadata;
@@ -18,7 +20,7 @@ public sealed class BackpropNotebookTests
     [Fact]
     public void Run_BackpropNotebook_EveryCellRunsAndShowsMicrogradsNumbersTheGraphTheTraceAndThePassedCheck()
     {
-        string root = FindRepository();
+        string root = ChildProcess.RepositoryRoot();
         AssertNotebookLoadsThisBuild(root);
         string folder = Directory.CreateTempSubdirectory("backprop-notebook-").FullName;
         try
@@ -113,56 +115,10 @@ public sealed class BackpropNotebookTests
         Assert.True(expected == actual, $"{loaded} is not the build under test: run the tests with -c Release (as CI does).");
     }
 
-    private sealed record Run(int ExitCode, string Output, string Error);
-
-    private static Run RunDotnet(IEnumerable<string> arguments, string directory)
-    {
+    private static Run RunDotnet(IEnumerable<string> arguments, string directory) =>
         // The dotnet that runs this test (set by dotnet test), else the one on the PATH.
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        // The test host inherits the outer dotnet test's MSBuild settings; a user's shell has none.
-        foreach (string name in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
-        {
-            start.Environment.Remove(name);
-        }
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-
-        using var process = new Process { StartInfo = start };
-        var output = new StringBuilder();
-        var error = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (error) error.AppendLine(e.Data); };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(ProcessTimeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', arguments)} did not finish within {ProcessTimeout}.\n{output}\n{error}");
-        }
-        process.WaitForExit(); // drains the output
-        lock (output)
-        lock (error)
-        {
-            return new Run(process.ExitCode, output.ToString(), error.ToString());
-        }
-    }
-
-    private static string FindRepository()
-    {
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "GradientDescent.Autodiff.sln"))) return d.FullName;
-        }
-        throw new InvalidOperationException($"No GradientDescent.Autodiff.sln above {AppContext.BaseDirectory}.");
-    }
+        ChildProcess.Run(
+            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet",
+            arguments, directory, ProcessTimeout,
+            new Dictionary<string, string> { ["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1" });
 }

@@ -1,3 +1,5 @@
+using GradientDescent.Autodiff.Testing;
+using Run = GradientDescent.Autodiff.Testing.ChildProcess.Result;
 using System.Diagnostics;
 using System.Reflection;
 using System.Text;
@@ -147,7 +149,6 @@ public sealed class UserProjectTests : IClassFixture<UserProjectTests.Projects>
     public sealed record BuiltApp(string Dll, string OutputFolder);
 
     /// <summary>The result of a finished process.</summary>
-    public sealed record Run(int ExitCode, string Output, string Error);
 
     /// <summary>Builds the two user projects once per test run, in a temporary folder it deletes afterwards.</summary>
     public sealed class Projects : IDisposable
@@ -159,7 +160,7 @@ public sealed class UserProjectTests : IClassFixture<UserProjectTests.Projects>
         public Projects()
         {
             Root = Directory.CreateTempSubdirectory("gdad-user-project-").FullName;
-            Repository = FindRepository();
+            Repository = ChildProcess.RepositoryRoot();
             Configuration = typeof(Projects).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
                 .Single(a => a.Key == "Configuration").Value!;
 
@@ -201,62 +202,8 @@ public sealed class UserProjectTests : IClassFixture<UserProjectTests.Projects>
             Directory.Delete(Root, recursive: true);
         }
 
-        public static Run RunProcess(string file, IEnumerable<string> arguments, string directory)
-        {
-            var start = new ProcessStartInfo(file)
-            {
-                WorkingDirectory = directory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (string argument in arguments)
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            // The test host inherits the outer `dotnet test`'s MSBuild settings; a user's shell has none.
-            foreach (string name in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
-            {
-                start.Environment.Remove(name);
-            }
-
-            start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            start.Environment["DOTNET_NOLOGO"] = "1";
-            using var process = new Process { StartInfo = start };
-            var output = new StringBuilder();
-            var error = new StringBuilder();
-            process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (error) error.AppendLine(e.Data); };
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            if (!process.WaitForExit(ProcessTimeout))
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{file} {string.Join(' ', arguments)} did not finish within {ProcessTimeout}.\n{output}\n{error}");
-            }
-
-            process.WaitForExit(); // drains the output
-            lock (output)
-            lock (error)
-            {
-                return new Run(process.ExitCode, output.ToString(), error.ToString());
-            }
-        }
-
-        private static string FindRepository()
-        {
-            for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            {
-                if (File.Exists(Path.Combine(d.FullName, "GradientDescent.Autodiff.sln")))
-                {
-                    return d.FullName;
-                }
-            }
-
-            throw new InvalidOperationException($"No GradientDescent.Autodiff.sln above {AppContext.BaseDirectory}.");
-        }
+        public static Run RunProcess(string file, IEnumerable<string> arguments, string directory) =>
+            ChildProcess.Run(file, arguments, directory, ProcessTimeout);
 
         private BuiltApp BuildWithProjectReference()
         {
