@@ -51,4 +51,46 @@ public sealed class HarnessTests
         Assert.Contains("Unknown argument", message, StringComparison.Ordinal);
         Assert.Null(Options.Parse(["--only"], out message));
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void ReadGBpsAllCores_SmallArray_ReturnsAPositiveFiniteFigure(int threads)
+    {
+        // Only the plumbing: threads start, every pass finishes, the figure is a rate. No timing is asserted.
+        double[] data = [.. Enumerable.Range(0, 4096).Select(k => (double)k)];
+        double gbps = MemoryBandwidth.ReadGBpsAllCores(data, reps: 3, threads);
+        Assert.True(gbps > 0 && double.IsFinite(gbps), $"{gbps} GB/s");
+    }
+
+    [Fact]
+    public void ReadGBpsAllCores_NoThreadsOrMoreThreadsThanElements_Throws()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => MemoryBandwidth.ReadGBpsAllCores(new double[4], 3, 0));
+        Assert.Contains("ReadGBpsAllCores", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => MemoryBandwidth.ReadGBpsAllCores(new double[4], 3, 5));
+    }
+
+    [Theory]
+    [InlineData("32768K", 32L << 20)]
+    [InlineData("1M", 1L << 20)]
+    [InlineData("512", 512L)]
+    [InlineData(" 48K\n", 48L << 10)]
+    public void ParseCacheSize_SysfsFormats_Bytes(string text, long bytes) =>
+        Assert.Equal(bytes, MachineInfo.ParseCacheSize(text));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("K")]
+    [InlineData("-1K")]
+    [InlineData("lots")]
+    public void ParseCacheSize_NotASize_IsNull(string text) => Assert.Null(MachineInfo.ParseCacheSize(text));
+
+    [Fact]
+    public void ArrayLength_IsAtLeastFourLastLevelCachesAnd128MB()
+    {
+        long length = MemoryBandwidth.ArrayLength();
+        Assert.True(length * sizeof(double) >= 128L << 20);
+        if (MachineInfo.LastLevelCacheBytes() is { } cache) Assert.True(length * sizeof(double) >= 4 * cache);
+    }
 }

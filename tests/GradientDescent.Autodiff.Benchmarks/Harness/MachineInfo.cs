@@ -31,6 +31,51 @@ public static class MachineInfo
         return "n/a";
     }
 
+    /// <summary>
+    /// The size of the largest (last-level) data or unified cache of CPU 0, from
+    /// /sys/devices/system/cpu/cpu0/cache/index*/{level,type,size}; null where that is not available.
+    /// </summary>
+    public static long? LastLevelCacheBytes()
+    {
+        const string root = "/sys/devices/system/cpu/cpu0/cache";
+        try
+        {
+            if (!Directory.Exists(root)) return null;
+            long? best = null;
+            int bestLevel = 0;
+            foreach (string index in Directory.EnumerateDirectories(root, "index*"))
+            {
+                string type = ReadTrimmed(Path.Combine(index, "type"));
+                if (type == "Instruction") continue;
+                if (!int.TryParse(ReadTrimmed(Path.Combine(index, "level")), out int level)) continue;
+                if (ParseCacheSize(ReadTrimmed(Path.Combine(index, "size"))) is not { } bytes) continue;
+                if (level > bestLevel || (level == bestLevel && bytes > best))
+                {
+                    bestLevel = level;
+                    best = bytes;
+                }
+            }
+            return best;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A sysfs cache size ("32768K", "1M", "512") in bytes, or null if it is not one.</summary>
+    public static long? ParseCacheSize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        text = text.Trim();
+        if (text.Length == 0) return null;
+        long unit = char.ToUpperInvariant(text[^1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1 };
+        string digits = unit == 1 ? text : text[..^1];
+        return long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n) ? n * unit : null;
+    }
+
+    private static string ReadTrimmed(string path) => File.Exists(path) ? File.ReadAllText(path).Trim() : "";
+
     /// <summary>"Release" or "Debug" (timings of a Debug build are meaningless).</summary>
     public static string BuildConfiguration =>
 #if DEBUG

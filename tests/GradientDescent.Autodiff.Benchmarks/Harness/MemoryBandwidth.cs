@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
 
 namespace GradientDescent.Autodiff.Benchmarks;
@@ -17,5 +18,78 @@ public static class MemoryBandwidth
         Timing t = Harness.Time(() => sink += TensorPrimitives.Sum<double>(data), warmup: 1, reps: Math.Max(3, reps));
         GC.KeepAlive(sink);
         return data.Length * (double)sizeof(double) / (t.MedianMs * 1e6);
+    }
+
+    /// <summary>
+    /// GB/s (10⁹ bytes) of <paramref name="threads"/> threads together reading <paramref name="data"/> once: each sums
+    /// its own contiguous, disjoint range (equal ranges, the calling thread taking the first) with
+    /// <see cref="TensorPrimitives.Sum{T}(ReadOnlySpan{T})"/>; one pass lasts from the common start to the last thread's
+    /// end. The median of <paramref name="reps"/> passes (at least 3) after one warm-up pass. The array should be at
+    /// least four times the last-level cache (<see cref="ArrayLength"/>) so that it streams from memory.
+    /// </summary>
+    /// <remarks>
+    /// Its own threads, started for the call, rather than the library's pool: the figure is the machine's, the bound
+    /// the library's kernels are measured against, and must not depend on the code it judges. With
+    /// <paramref name="threads"/> = 1 it measures what <see cref="ReadGBps"/> does.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is less than 1 or more than the array's length.</exception>
+    public static double ReadGBpsAllCores(double[] data, int reps, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (threads < 1 || threads > Math.Max(1, data.Length))
+        {
+            throw new ArgumentOutOfRangeException(nameof(threads), threads,
+                $"MemoryBandwidth.ReadGBpsAllCores: {threads} threads for an array of {data.Length} elements; use 1 to {Math.Max(1, data.Length)}, typically Environment.ProcessorCount ({Environment.ProcessorCount}).");
+        }
+        int passes = 1 + Math.Max(3, reps);
+        // One slot per thread, a cache line apart, so that the threads' results do not share a line.
+        var sums = new double[threads * 8];
+        using var start = new Barrier(threads);
+        using var finish = new Barrier(threads);
+
+        void Pass(int part)
+        {
+            int from = (int)((long)data.Length * part / threads), to = (int)((long)data.Length * (part + 1) / threads);
+            sums[part * 8] += TensorPrimitives.Sum<double>(data.AsSpan(from, to - from));
+        }
+
+        var workers = new Thread[threads - 1];
+        for (int k = 0; k < workers.Length; k++)
+        {
+            int part = k + 1;
+            workers[k] = new Thread(() =>
+            {
+                for (int p = 0; p < passes; p++)
+                {
+                    start.SignalAndWait();
+                    Pass(part);
+                    finish.SignalAndWait();
+                }
+            })
+            { IsBackground = true, Name = $"bandwidth reader {part}" };
+            workers[k].Start();
+        }
+        var samples = new double[passes - 1];
+        for (int p = 0; p < passes; p++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            start.SignalAndWait();
+            Pass(0);
+            finish.SignalAndWait();
+            if (p > 0) samples[p - 1] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        foreach (Thread w in workers) w.Join();
+        GC.KeepAlive(sums);
+        return data.Length * (double)sizeof(double) / (Harness.Median(samples) * 1e6);
+    }
+
+    /// <summary>
+    /// The length of a double array that streams from memory: four times the last-level cache
+    /// (<see cref="MachineInfo.LastLevelCacheBytes"/>), at least 16 M doubles (128 MB).
+    /// </summary>
+    public static int ArrayLength()
+    {
+        long cache = MachineInfo.LastLevelCacheBytes() ?? 0;
+        return (int)Math.Max(4 * cache / sizeof(double), 16L << 20);
     }
 }
