@@ -161,6 +161,11 @@ public static class TorchOpMap
         OpKind.BinaryCrossEntropyWithLogits => new("F.binary_cross_entropy_with_logits(z, y)", a => F.binary_cross_entropy_with_logits(a.X, a.Y)),
         OpKind.SoftmaxCrossEntropy => new("F.cross_entropy(x as [rows, classes], labels)", SoftmaxCrossEntropy),
 
+        // Fused model losses: inputs X, w (W), b[, y].
+        OpKind.LinearRegressionLoss => new("0.5 * (X.mv(w) + b - y).square().mean()", a => 0.5 * (a.X.mv(a.Y) + a.Inputs[2] - a.Inputs[3]).square().mean()),
+        OpKind.LogisticRegressionLoss => new("F.binary_cross_entropy_with_logits(X.mv(w) + b, y)", a => F.binary_cross_entropy_with_logits(a.X.mv(a.Y) + a.Inputs[2], a.Inputs[3])),
+        OpKind.SoftmaxRegressionLoss => new("F.cross_entropy(X.mm(W) + b, labels)", SoftmaxRegression),
+
         // Extension point.
         OpKind.Custom => new("the TorchCustomOps equivalent of the op", Custom),
 
@@ -181,6 +186,14 @@ public static class TorchOpMap
         Tensor logits = a.Node.Inputs.Count == 1 && a.X.shape.Length == 1 ? a.X.unsqueeze(0) : a.X;
         using Tensor targets = tensor(labels.Select(l => (long)l).ToArray(), int64);
         return F.cross_entropy(logits, targets);
+    }
+
+    private static Tensor SoftmaxRegression(TorchOpArguments a)
+    {
+        IReadOnlyList<int> labels = a.Node.Labels
+            ?? throw new InvalidOperationException($"TorchOpMap: SoftmaxRegressionLoss node {a.Node.Id} carries no labels.");
+        using Tensor targets = tensor(labels.Select(l => (long)l).ToArray(), int64);
+        return F.cross_entropy(a.X.mm(a.Y) + a.Inputs[2], targets);
     }
 
     private static Tensor Custom(TorchOpArguments a)

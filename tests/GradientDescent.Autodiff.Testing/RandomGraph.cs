@@ -168,6 +168,12 @@ public enum GraphOp : byte
     HalfSquaredError,
     HalfMeanSquaredError,
     MeanSquaredError,
+    /// <summary>Loss.LinearRegression(X, w, b, y): the fused ½·mean((Xw + b − y)²).</summary>
+    LinearRegression,
+    /// <summary>Loss.LogisticRegression(X, w, b, y): the fused mean BCE on the logits Xw + b.</summary>
+    LogisticRegression,
+    /// <summary>Loss.SoftmaxRegression(X, W, b, labels): the fused mean softmax cross-entropy of XW + b.</summary>
+    SoftmaxRegression,
 
     // Custom ops.
     CustomSwish,
@@ -699,6 +705,13 @@ public sealed class RandomGraph
             ? Loss.MeanSquaredError(r.A.AsVector(), r.B.AsVector())
             : Loss.MeanSquaredError(r.A.AsMatrix(), r.B.AsMatrix())),
 
+        [GraphOp.LinearRegression] = new((g, s) => g.ModelLoss(s),
+            r => Loss.LinearRegression(r.Pool[r.I.Ints![0]].AsMatrix(), r.Pool[r.I.Ints[1]].AsVector(), r.Pool[r.I.Ints[2]].AsScalar(), r.Pool[r.I.Ints[3]].AsVector())),
+        [GraphOp.LogisticRegression] = new((g, s) => g.ModelLoss(s),
+            r => Loss.LogisticRegression(r.Pool[r.I.Ints![0]].AsMatrix(), r.Pool[r.I.Ints[1]].AsVector(), r.Pool[r.I.Ints[2]].AsScalar(), r.Pool[r.I.Ints[3]].AsVector())),
+        [GraphOp.SoftmaxRegression] = new((g, s) => g.ModelLoss(s),
+            r => Loss.SoftmaxRegression(r.Pool[r.I.Ints![0]].AsMatrix(), r.Pool[r.I.Ints[1]].AsMatrix(), r.Pool[r.I.Ints[2]].AsVector(), r.I.Ints[3..])),
+
         [GraphOp.CustomSwish] = new((g, s) => g.EmitMain(new Instr(s.Op, g.Any(s.A))), r => Ops.Custom(SwishOp.Instance, r.A)),
         [GraphOp.CustomProductPlus] = new((g, s) =>
         {
@@ -1209,6 +1222,48 @@ public sealed class RandomGraph
             }
             if (sx.Kind == ShapeKind.Scalar) EmitMain(new Instr(s.Op, x, C: labels[0]));
             else EmitMain(new Instr(s.Op, x, Const(sx, labels)));
+        }
+
+        /// <summary>
+        /// A fused model loss on X (any matrix), w or W (a visible node of fitting shape, else a row or the transpose
+        /// of X), b (any scalar or fitting vector, else a row of W; with <see cref="GraphOptions.ExtremeInputs"/> in one
+        /// step of three b ± 10³ for the logistic loss, ± 10⁴ for softmax, so the logits are extreme) and targets: any
+        /// fitting vector (else a column of X) for the linear loss, constant hard or soft labels for the logistic loss,
+        /// random classes for softmax. Ints = [X, w, b, y] (pool indices), or [X, W, b, labels…].
+        /// </summary>
+        public void ModelLoss(StepSpec s)
+        {
+            int x = EnsureMatrix(s.A);
+            Shape sx = S(x);
+            if (s.Op == GraphOp.SoftmaxRegression)
+            {
+                int w = Pick(s.B, t => IsMatrix(t) && t.Rows == sx.Cols);
+                if (w < 0) w = Emit(new Instr(GraphOp.Transpose, x));
+                int classes = S(w).Cols;
+                int b = Pick(s.A + 5, t => IsVector(t) && t.Length == classes);
+                if (b < 0) b = Emit(new Instr(GraphOp.Row, w, K: s.K % S(w).Rows));
+                b = SoftmaxLogits(b, s);
+                int[] labels = [.. Enumerable.Range(0, sx.Rows).Select(_ => Rng.Next(classes))];
+                EmitMain(new Instr(s.Op, Ints: [x, w, b, .. labels]));
+                return;
+            }
+            int v = Pick(s.B, t => IsVector(t) && t.Length == sx.Cols);
+            if (v < 0) v = Emit(new Instr(GraphOp.Row, x, K: s.K % sx.Rows));
+            int bias = EnsureScalar(s.A + 3);
+            int y;
+            if (s.Op == GraphOp.LogisticRegression)
+            {
+                bias = Logits(bias, s);
+                bool hard = s.K % 2 == 0;
+                double[] labels = hard ? [.. Uniform(sx.Rows, 0, 1).Select(v => Math.Round(v))] : Uniform(sx.Rows, 0, 1);
+                y = Const(Shape.Vector(sx.Rows), labels);
+            }
+            else
+            {
+                y = Pick(s.B + 7, t => IsVector(t) && t.Length == sx.Rows);
+                if (y < 0) y = Emit(new Instr(GraphOp.Column, x, K: s.K % sx.Cols));
+            }
+            EmitMain(new Instr(s.Op, Ints: [x, v, bias, y]));
         }
 
         public GraphProgram Build()

@@ -145,11 +145,30 @@ internal static class LocalFormulas
                 : "none: the target takes no gradient",
             OpKind.SoftmaxCrossEntropy => $"ḡ·(softmax(x) − onehot(labels))/{(input.Kind == ShapeKind.Matrix ? input.Rows : 1)}, per row",
 
+            // Fused model losses (Ops/ModelLosses.cs): inputs X, w (W), b[, y]; r the row residuals, n the rows of X.
+            OpKind.LinearRegressionLoss => ModelLoss(position, inputs, "r = Xw + b − y", targetTakesGradient: true),
+            OpKind.LogisticRegressionLoss => ModelLoss(position, inputs, "r = σ(Xw + b) − y", targetTakesGradient: false),
+            OpKind.SoftmaxRegressionLoss => ModelLoss(position, inputs, "R = softmax(XW + b) − onehot(labels)", targetTakesGradient: false),
+
             // Extension point (Ops/CustomOp.cs).
             OpKind.Custom => $"{node.CustomOp?.Name ?? "custom"}.Backward: the custom op's own rule",
         };
     }
 #pragma warning restore CS8524
+
+    /// <summary>The vector-Jacobian products of a fused model loss with respect to X, w (W), b and y, by position.</summary>
+    private static string ModelLoss(int position, IReadOnlyList<Shape> inputs, string residual, bool targetTakesGradient)
+    {
+        int n = inputs.Count > 0 ? inputs[0].Rows : 1;
+        string rule = position switch
+        {
+            0 => $"ḡ·r wᵀ/{n} (row i: ḡ·rᵢ w/{n})",
+            1 => $"ḡ·Xᵀ r/{n}",
+            2 => $"ḡ·Σᵢ rᵢ/{n}",
+            _ => targetTakesGradient ? $"−ḡ·r/{n}" : "none: the labels take no gradient",
+        };
+        return $"{rule}, {residual}";
+    }
 
     /// <summary>
     /// The template's letters {x} and {a} (the first input), {b} (the second) and {y} (the node) replaced by

@@ -174,6 +174,14 @@ public enum OpKind : byte
     /// <summary>Mean softmax cross-entropy with integer class labels, computed stably.</summary>
     SoftmaxCrossEntropy,
 
+    // Fused model losses, one pass over X (Ops/ModelLosses.cs); inputs are an operand list (X, w, b[, y]).
+    /// <summary>The linear regression loss ½·mean((X w + b − y)²), the seed's J.</summary>
+    LinearRegressionLoss,
+    /// <summary>The logistic regression loss: mean binary cross-entropy on the logits X w + b.</summary>
+    LogisticRegressionLoss,
+    /// <summary>The softmax regression loss: mean softmax cross-entropy of X W + b with integer class labels.</summary>
+    SoftmaxRegressionLoss,
+
     // Extension point (Ops/CustomOp.cs).
     /// <summary>A user-defined <see cref="CustomOp"/>.</summary>
     Custom,

@@ -148,7 +148,8 @@ public sealed partial class Tape
     /// Whether the inputs of an <paramref name="op"/> node are a list in <see cref="Operands"/> (A = start, B = count).
     /// With <see cref="HasSecondInput"/> this is the one definition of a node's inputs, for backward and <see cref="Describe"/>.
     /// </summary>
-    internal static bool HasOperandList(OpKind op) => op is OpKind.Concat or OpKind.Stack or OpKind.Custom;
+    internal static bool HasOperandList(OpKind op) =>
+        op is OpKind.Concat or OpKind.Stack or OpKind.Custom or (>= OpKind.LinearRegressionLoss and <= OpKind.SoftmaxRegressionLoss);
 
     /// <summary>Whether B of a non-leaf node without an operand list is a second input node (for the rest, B is a side-table slot or −1).</summary>
     internal static bool HasSecondInput(in NodeRecord n) => n.B >= 0 && n.Op is not OpKind.SoftmaxCrossEntropy;
@@ -295,6 +296,9 @@ public sealed partial class Tape
                 break;
             case OpKind.SoftmaxCrossEntropy:
                 SoftmaxCrossEntropyOps.Backward(this, i, ref n);
+                break;
+            case >= OpKind.LinearRegressionLoss and <= OpKind.SoftmaxRegressionLoss:
+                ModelLosses.Backward(this, i, ref n);
                 break;
             case OpKind.Custom:
                 CustomOps.Backward(this, i, ref n);

@@ -216,6 +216,9 @@ public sealed partial class Tape
             case OpKind.SoftmaxCrossEntropy:
                 SoftmaxCrossEntropyOps.Record(r, i, n, g);
                 break;
+            case >= OpKind.LinearRegressionLoss and <= OpKind.SoftmaxRegressionLoss:
+                ModelLosses.Record(r, i, n, g);
+                break;
             case OpKind.Custom:
                 CustomOps.Record(r, i, n);
                 break;

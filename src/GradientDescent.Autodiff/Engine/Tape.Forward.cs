@@ -218,6 +218,9 @@ public sealed partial class Tape
             case OpKind.SoftmaxCrossEntropy:
                 SoftmaxCrossEntropyOps.Tangent(this, i, ref n);
                 break;
+            case >= OpKind.LinearRegressionLoss and <= OpKind.SoftmaxRegressionLoss:
+                ModelLosses.Tangent(this, i, ref n);
+                break;
             case OpKind.Custom:
                 CustomOps.Tangent(this, i, ref n);
                 break;

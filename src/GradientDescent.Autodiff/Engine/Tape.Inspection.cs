@@ -20,7 +20,7 @@ namespace GradientDescent.Autodiff;
 /// </param>
 /// <param name="RequiresGrad">Whether a gradient flows into the node.</param>
 /// <param name="Parameter">The parameter of a <see cref="OpKind.Parameter"/> leaf.</param>
-/// <param name="Labels">The class labels of <see cref="OpKind.SoftmaxCrossEntropy"/>.</param>
+/// <param name="Labels">The class labels of <see cref="OpKind.SoftmaxCrossEntropy"/> and <see cref="OpKind.SoftmaxRegressionLoss"/>.</param>
 /// <param name="CustomOp">The op of a <see cref="OpKind.Custom"/> node.</param>
 public sealed record NodeInfo(
     int Id, OpKind Op, Shape Shape, IReadOnlyList<int> Inputs, double Constant, bool RequiresGrad,
@@ -79,10 +79,15 @@ public sealed partial class Tape
         };
         var info = new NodeInfo(
             id, n.Op, n.Shape, inputs,
-            n.Op == OpKind.Custom ? 0 : n.Aux,
+            n.Op is OpKind.Custom or OpKind.SoftmaxRegressionLoss ? 0 : n.Aux,
             n.RequiresGrad,
             n.Op == OpKind.Parameter ? ParameterTable[n.A] : null,
-            n.Op == OpKind.SoftmaxCrossEntropy ? (int[])Objects[n.B] : null,
+            n.Op switch
+            {
+                OpKind.SoftmaxCrossEntropy => (int[])Objects[n.B],
+                OpKind.SoftmaxRegressionLoss => (int[])Objects[(int)n.Aux],
+                _ => null,
+            },
             n.Op == OpKind.Custom ? CustomOps.Of(this, n) : null)
         {
             Name = _names is null ? null : _names.GetValueOrDefault(id),

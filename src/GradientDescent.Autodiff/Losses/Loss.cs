@@ -128,6 +128,79 @@ public static class Loss
         return new(SoftmaxCrossEntropyOps.Apply(logits, labels));
     }
 
+    // ---------------------------------------------------------------- fused model losses (one pass over X)
+
+    /// <summary>
+    /// The linear regression loss of the seed, J = ½·mean((X w + b − y)²) over the rows of X, fused: value and gradient
+    /// in one pass over X. With hᵢ = xᵢ·w + b: ∂J/∂w = mean((h − y)x), ∂J/∂b = mean(h − y), ∂J/∂xᵢ = (hᵢ − yᵢ)w/n,
+    /// ∂J/∂yᵢ = −(hᵢ − yᵢ)/n.
+    /// </summary>
+    /// <remarks>
+    /// The same function, and the same numbers to rounding, as <c>HalfMeanSquaredError(Ops.MatVec(x, w) + b, y)</c>,
+    /// which reads X twice (forward and backward). Rows are split over <see cref="Parallelism.ThreadCount"/> threads
+    /// in fixed ranges, so the result is bit-identical for a given thread count.
+    /// </remarks>
+    /// <param name="x">The data X [n × d], one example per row.</param>
+    /// <param name="w">The weights w [d].</param>
+    /// <param name="b">The bias b.</param>
+    /// <param name="targets">The targets y [n]; a target node that requires a gradient gets one.</param>
+    public static Scalar LinearRegression(Matrix x, Vector w, Scalar b, Vector targets) =>
+        new(ModelLosses.Linear(OpKind.LinearRegressionLoss, x.Handle, w.Handle, b.Handle, targets.Handle));
+
+    /// <inheritdoc cref="LinearRegression(Matrix, Vector, Scalar, Vector)"/>
+    /// <param name="x">The data X [n × d], one example per row.</param>
+    /// <param name="w">The weights w [d].</param>
+    /// <param name="b">The bias b.</param>
+    /// <param name="targets">The targets y, one per row of X, read in place (see <see cref="Loss"/>).</param>
+    public static Scalar LinearRegression(Matrix x, Vector w, Scalar b, double[] targets) =>
+        LinearRegression(x, w, b, RowTargets("LinearRegression", x, targets));
+
+    /// <summary>
+    /// The logistic regression loss, mean binary cross-entropy on the logits z = X w + b, fused: value and gradient in
+    /// one pass over X. Per row ℓ = max(z, 0) − z·y + ln(1 + e^−|z|), stable for any finite z (±1000 included);
+    /// ∂L/∂w = mean((σ(z) − y)x), the seed's mean(−(y − ŷ)x); ∂L/∂b = mean(σ(z) − y); ∂L/∂xᵢ = (σ(zᵢ) − yᵢ)w/n.
+    /// </summary>
+    /// <remarks>
+    /// The same function, and the same numbers to rounding, as <c>BinaryCrossEntropyWithLogits(Ops.MatVec(x, w) + b, y)</c>.
+    /// The labels are data (a label node that requires a gradient is refused). Rows are split over
+    /// <see cref="Parallelism.ThreadCount"/> threads in fixed ranges: bit-identical for a given thread count.
+    /// </remarks>
+    /// <param name="x">The data X [n × d], one example per row.</param>
+    /// <param name="w">The weights w [d].</param>
+    /// <param name="b">The bias b.</param>
+    /// <param name="labels">The labels y [n] (0 or 1, or probabilities in between).</param>
+    public static Scalar LogisticRegression(Matrix x, Vector w, Scalar b, Vector labels) =>
+        new(ModelLosses.Linear(OpKind.LogisticRegressionLoss, x.Handle, w.Handle, b.Handle, labels.Handle));
+
+    /// <inheritdoc cref="LogisticRegression(Matrix, Vector, Scalar, Vector)"/>
+    /// <param name="x">The data X [n × d], one example per row.</param>
+    /// <param name="w">The weights w [d].</param>
+    /// <param name="b">The bias b.</param>
+    /// <param name="labels">The labels y, one per row of X, read in place (see <see cref="Loss"/>).</param>
+    public static Scalar LogisticRegression(Matrix x, Vector w, Scalar b, double[] labels) =>
+        LogisticRegression(x, w, b, RowTargets("LogisticRegression", x, labels));
+
+    /// <summary>
+    /// The softmax regression loss, mean softmax cross-entropy of the logits Z = X W + b against integer class labels,
+    /// fused: value and gradient in one pass over X. Per row ℓ = lse(zᵢ) − zᵢ,cᵢ, stable; with Pᵢ = softmax(zᵢ) and
+    /// Y the one-hot labels: ∂L/∂W = Xᵀ(P − Y)/n, ∂L/∂b = mean over rows of (P − Y), ∂L/∂X = (P − Y)Wᵀ/n.
+    /// </summary>
+    /// <remarks>
+    /// The same function, and the same numbers to rounding, as <c>SoftmaxCrossEntropy(Ops.MatMul(x, w) + b, labels)</c>.
+    /// The labels array is read again by backward: do not change it until the tape is cleared. For a layer's weight
+    /// stored [k × d] (as <c>nn.Linear</c>), pass <c>Ops.Transpose(weight)</c>. Bit-identical for a given
+    /// <see cref="Parallelism.ThreadCount"/>.
+    /// </remarks>
+    /// <param name="x">The data X [n × d], one example per row.</param>
+    /// <param name="w">The weights W [d × k], one column per class.</param>
+    /// <param name="b">The biases b [k].</param>
+    /// <param name="labels">The class of each row, in [0, k).</param>
+    public static Scalar SoftmaxRegression(Matrix x, Matrix w, Vector b, int[] labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        return new(ModelLosses.Softmax(x.Handle, w.Handle, b.Handle, labels));
+    }
+
     // ---------------------------------------------------------------- targets
 
     private static Vector VectorTarget(string loss, Vector prediction, double[] targets)
@@ -139,6 +212,16 @@ public static class Loss
             throw new ArgumentException($"{loss}: {targets.Length} targets for a prediction of shape [{n}]; pass one target per element.", nameof(targets));
         }
         return prediction.Tape.Constant(targets);
+    }
+
+    private static Vector RowTargets(string loss, Matrix x, double[] targets)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        if (targets.Length != x.Rows)
+        {
+            throw new ArgumentException($"{loss}: {targets.Length} targets for X of shape [{x.Rows}×{x.Cols}]; pass one target per row of X.", nameof(targets));
+        }
+        return x.Tape.Constant(targets);
     }
 
     private static Matrix MatrixTarget(string loss, Matrix prediction, double[] targets)

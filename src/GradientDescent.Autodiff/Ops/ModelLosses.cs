@@ -1,0 +1,438 @@
+using System.Numerics.Tensors;
+
+namespace GradientDescent.Autodiff;
+
+/// <summary>
+/// Fused model losses: the mean over the rows of X of a loss of a linear model, z = x·w + b per row, whose value and
+/// gradient take one pass over X.
+/// </summary>
+/// <remarks>
+/// <para>For X [n × d], a loss ℓ(z, y) per row and L = (1/n) Σᵢ ℓ(zᵢ, yᵢ) with zᵢ = xᵢ W + b (k outputs per row):
+/// ∂L/∂W = (1/n) Σᵢ xᵢᵀ rᵢ, ∂L/∂b = (1/n) Σᵢ rᵢ and ∂L/∂xᵢ = (1/n) W rᵢᵀ, where rᵢ = ∂ℓ/∂zᵢ is the row's residual.
+/// Row i's contribution depends on row i alone, so forward computes, per row while the row is in L1, zᵢ, ℓᵢ, rᵢ and
+/// adds rᵢ·xᵢ into ∂L/∂W: one read of X gives the value and the parameters' gradient. Backward has one number to apply,
+/// the upstream ḡ of the scalar loss, which scales the stored (unscaled) gradients; ∂L/∂X takes a second pass (over
+/// ∂L/∂X alone) only when X requires a gradient, from the stored residuals.</para>
+/// <list type="bullet">
+/// <item><see cref="OpKind.LinearRegressionLoss"/>: k = 1, ℓ = ½(z − y)², r = z − y (the seed's J; ∂J/∂w = mean((h − y)x),
+/// ∂J/∂b = mean(h − y)); the target y takes a gradient too: ∂L/∂yᵢ = −rᵢ/n.</item>
+/// <item><see cref="OpKind.LogisticRegressionLoss"/>: k = 1, ℓ = max(z, 0) − z·y + ln(1 + e^−|z|) (BCE on the logit,
+/// stable for any finite z), r = σ(z) − y, the seed's −(y − ŷ). The labels are data.</item>
+/// <item><see cref="OpKind.SoftmaxRegressionLoss"/>: W [d × k], b [k], an integer class cᵢ per row;
+/// ℓ = lse(z) − z_c, computed as ln Σ e^(z − m) − (z_c − m) with m = max z; r = softmax(z) − onehot(c).</item>
+/// </list>
+/// <para>Rows are split over <see cref="WorkerPool"/> in fixed ranges, each with its own partial sums, added in range
+/// order: the result is bit-identical for a given <see cref="Parallelism.ThreadCount"/>. Under <see cref="Tape.NoGrad"/>,
+/// or when no input requires a gradient, only the value is computed.</para>
+/// <para>Storage: the node's value slot is followed by extra arena slots that hold, in order, (1/n)·Σ rᵢᵀxᵢ laid out
+/// k × d (Wᵀ's layout), (1/n)·Σ rᵢ [k], the residuals r [n × k] (only when X or y requires a gradient), Wᵀ [k × d] (for
+/// k &gt; 1) and one block of partial sums per range. Inputs are an operand list (X, W, b, y); the softmax labels sit
+/// in the object table at the slot in Aux.</para>
+/// <para>Forward rule: L̇ = (1/n) Σᵢ rᵢ·żᵢ with żᵢ = ẋᵢ W + xᵢ Ẇ + ḃ (and − (1/n) Σᵢ rᵢ ẏᵢ for the linear loss's target).</para>
+/// </remarks>
+internal static unsafe class ModelLosses
+{
+    /// <summary>Multiply-adds per range below which the rows stay on one thread (as <see cref="Split.ElementGrain"/>).</summary>
+    private const long Grain = Split.ElementGrain;
+
+    /// <summary>Records the linear or logistic regression loss of X [n × d], w [d], b and y [n].</summary>
+    internal static Node Linear(OpKind op, Node x, Node w, Node b, Node y)
+    {
+        Tape t = x.Tape;
+        int ix = x.Resolve(t, op), iw = w.Resolve(t, op), ib = b.Resolve(t, op), iy = y.Resolve(t, op);
+        Shape sx = t.Nodes[ix].Shape, sw = t.Nodes[iw].Shape, sb = t.Nodes[ib].Shape, sy = t.Nodes[iy].Shape;
+        string name = Name(op);
+        if (sx.Kind != ShapeKind.Matrix)
+        {
+            throw new ArgumentException($"{name}: X has shape {sx}; pass the data as a matrix [n × d], one example per row.", nameof(x));
+        }
+        if (sw.Kind != ShapeKind.Vector || sw.Length != sx.Cols)
+        {
+            throw new ArgumentException($"{name}: X is [{sx.Rows}×{sx.Cols}] but w has shape {sw}; w needs one weight per column of X ({sx.Cols}).", nameof(w));
+        }
+        if (sb.Length != 1)
+        {
+            throw new ArgumentException($"{name}: the bias b has shape {sb}; it must be a scalar.", nameof(b));
+        }
+        if (sy.Kind != ShapeKind.Vector || sy.Length != sx.Rows)
+        {
+            throw new ArgumentException($"{name}: X has {sx.Rows} rows but y has shape {sy}; pass one target per row of X.", nameof(y));
+        }
+        if (op == OpKind.LogisticRegressionLoss && t.Nodes[iy].RequiresGrad)
+        {
+            throw new ArgumentException($"{name}: the labels y require a gradient; labels are data. Pass a constant, or Ops.Detach(y).", nameof(y));
+        }
+        return Record(t, op, [ix, iw, ib, iy], labels: null);
+    }
+
+    /// <summary>Records the softmax regression loss of X [n × d], W [d × k], b [k] and one class label per row.</summary>
+    internal static Node Softmax(Node x, Node w, Node b, int[] labels)
+    {
+        const OpKind op = OpKind.SoftmaxRegressionLoss;
+        Tape t = x.Tape;
+        int ix = x.Resolve(t, op), iw = w.Resolve(t, op), ib = b.Resolve(t, op);
+        Shape sx = t.Nodes[ix].Shape, sw = t.Nodes[iw].Shape, sb = t.Nodes[ib].Shape;
+        const string name = "SoftmaxRegression";
+        if (sx.Kind != ShapeKind.Matrix)
+        {
+            throw new ArgumentException($"{name}: X has shape {sx}; pass the data as a matrix [n × d], one example per row.", nameof(x));
+        }
+        if (sw.Kind != ShapeKind.Matrix || sw.Rows != sx.Cols)
+        {
+            throw new ArgumentException($"{name}: X is [{sx.Rows}×{sx.Cols}] but W has shape {sw}; W must be [d × k] = [{sx.Cols} × classes] (for a layer's weight [k × d], pass its transpose).", nameof(w));
+        }
+        if (sb.Kind != ShapeKind.Vector || sb.Length != sw.Cols)
+        {
+            throw new ArgumentException($"{name}: W is [{sw.Rows}×{sw.Cols}] but b has shape {sb}; b needs one bias per class ({sw.Cols}).", nameof(b));
+        }
+        if (labels.Length != sx.Rows)
+        {
+            throw new ArgumentException($"{name}: {labels.Length} labels for X of {sx.Rows} rows; pass one label per row.", nameof(labels));
+        }
+        for (int r = 0; r < labels.Length; r++)
+        {
+            if ((uint)labels[r] >= (uint)sw.Cols)
+            {
+                throw new ArgumentOutOfRangeException(nameof(labels),
+                    $"{name}: label {labels[r]} of row {r} is not a class of W [{sw.Rows}×{sw.Cols}]; labels run from 0 to {sw.Cols - 1}.");
+            }
+        }
+        return Record(t, op, [ix, iw, ib], labels);
+    }
+
+    /// <summary>The public name of the loss, for errors.</summary>
+    private static string Name(OpKind op) => op switch
+    {
+        OpKind.LinearRegressionLoss => "LinearRegression",
+        OpKind.LogisticRegressionLoss => "LogisticRegression",
+        _ => "SoftmaxRegression",
+    };
+
+    /// <summary>Where the parts of a node's extra storage start, relative to its value slot.</summary>
+    private readonly record struct Layout(int N, int D, int K, bool Residuals, int Parts)
+    {
+        public int GradW => 1;
+        public int GradB => 1 + K * D;
+        public int Residual => GradB + K;
+        public int Transposed => Residual + (Residuals ? N * K : 0);
+        public int Partials => Transposed + (K > 1 ? K * D : 0);
+        /// <summary>One range's block: its loss sum, Σ rᵢᵀxᵢ [k × d], Σ rᵢ [k], and z of the current row [k].</summary>
+        public int PartialLength => 1 + K * D + 2 * K;
+        public int Total => Partials + Parts * PartialLength;
+    }
+
+    private static Node Record(Tape t, OpKind op, int[] inputs, int[]? labels)
+    {
+        NodeFlags flags = NodeFlags.None;
+        foreach (int input in inputs) flags |= t.GradFlag(input);
+        if (t.IsNoGrad) flags = NodeFlags.None;
+        bool gradient = flags != NodeFlags.None;
+        ref readonly NodeRecord nx = ref t.Nodes[inputs[0]];
+        int n = nx.Rows, d = nx.Cols, k = op == OpKind.SoftmaxRegressionLoss ? t.Nodes[inputs[1]].Cols : 1;
+        bool residuals = gradient && (t.Nodes[inputs[0]].RequiresGrad || (op == OpKind.LinearRegressionLoss && t.Nodes[inputs[3]].RequiresGrad));
+        int parts = Math.Min(WorkerPool.PartsFor((long)n * d * k, Grain), n);
+        var layout = new Layout(n, d, k, residuals, parts);
+
+        int start = t.Operands.Count;
+        t.Operands.AddRange(inputs);
+        double aux = 0;
+        if (labels is not null)
+        {
+            aux = t.Objects.Count;
+            t.Objects.Add(labels);
+        }
+        // The node is a scalar; its extra slots (gradients, residuals, scratch) follow its value in the arena, so they
+        // are appended as one vector and the record is then narrowed to the scalar it is.
+        int i = t.Append(op, start, inputs.Length, Shape.Vector(layout.Total), flags, aux);
+        ref NodeRecord node = ref t.Nodes[i];
+        node.Rows = 1;
+        node.Cols = 1;
+        node.Kind = ShapeKind.Scalar;
+
+        Span<double> store = t.Values.AsSpan(node.Offset, layout.Total);
+        ReadOnlySpan<double> w = t.ValueSpan(inputs[1]);
+        ReadOnlySpan<double> wt = w;
+        if (k > 1)
+        {
+            // Wᵀ [k × d], so that zᵢₖ = xᵢ·Wᵀₖ and ∂L/∂Wᵀₖ += rᵢₖ xᵢ run along contiguous rows.
+            Span<double> transposed = store.Slice(layout.Transposed, k * d);
+            for (int j = 0; j < d; j++)
+            {
+                for (int c = 0; c < k; c++) transposed[c * d + j] = w[j * k + c];
+            }
+            wt = transposed;
+        }
+        bool needW = gradient && t.Nodes[inputs[1]].RequiresGrad;
+        bool needB = gradient && t.Nodes[inputs[2]].RequiresGrad;
+        fixed (double* px = t.ValueSpan(inputs[0]), pw = wt, pb = t.ValueSpan(inputs[2]), py = op == OpKind.SoftmaxRegressionLoss ? default : t.ValueSpan(inputs[3]), pstore = store)
+        fixed (int* pl = labels)
+        {
+            var body = new RowsBody
+            {
+                Op = op, X = px, Wt = pw, B = pb, Y = py, Labels = pl,
+                Residuals = residuals ? pstore + layout.Residual : null,
+                Partials = pstore + layout.Partials,
+                N = n, D = d, K = k, PartialLength = layout.PartialLength,
+                NeedW = needW, NeedB = needB,
+            };
+            WorkerPool.Run(parts, ref body);
+        }
+
+        // The ranges' partial sums, added in range order (the same order for a given thread count).
+        double loss = 0;
+        Span<double> gw = store.Slice(layout.GradW, k * d), gb = store.Slice(layout.GradB, k);
+        gw.Clear();
+        gb.Clear();
+        for (int p = 0; p < parts; p++)
+        {
+            ReadOnlySpan<double> block = store.Slice(layout.Partials + p * layout.PartialLength, layout.PartialLength);
+            loss += block[0];
+            if (needW) TensorPrimitives.Add(gw, block.Slice(1, k * d), gw);
+            if (needB) TensorPrimitives.Add(gb, block.Slice(1 + k * d, k), gb);
+        }
+        store[0] = loss / n;
+        if (needW) TensorPrimitives.Divide(gw, n, gw);
+        if (needB) TensorPrimitives.Divide(gb, n, gb);
+        return new Node(t, t.Checked(i));
+    }
+
+    /// <summary>One range of rows: per row z, ℓ, r, and r·x added into the range's partial ∂L/∂Wᵀ while the row is in L1.</summary>
+    private struct RowsBody : IRangeBody
+    {
+        public OpKind Op;
+        public double* X, Wt, B, Y, Residuals, Partials;
+        public int* Labels;
+        public int N, D, K, PartialLength;
+        public bool NeedW, NeedB;
+
+        public readonly void Run(int part, int parts)
+        {
+            int first = (int)((long)N * part / parts), last = (int)((long)N * (part + 1) / parts);
+            int d = D, k = K;
+            double* block = Partials + (long)part * PartialLength;
+            new Span<double>(block, PartialLength).Clear();
+            var gwt = new Span<double>(block + 1, k * d);
+            double* gb = block + 1 + k * d;
+            var z = new Span<double>(gb + k, k);
+            double loss = 0;
+            for (int i = first; i < last; i++)
+            {
+                var x = new ReadOnlySpan<double>(X + (long)i * d, d);
+                for (int c = 0; c < k; c++) z[c] = TensorPrimitives.Dot(x, new ReadOnlySpan<double>(Wt + (long)c * d, d)) + B[c];
+                // z now holds the row's residual r = ∂ℓ/∂z.
+                loss += Op == OpKind.SoftmaxRegressionLoss ? SoftmaxRow(z, Labels[i]) : LinearRow(Op, ref z[0], Y[i]);
+                for (int c = 0; c < k; c++)
+                {
+                    double r = z[c];
+                    if (NeedW) TensorPrimitives.MultiplyAdd(x, r, gwt.Slice(c * d, d), gwt.Slice(c * d, d));
+                    if (NeedB) gb[c] += r;
+                    if (Residuals != null) Residuals[(long)i * k + c] = r;
+                }
+            }
+            block[0] = loss;
+        }
+    }
+
+    /// <summary>The row's loss for the logit (or prediction) z; z is replaced by the residual r = ∂ℓ/∂z.</summary>
+    private static double LinearRow(OpKind op, ref double z, double y)
+    {
+        double h = z;
+        if (op == OpKind.LinearRegressionLoss)
+        {
+            // ℓ = ½(h − y)², r = h − y
+            double e = h - y;
+            z = e;
+            return 0.5 * (e * e);
+        }
+        // ℓ = max(z, 0) − z·y + ln(1 + e^−|z|), r = σ(z) − y
+        z = Elementwise.Sigmoid(h) - y;
+        return BinaryCrossEntropyOps.OnLogit(h, y);
+    }
+
+    /// <summary>
+    /// The row's softmax cross-entropy for the logits z and class c: ℓ = ln Σ e^(z − m) − (z_c − m), m = max z
+    /// (as <see cref="SoftmaxCrossEntropyOps"/>); z is replaced by the residual softmax(z) − onehot(c).
+    /// </summary>
+    private static double SoftmaxRow(Span<double> z, int label)
+    {
+        double m = TensorPrimitives.Max<double>(z);
+        double lnS = 0;
+        if (double.IsFinite(m))
+        {
+            double s = 0;
+            for (int c = 0; c < z.Length; c++) s += Math.Exp(z[c] - m);
+            lnS = Math.Log(s);
+        }
+        double loss = lnS - (z[label] - m);
+        for (int c = 0; c < z.Length; c++) z[c] = Math.Exp(z[c] - m - lnS);
+        z[label] -= 1;
+        return loss;
+    }
+
+    /// <summary>The node's inputs: X, W (or w), b and, for the linear and logistic losses, y.</summary>
+    private static (int X, int W, int B, int Y) Inputs(Tape t, in NodeRecord n) =>
+        (t.Operands[n.A], t.Operands[n.A + 1], t.Operands[n.A + 2], n.B > 3 ? t.Operands[n.A + 3] : -1);
+
+    private static Layout LayoutOf(Tape t, in NodeRecord n)
+    {
+        var (ix, iw, _, iy) = Inputs(t, n);
+        int rows = t.Nodes[ix].Rows, d = t.Nodes[ix].Cols, k = n.Op == OpKind.SoftmaxRegressionLoss ? t.Nodes[iw].Cols : 1;
+        bool residuals = t.Nodes[ix].RequiresGrad || (n.Op == OpKind.LinearRegressionLoss && t.Nodes[iy].RequiresGrad);
+        return new Layout(rows, d, k, residuals, Parts: 0);
+    }
+
+    /// <summary>
+    /// Backward: ḡ = ∂L'/∂L scales the stored gradients: ∂/∂W += ḡ·(1/n)Σ xᵢᵀrᵢ, ∂/∂b += ḡ·(1/n)Σ rᵢ,
+    /// ∂/∂xᵢ += (ḡ/n)·W rᵢᵀ (a pass over ∂L/∂X from the stored residuals), ∂/∂yᵢ += −(ḡ/n)·rᵢ (linear loss).
+    /// </summary>
+    internal static void Backward(Tape t, int i, ref NodeRecord n)
+    {
+        var (ix, iw, ib, iy) = Inputs(t, n);
+        Layout layout = LayoutOf(t, n);
+        int rows = layout.N, d = layout.D, k = layout.K;
+        ReadOnlySpan<double> store = t.Values.AsSpan(n.Offset, layout.Partials);
+        double g = t.Grads[n.Offset];
+        if (t.Nodes[iw].RequiresGrad)
+        {
+            Span<double> target = t.GradSpan(iw);
+            ReadOnlySpan<double> gwt = store.Slice(layout.GradW, k * d);
+            if (k == 1)
+            {
+                TensorPrimitives.MultiplyAdd(gwt, g, target, target);
+            }
+            else
+            {
+                // The stored gradient is laid out as Wᵀ [k × d]; W is [d × k].
+                for (int j = 0; j < d; j++)
+                {
+                    for (int c = 0; c < k; c++) target[j * k + c] += g * gwt[c * d + j];
+                }
+            }
+        }
+        if (t.Nodes[ib].RequiresGrad)
+        {
+            Span<double> target = t.GradSpan(ib);
+            TensorPrimitives.MultiplyAdd(store.Slice(layout.GradB, k), g, target, target);
+        }
+        if (!layout.Residuals) return;
+        double scale = g / rows;
+        ReadOnlySpan<double> residuals = store.Slice(layout.Residual, rows * k);
+        if (t.Nodes[ix].RequiresGrad)
+        {
+            ReadOnlySpan<double> wt = k == 1 ? t.ValueSpan(iw) : store.Slice(layout.Transposed, k * d);
+            fixed (double* pg = t.GradSpan(ix), pr = residuals, pw = wt)
+            {
+                Split.Rows(rows, (long)d * k, new InputRows { G = pg, R = pr, Wt = pw, D = d, K = k, Scale = scale });
+            }
+        }
+        if (iy >= 0 && t.Nodes[iy].RequiresGrad)
+        {
+            // ∂L/∂yᵢ = −rᵢ/n
+            Span<double> target = t.GradSpan(iy);
+            TensorPrimitives.MultiplyAdd(residuals, -scale, target, target);
+        }
+    }
+
+    /// <summary>∂/∂xᵢ += (ḡ/n)·Σₖ rᵢₖ Wᵀₖ for a range of rows.</summary>
+    private struct InputRows : Split.IRowKernel
+    {
+        public double* G, R, Wt;
+        public int D, K;
+        public double Scale;
+
+        public readonly void Rows(int first, int last)
+        {
+            int d = D, k = K;
+            for (int i = first; i < last; i++)
+            {
+                var gx = new Span<double>(G + (long)i * d, d);
+                for (int c = 0; c < k; c++)
+                {
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(Wt + (long)c * d, d), Scale * R[(long)i * k + c], gx, gx);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The recorded (create-graph) rule, the composed graph's gradient written with ops: Z = X W + b,
+    /// R = ∂ℓ/∂Z (Z − y, σ(Z) − y or softmax(Z) − onehot), c = ḡ/n; ∂/∂W = Xᵀ R·c, ∂/∂b = Σᵢ Rᵢ·c,
+    /// ∂/∂X = R·c Wᵀ, ∂/∂y = −R·c.
+    /// </summary>
+    internal static void Record(RecordedGradients r, int i, in NodeRecord n, Node g)
+    {
+        Tape t = r.Tape;
+        var (ix, iw, ib, iy) = Inputs(t, n);
+        bool nx = r.Needs(i, ix), nw = r.Needs(i, iw), nb = r.Needs(i, ib), ny = iy >= 0 && n.Op == OpKind.LinearRegressionLoss && r.Needs(i, iy);
+        if (!(nx || nw || nb || ny)) return;
+        int rows = r.Record(ix).Rows, d = r.Record(ix).Cols;
+        Node x = r.At(ix), w = r.At(iw), b = r.At(ib);
+        Node c = r.Over(g, rows);
+        Node scaled;
+        if (n.Op == OpKind.SoftmaxRegressionLoss)
+        {
+            var labels = (int[])t.Objects[(int)n.Aux];
+            int k = r.Record(iw).Cols;
+            var onehot = new double[rows * k];
+            for (int row = 0; row < rows; row++) onehot[row * k + labels[row]] = 1;
+            Node z = RecordedGradients.Plus(LinearAlgebra.MatMul(x, w), b);
+            Node residual = RecordedGradients.Minus(SoftmaxOps.Apply(OpKind.Softmax, z), r.Constant(Shape.Matrix(rows, k), onehot));
+            scaled = RecordedGradients.Times(residual, c);
+            if (nw) r.Add(iw, LinearAlgebra.MatMul(LinearAlgebra.Transpose(x), scaled));
+            if (nb) r.Add(ib, Reductions.SumAxis(scaled, 0, mean: false));
+            if (nx) r.Add(ix, LinearAlgebra.MatMul(scaled, LinearAlgebra.Transpose(w)));
+            return;
+        }
+        Node h = RecordedGradients.Plus(LinearAlgebra.MatVec(x, w), b);
+        Node y = r.At(iy);
+        Node res = n.Op == OpKind.LinearRegressionLoss
+            ? RecordedGradients.Minus(h, y)
+            : RecordedGradients.Minus(Elementwise.Unary(OpKind.Sigmoid, h), y);
+        scaled = RecordedGradients.Times(res, c);
+        Node column = Views.Reshape(scaled, Shape.Matrix(rows, 1));
+        // ∂/∂w = Σᵢ cᵣᵢ xᵢ, written as the row (c·r)ᵀ X
+        if (nw) r.Add(iw, LinearAlgebra.MatMul(Views.Reshape(scaled, Shape.Matrix(1, rows)), x));
+        if (nb) r.Add(ib, Reductions.Sum(scaled, mean: false));
+        if (nx) r.Add(ix, LinearAlgebra.MatMul(column, Views.Reshape(w, Shape.Matrix(1, d))));
+        if (ny) r.Add(iy, RecordedGradients.Negate(scaled));
+    }
+
+    /// <summary>Forward rule: L̇ = (1/n) Σᵢ Σₖ rᵢₖ·żᵢₖ, żᵢ = ẋᵢ W + xᵢ Ẇ + ḃ, minus (1/n) Σᵢ rᵢ ẏᵢ for the linear loss's target.</summary>
+    internal static void Tangent(Tape t, int i, ref NodeRecord n)
+    {
+        var (ix, iw, ib, iy) = Inputs(t, n);
+        int rows = t.Nodes[ix].Rows, d = t.Nodes[ix].Cols, k = n.Op == OpKind.SoftmaxRegressionLoss ? t.Nodes[iw].Cols : 1;
+        bool tx = t.Nodes[ix].RequiresGrad, tw = t.Nodes[iw].RequiresGrad, tb = t.Nodes[ib].RequiresGrad;
+        bool ty = iy >= 0 && n.Op == OpKind.LinearRegressionLoss && t.Nodes[iy].RequiresGrad;
+        ReadOnlySpan<double> x = t.ValueSpan(ix), w = t.ValueSpan(iw), b = t.ValueSpan(ib);
+        ReadOnlySpan<double> dx = tx ? t.TangentSpan(ix) : default, dw = tw ? t.TangentSpan(iw) : default, db = tb ? t.TangentSpan(ib) : default;
+        ReadOnlySpan<double> y = iy >= 0 ? t.ValueSpan(iy) : default, dy = ty ? t.TangentSpan(iy) : default;
+        int[]? labels = n.Op == OpKind.SoftmaxRegressionLoss ? (int[])t.Objects[(int)n.Aux] : null;
+        Span<double> z = k <= 64 ? stackalloc double[k] : new double[k];
+        double sum = 0;
+        for (int row = 0; row < rows; row++)
+        {
+            ReadOnlySpan<double> xr = x.Slice(row * d, d);
+            for (int c = 0; c < k; c++)
+            {
+                double s = b[c];
+                for (int j = 0; j < d; j++) s += xr[j] * w[j * k + c];
+                z[c] = s;
+            }
+            if (labels is not null) SoftmaxRow(z, labels[row]);
+            else LinearRow(n.Op, ref z[0], y[row]);
+            for (int c = 0; c < k; c++)
+            {
+                double dz = tb ? db[c] : 0;
+                for (int j = 0; j < d; j++)
+                {
+                    if (tx) dz += dx[row * d + j] * w[j * k + c];
+                    if (tw) dz += xr[j] * dw[j * k + c];
+                }
+                sum += z[c] * dz;
+            }
+            if (ty) sum -= z[0] * dy[row];
+        }
+        t.TangentSpan(i)[0] = sum / rows;
+    }
+}

@@ -1,0 +1,368 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using GradientDescent.Autodiff.Tests.Support;
+
+namespace GradientDescent.Autodiff.Tests;
+
+/// <summary>
+/// The fused model losses (Ops/ModelLosses.cs) against the graphs they replace, composed of ops:
+/// LinearRegression = ½·mean((Xw + b − y)²) = HalfMeanSquaredError(MatVec(X, w) + b, y),
+/// LogisticRegression = BinaryCrossEntropyWithLogits(MatVec(X, w) + b, y),
+/// SoftmaxRegression = SoftmaxCrossEntropy(MatMul(X, W) + b, labels);
+/// values and every gradient (X, w, b and the linear loss's y), first and second order and forward mode, against
+/// central differences and the seed's hand formulas; their errors.
+/// </summary>
+/// <remarks>
+/// Tolerance against the composed graph: 10⁻¹² relative for the value and 10⁻¹⁰ relative (10⁻¹³ absolute, for
+/// elements that are sums cancelling to about zero) for gradients. The two compute the same sums in another order
+/// (per row r·x accumulated, then ÷n, against ÷n first and a transposed product), so they differ by rounding, a few
+/// ulps per term; a wrong rule (a lost 1/n, a transposed W, a missing bias sum) is off by O(1).
+/// </remarks>
+[Collection(nameof(ThreadCountCollection))]
+public sealed class ModelLossTests
+{
+    public enum Kind { Linear, Logistic, Softmax }
+
+    /// <summary>One problem: X [n × d], W [d × k] (k = 1 for the linear and logistic losses: w), b [k], y or labels.</summary>
+    public sealed record Problem(Kind Kind, int N, int D, int K, double[] X, double[] W, double[] B, double[] Y, int[] Labels)
+    {
+        public static Problem Random(Kind kind, int n, int d, int k, int seed, double biasShift = 0)
+        {
+            var rng = new System.Random(seed);
+            double U() => 2 * rng.NextDouble() - 1;
+            if (kind != Kind.Softmax) k = 1;
+            double[] x = [.. Enumerable.Range(0, n * d).Select(_ => U())];
+            double[] w = [.. Enumerable.Range(0, d * k).Select(_ => U())];
+            double[] b = [.. Enumerable.Range(0, k).Select(c => 0.3 * U() + (c % 2 == 0 ? biasShift : -biasShift))];
+            double[] y = kind == Kind.Logistic
+                ? [.. Enumerable.Range(0, n).Select(i => i % 3 == 0 ? rng.NextDouble() : Math.Round(rng.NextDouble()))]
+                : [.. Enumerable.Range(0, n).Select(_ => 2 * U())];
+            int[] labels = [.. Enumerable.Range(0, n).Select(_ => rng.Next(k))];
+            return new Problem(kind, n, d, k, x, w, b, y, labels);
+        }
+    }
+
+    /// <summary>Parameters for every input that can take a gradient: X, w or W, b, and y for the linear loss.</summary>
+    private sealed class Inputs
+    {
+        public Inputs(Problem p)
+        {
+            P = p;
+            X = MatrixParameter.FromRowMajor("X", p.N, p.D, (double[])p.X.Clone());
+            if (p.Kind == Kind.Softmax)
+            {
+                WMatrix = MatrixParameter.FromRowMajor("W", p.D, p.K, (double[])p.W.Clone());
+                BVector = new VectorParameter("b", (double[])p.B.Clone());
+            }
+            else
+            {
+                WVector = new VectorParameter("w", (double[])p.W.Clone());
+                BScalar = new ScalarParameter("b", p.B[0]);
+            }
+            if (p.Kind == Kind.Linear) Y = new VectorParameter("y", (double[])p.Y.Clone());
+        }
+
+        public Problem P { get; }
+        public MatrixParameter X { get; }
+        public VectorParameter? WVector { get; }
+        public MatrixParameter? WMatrix { get; }
+        public ScalarParameter? BScalar { get; }
+        public VectorParameter? BVector { get; }
+        public VectorParameter? Y { get; }
+
+        public Parameter[] All => [.. new Parameter?[] { X, WVector, WMatrix, BScalar, BVector, Y }.OfType<Parameter>()];
+
+        /// <summary>The loss, fused or composed of ops; <paramref name="dataX"/> records X as a constant instead of a parameter.</summary>
+        public Scalar Loss(Tape t, bool fused, bool dataX = false)
+        {
+            Matrix x = dataX ? t.Constant(P.X, P.N, P.D) : t.Use(X);
+            switch (P.Kind)
+            {
+                case Kind.Softmax:
+                {
+                    Matrix w = t.Use(WMatrix!);
+                    Vector b = t.Use(BVector!);
+                    return fused
+                        ? Autodiff.Loss.SoftmaxRegression(x, w, b, P.Labels)
+                        : Autodiff.Loss.SoftmaxCrossEntropy(Ops.MatMul(x, w) + b, P.Labels);
+                }
+                case Kind.Logistic:
+                {
+                    Vector w = t.Use(WVector!);
+                    Scalar b = t.Use(BScalar!);
+                    return fused
+                        ? Autodiff.Loss.LogisticRegression(x, w, b, P.Y)
+                        : Autodiff.Loss.BinaryCrossEntropyWithLogits(Ops.MatVec(x, w) + b, P.Y);
+                }
+                default:
+                {
+                    Vector w = t.Use(WVector!);
+                    Scalar b = t.Use(BScalar!);
+                    Vector y = t.Use(Y!);
+                    return fused
+                        ? Autodiff.Loss.LinearRegression(x, w, b, y)
+                        : Autodiff.Loss.HalfMeanSquaredError(Ops.MatVec(x, w) + b, y);
+                }
+            }
+        }
+
+        /// <summary>The loss value and every parameter's gradient after one backward pass.</summary>
+        public (double Value, double[][] Grads) Run(bool fused, bool dataX = false)
+        {
+            foreach (var p in All) p.ZeroGrad();
+            var t = new Tape();
+            Scalar loss = Loss(t, fused, dataX);
+            double value = loss.Value;
+            loss.Backward();
+            return (value, [.. All.Select(p => (double[])p.Grad.Clone())]);
+        }
+    }
+
+    private static void AssertSame((double Value, double[][] Grads) expected, (double Value, double[][] Grads) actual, Inputs inputs, string what)
+    {
+        Approx.Equal(expected.Value, actual.Value, 1e-12, 1e-15, $"{what}: loss");
+        for (int k = 0; k < expected.Grads.Length; k++)
+        {
+            Approx.Equal(expected.Grads[k], actual.Grads[k], 1e-10, 1e-13, $"{what}: ∂L/∂{inputs.All[k].Name}");
+        }
+    }
+
+    private static Gen<Problem> Problems(bool extreme) =>
+        from kind in Gen.Elements(Kind.Linear, Kind.Logistic, Kind.Softmax)
+        from n in Gen.Choose(1, 40)
+        from d in Gen.Choose(1, 7)
+        from k in Gen.Choose(2, 5)
+        from seed in Gen.Choose(0, int.MaxValue)
+        select Problem.Random(kind, n, d, k, seed,
+            biasShift: !extreme ? 0 : kind == Kind.Logistic ? 1e3 : kind == Kind.Softmax ? 1e4 : 0);
+
+    [Property(MaxTest = 200)]
+    public Property ModelLoss_RandomShapes_MatchesComposedGraphInValueAndEveryGradient() =>
+        Prop.ForAll(Problems(extreme: false).ToArbitrary(), p =>
+        {
+            var inputs = new Inputs(p);
+            AssertSame(inputs.Run(fused: false), inputs.Run(fused: true), inputs, $"{p.Kind} n={p.N} d={p.D} k={p.K}");
+        });
+
+    [Property(MaxTest = 100)]
+    public Property ModelLoss_ExtremeLogits_MatchesComposedGraphAndStaysFinite() =>
+        Prop.ForAll(Problems(extreme: true).ToArbitrary(), p =>
+        {
+            // Logits near ±10³ (logistic) and ±10⁴ (softmax): σ(z) and softmax saturate, e^z would overflow; the
+            // stable forms give the composed graph's numbers, all finite.
+            var inputs = new Inputs(p);
+            var fused = inputs.Run(fused: true);
+            Assert.True(double.IsFinite(fused.Value), $"{p.Kind}: loss {fused.Value}");
+            foreach (double[] g in fused.Grads) Approx.Finite(g, $"{p.Kind} gradient");
+            AssertSame(inputs.Run(fused: false), fused, inputs, $"{p.Kind} n={p.N} d={p.D} k={p.K} extreme");
+        });
+
+    [Theory]
+    [InlineData(Kind.Linear)]
+    [InlineData(Kind.Logistic)]
+    [InlineData(Kind.Softmax)]
+    public void ModelLoss_ManyRowsOnOneTwoAndThreeThreads_MatchesComposedGraphAndRepeatsBitForBit(Kind kind)
+    {
+        // n·d·k ≥ 2¹⁷ multiply-adds: the rows are split into ranges, one per thread, with partial sums added in
+        // range order, so a repeat with the same thread count gives the same bits, and any count the same numbers
+        // as the composed graph to rounding.
+        var p = Problem.Random(kind, n: 6000, d: 24, k: 3, seed: 11);
+        var inputs = new Inputs(p);
+        int saved = Parallelism.ThreadCount;
+        try
+        {
+            Parallelism.ThreadCount = 1;
+            var composed = inputs.Run(fused: false);
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                Parallelism.ThreadCount = threads;
+                var first = inputs.Run(fused: true);
+                var second = inputs.Run(fused: true);
+                AssertSame(composed, first, inputs, $"{kind}, {threads} threads");
+                Assert.Equal(first.Value, second.Value);
+                for (int k = 0; k < first.Grads.Length; k++) Assert.Equal(first.Grads[k], second.Grads[k]);
+                // X as data: only the parameters' gradients, from the one pass.
+                var data = inputs.Run(fused: true, dataX: true);
+                var dataComposed = inputs.Run(fused: false, dataX: true);
+                AssertSame(dataComposed, data, inputs, $"{kind}, {threads} threads, X constant");
+            }
+        }
+        finally
+        {
+            Parallelism.ThreadCount = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData(Kind.Linear)]
+    [InlineData(Kind.Logistic)]
+    [InlineData(Kind.Softmax)]
+    public void ModelLoss_GradientCheck_AgreesWithCentralDifferences(Kind kind)
+    {
+        var inputs = new Inputs(Problem.Random(kind, n: 9, d: 4, k: 3, seed: 5));
+        GradientCheckReport report = GradientCheck.Run(t => inputs.Loss(t, fused: true), inputs.All);
+        Assert.True(report.Passed, report.ToString());
+    }
+
+    [Fact]
+    public void LinearRegression_SeedExample_GradientIsMeanOfResidualTimesX()
+    {
+        // J = (1/m) Σ ½(hᵢ − yᵢ)², h = w·x + b; ∂J/∂w = mean((h − y)x), ∂J/∂b = mean(h − y), ∂J/∂yᵢ = −(hᵢ − yᵢ)/m.
+        // X = [[1, 2], [3, −1], [0, 4]], w = (0.5, −0.25), b = 0.1, y = (1, 0, −2):
+        // h = (0.1, 1.85, −0.9), h − y = (−0.9, 1.85, 1.1);
+        // J = ½·(0.81 + 3.4225 + 1.21)/3; ∂J/∂w = ((−0.9 + 5.55 + 0)/3, (−1.8 − 1.85 + 4.4)/3) = (4.65/3, 0.75/3).
+        var tape = new Tape();
+        var w = new VectorParameter("w", 0.5, -0.25);
+        var b = new ScalarParameter("b", 0.1);
+        var y = new VectorParameter("y", 1, 0, -2);
+        Scalar j = Loss.LinearRegression(tape.Constant(new double[,] { { 1, 2 }, { 3, -1 }, { 0, 4 } }), tape.Use(w), tape.Use(b), tape.Use(y));
+        Approx.Equal(0.5 * (0.81 + 3.4225 + 1.21) / 3, j.Value, 1e-15);
+        j.Backward();
+        Approx.Equal([4.65 / 3, 0.75 / 3], w.Grad, 1e-14);
+        Approx.Equal((-0.9 + 1.85 + 1.1) / 3, b.Grad, 1e-14);
+        Approx.Equal([0.9 / 3, -1.85 / 3, -1.1 / 3], y.Grad, 1e-14);
+    }
+
+    [Fact]
+    public void LogisticRegression_OneRow_GradientIsSeedsMinusResidualTimesX()
+    {
+        // One example: E = −[y ln ŷ + (1 − y) ln(1 − ŷ)], ŷ = σ(w·x + b); ∂E/∂w = −(y − ŷ)x, ∂E/∂b = −(y − ŷ).
+        // x = (2, −1), w = (0.3, 0.4), b = −0.1, y = 1: z = 0.1, ŷ = σ(0.1).
+        var tape = new Tape();
+        var w = new VectorParameter("w", 0.3, 0.4);
+        var b = new ScalarParameter("b", -0.1);
+        Scalar e = Loss.LogisticRegression(tape.Constant([2.0, -1.0], 1, 2), tape.Use(w), tape.Use(b), [1.0]);
+        double yHat = 1 / (1 + Math.Exp(-0.1));
+        Approx.Equal(-Math.Log(yHat), e.Value, 1e-15);
+        e.Backward();
+        Approx.Equal([-(1 - yHat) * 2, -(1 - yHat) * -1], w.Grad, 1e-15);
+        Approx.Equal(-(1 - yHat), b.Grad, 1e-15);
+    }
+
+    [Fact]
+    public void LogisticRegression_LogitsOfPlusMinusAThousand_FiniteAndExact()
+    {
+        // z = ±1000: σ(1000) = 1 and σ(−1000) = e^−1000 ≈ 0 in doubles. Rows: (z = 1000, y = 0) costs 1000 and has
+        // residual σ(z) − y = 1; (z = −1000, y = 0) costs ln(1 + e^−1000) = 0 (underflow) with residual 0.
+        var tape = new Tape();
+        var w = new VectorParameter("w", 1000.0);
+        var b = new ScalarParameter("b", 0);
+        Scalar e = Loss.LogisticRegression(tape.Constant([1.0, -1.0], 2, 1), tape.Use(w), tape.Use(b), [0.0, 0.0]);
+        Assert.Equal(500.0, e.Value);
+        e.Backward();
+        Assert.Equal(0.5, w.Grad[0]); // (1·1 + 0·(−1))/2
+        Assert.Equal(0.5, b.Grad);
+    }
+
+    [Theory]
+    [InlineData(Kind.Linear)]
+    [InlineData(Kind.Logistic)]
+    [InlineData(Kind.Softmax)]
+    public void ModelLoss_HessianVectorProduct_MatchesComposedGraph(Kind kind)
+    {
+        // H·v by create-graph backward then backward: the recorded rule is the composed graph's gradient written
+        // with ops, so its second derivatives are the composed graph's.
+        var inputs = new Inputs(Problem.Random(kind, n: 7, d: 3, k: 3, seed: 21));
+        var rng = new System.Random(3);
+        double[][] v = [.. inputs.All.Select(p => p.Value.Select(_ => rng.NextDouble() - 0.5).ToArray())];
+        double[][] fused = Functional.HessianVectorProduct(t => inputs.Loss(t, fused: true), inputs.All, v);
+        double[][] composed = Functional.HessianVectorProduct(t => inputs.Loss(t, fused: false), inputs.All, v);
+        for (int k = 0; k < v.Length; k++) Approx.Equal(composed[k], fused[k], 1e-10, 1e-13, $"{kind}: (H v) at {inputs.All[k].Name}");
+    }
+
+    [Theory]
+    [InlineData(Kind.Linear)]
+    [InlineData(Kind.Logistic)]
+    [InlineData(Kind.Softmax)]
+    public void ModelLoss_Jvp_MatchesComposedGraphAndGradientDotTangent(Kind kind)
+    {
+        // Forward mode: L̇ = Σᵢ rᵢ·żᵢ/n along a random direction of every input, = ⟨∇L, v⟩.
+        var inputs = new Inputs(Problem.Random(kind, n: 8, d: 3, k: 4, seed: 8));
+        var rng = new System.Random(4);
+        Parameter[] all = inputs.All;
+        double[][] v = [.. all.Select(p => p.Value.Select(_ => rng.NextDouble() - 0.5).ToArray())];
+        var t1 = new Tape();
+        double fused = t1.Jvp(inputs.Loss(t1, fused: true), all, v);
+        var t2 = new Tape();
+        double composed = t2.Jvp(inputs.Loss(t2, fused: false), all, v);
+        Approx.Equal(composed, fused, 1e-12, 1e-14, $"{kind}: Jvp");
+        var (_, grads) = inputs.Run(fused: true);
+        double dot = 0;
+        for (int k = 0; k < all.Length; k++) dot += grads[k].Zip(v[k], (g, x) => g * x).Sum();
+        Approx.Equal(dot, fused, 1e-12, 1e-14, $"{kind}: ⟨∇L, v⟩");
+    }
+
+    [Theory]
+    [InlineData(Kind.Linear)]
+    [InlineData(Kind.Logistic)]
+    [InlineData(Kind.Softmax)]
+    public void ModelLoss_UnderNoGrad_SameValueAndNoGradient(Kind kind)
+    {
+        var inputs = new Inputs(Problem.Random(kind, n: 12, d: 5, k: 3, seed: 2));
+        var tape = new Tape();
+        Scalar plain = inputs.Loss(tape, fused: true);
+        Scalar value;
+        using (tape.NoGrad()) value = inputs.Loss(tape, fused: true);
+        Assert.Equal(plain.Value, value.Value);
+        Assert.False(value.Handle.RequiresGrad);
+    }
+
+    [Fact]
+    public void ModelLoss_DescribeAndFormat_NameTheOpAndItsInputs()
+    {
+        var tape = new Tape();
+        Matrix x = tape.Constant(new double[,] { { 1, 2 }, { 3, 4 } });
+        Vector w = tape.Use(new VectorParameter("w", 0.1, 0.2));
+        Scalar b = tape.Use(new ScalarParameter("b", 0));
+        Scalar l = Loss.LogisticRegression(x, w, b, [1.0, 0.0]);
+        NodeInfo info = tape.Describe(l.Handle.Id);
+        Assert.Equal(OpKind.LogisticRegressionLoss, info.Op);
+        Assert.Equal(4, info.Inputs.Count);
+        Assert.Equal(Shape.Scalar, info.Shape);
+        Assert.Contains("LogisticRegressionLoss(%0, %1, %2, %3)", tape.Format());
+
+        Scalar s = Loss.SoftmaxRegression(x, tape.Use(MatrixParameter.Zeros("W", 2, 3)), tape.Use(VectorParameter.Zeros("c", 3)), [2, 0]);
+        NodeInfo softmax = tape.Describe(s.Handle.Id);
+        Assert.Equal([2, 0], softmax.Labels!);
+        Assert.Equal(0, softmax.Constant);
+        // Three classes, W = 0: every row costs ln 3.
+        Approx.Equal(Math.Log(3), s.Value, 1e-15);
+    }
+
+    [Fact]
+    public void ModelLoss_WrongShapes_ErrorsNameTheLossAndTheShapes()
+    {
+        var tape = new Tape();
+        Matrix x = tape.Constant(new double[2 * 3], 2, 3);
+        Vector w2 = tape.Use(VectorParameter.Zeros("w", 2));
+        Vector w3 = tape.Use(VectorParameter.Zeros("w", 3));
+        Scalar b = tape.Use(new ScalarParameter("b"));
+
+        var e = Assert.Throws<ArgumentException>(() => Loss.LinearRegression(x, w2, b, [1.0, 2.0]));
+        Assert.StartsWith("LinearRegression: X is [2×3] but w has shape [2]; w needs one weight per column of X (3).", e.Message);
+
+        e = Assert.Throws<ArgumentException>(() => Loss.LogisticRegression(x, w3, b, [1.0, 0.0, 1.0]));
+        Assert.StartsWith("LogisticRegression: 3 targets for X of shape [2×3]; pass one target per row of X.", e.Message);
+
+        e = Assert.Throws<ArgumentException>(() => Loss.LogisticRegression(x, w3, b, tape.Use(VectorParameter.Zeros("y", 2))));
+        Assert.StartsWith("LogisticRegression: the labels y require a gradient; labels are data.", e.Message);
+
+        e = Assert.Throws<ArgumentException>(() => Loss.LinearRegression(x, w3, b, tape.Constant([1.0, 2.0, 3.0])));
+        Assert.StartsWith("LinearRegression: X has 2 rows but y has shape [3]; pass one target per row of X.", e.Message);
+
+        Matrix w = tape.Use(MatrixParameter.Zeros("W", 3, 4));
+        e = Assert.Throws<ArgumentException>(() => Loss.SoftmaxRegression(x, tape.Use(MatrixParameter.Zeros("W", 4, 3)), tape.Use(VectorParameter.Zeros("c", 3)), [0, 1]));
+        Assert.StartsWith("SoftmaxRegression: X is [2×3] but W has shape [4×3]; W must be [d × k] = [3 × classes]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Loss.SoftmaxRegression(x, w, tape.Use(VectorParameter.Zeros("c", 3)), [0, 1]));
+        Assert.StartsWith("SoftmaxRegression: W is [3×4] but b has shape [3]; b needs one bias per class (4).", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Loss.SoftmaxRegression(x, w, tape.Use(VectorParameter.Zeros("c", 4)), [0]));
+        Assert.StartsWith("SoftmaxRegression: 1 labels for X of 2 rows; pass one label per row.", e.Message);
+        var range = Assert.Throws<ArgumentOutOfRangeException>(() => Loss.SoftmaxRegression(x, w, tape.Use(VectorParameter.Zeros("c", 4)), [0, 4]));
+        Assert.StartsWith("SoftmaxRegression: label 4 of row 1 is not a class of W [3×4]; labels run from 0 to 3.", range.Message);
+    }
+}
+
+/// <summary>Tests that set <see cref="Parallelism.ThreadCount"/> (process-wide) run alone.</summary>
+[CollectionDefinition(nameof(ThreadCountCollection), DisableParallelization = true)]
+public sealed class ThreadCountCollection;
