@@ -1,8 +1,9 @@
 using System.Diagnostics;
+using GradientDescent.Autodiff;
 using GradientDescent.Autodiff.Benchmarks;
 
 // Runs every selected workload with this library and with TorchSharp, then prints the table, the BENCH lines, the
-// targets and the notes. Exit code 1 if any workload's gradients disagree, 2 on a command-line error.
+// targets, the comparison with an earlier run (--compare) and the notes. Exit code 1 if any workload's gradients disagree, 2 on a command-line error.
 Options? options = Options.Parse(args, out string? message);
 if (options is null)
 {
@@ -16,13 +17,27 @@ if (selected.Length == 0)
     return 2;
 }
 
+Comparison? comparison = null;
+if (options.Compare is not null)
+{
+    comparison = Comparison.Read(options.Compare, out string? compareMessage);
+    if (comparison is null)
+    {
+        Console.Error.WriteLine(compareMessage);
+        return 2;
+    }
+}
+
 var wall = Stopwatch.StartNew();
+if (options.Threads is { } threads) Parallelism.ThreadCount = threads;
 TorchEnvironment.EnsureLoaded(Environment.ProcessorCount);
 RunSettings settings = RunSettings.For(options.Quick ? Scale.Quick : Scale.Full);
+MeasuredBandwidth bandwidth = MemoryBandwidth.Measure(settings.Reps, Environment.ProcessorCount);
+Harness.Settle();
 
-Console.WriteLine($"# GradientDescent.Autodiff vs TorchSharp ({(options.Quick ? "--quick" : "full run")})");
+Console.WriteLine($"# GradientDescent.Autodiff vs TorchSharp ({(options.Quick ? "--quick" : "full run")}{(options.Threads is { } t ? $", --threads {t}" : "")})");
 Console.WriteLine();
-foreach (string line in MachineInfo.Describe()) Console.WriteLine($"- {line}");
+foreach (string line in MachineInfo.Describe(options.Threads is not null, bandwidth)) Console.WriteLine($"- {line}");
 Console.WriteLine($"- Per engine and workload: at least {settings.Warmup} warm-up iterations and {settings.WarmupMs / 1000:0.0} s of warm-up, then the median of {settings.Reps} timed repetitions (at most 5 in full runs and 3 in quick ones for the long loops: micrograd_mlp on TorchSharp scalars, small_batch_sgd, mlp_epoch).");
 Console.WriteLine();
 
@@ -56,8 +71,17 @@ Console.Write(Report.Table(results));
 Console.WriteLine();
 Console.WriteLine("## Targets");
 Console.WriteLine();
-Console.Write(Report.Targets(results));
+Console.Write(Report.Targets(results, comparison));
 Console.WriteLine();
+if (comparison is not null)
+{
+    Console.WriteLine($"## Compared with {comparison.Source}");
+    Console.WriteLine();
+    Console.WriteLine($"now/before below 1 is faster now. TorchSharp did not change between the runs: its ratio shows how much the machine itself did. \"No slower\" allows {Comparison.NoiseMargin:0 %} of noise.");
+    Console.WriteLine();
+    Console.Write(comparison.Table(results));
+    Console.WriteLine();
+}
 Console.WriteLine("## Notes");
 Console.WriteLine();
 Console.Write(Report.Notes(results));

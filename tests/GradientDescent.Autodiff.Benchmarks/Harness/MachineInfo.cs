@@ -6,15 +6,33 @@ namespace GradientDescent.Autodiff.Benchmarks;
 /// <summary>What the numbers were measured on.</summary>
 public static class MachineInfo
 {
-    /// <summary>Lines describing the machine, the runtime and TorchSharp (call after <see cref="TorchEnvironment.EnsureLoaded"/>).</summary>
-    public static IEnumerable<string> Describe()
+    /// <summary>
+    /// Lines describing the machine, the runtime, both engines' thread counts and the memory bandwidth (call after
+    /// <see cref="TorchEnvironment.EnsureLoaded"/> and after setting <see cref="Parallelism.ThreadCount"/>).
+    /// </summary>
+    /// <param name="threadsFromCommandLine">Whether <c>--threads</c> set the library's thread count.</param>
+    /// <param name="bandwidth">The read bandwidth measured in this run.</param>
+    public static IEnumerable<string> Describe(bool threadsFromCommandLine, MeasuredBandwidth bandwidth)
     {
+        ArgumentNullException.ThrowIfNull(bandwidth);
         yield return $"CPU: {CpuModel()}, {Environment.ProcessorCount} cores, Vector512 hardware-accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}";
         yield return $"OS: {RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture})";
         yield return $".NET: {RuntimeInformation.FrameworkDescription}, GC: {(GCSettings.IsServerGC ? "server" : "workstation")}, tiered PGO, build: {BuildConfiguration}";
-        yield return $"TorchSharp: {TorchEnvironment.Version} (TorchSharp-cpu), torch.get_num_threads() = {TorchEnvironment.Threads}, float64";
-        yield return "This library: single-threaded; TorchSharp: as many intra-op threads as cores.";
+        yield return $"TorchSharp: {TorchEnvironment.Version} (TorchSharp-cpu), float64";
+        yield return ThreadsLine(Parallelism.ThreadCount, threadsFromCommandLine, TorchEnvironment.Threads);
+        yield return bandwidth.Describe();
         yield return $"Load average at start: {LoadAverage()} (other processes on the machine disturb the timings, TorchSharp's threads most)";
+    }
+
+    /// <summary>The header's thread line: this library's thread count and where it came from, and TorchSharp's.</summary>
+    public static string ThreadsLine(int libraryThreads, bool fromCommandLine, int torchThreads)
+    {
+        string source = fromCommandLine
+            ? "set by --threads"
+            : Environment.GetEnvironmentVariable("GRADIENTDESCENT_THREADS") is { Length: > 0 } env && libraryThreads.ToString(System.Globalization.CultureInfo.InvariantCulture) == env.Trim()
+                ? "from GRADIENTDESCENT_THREADS"
+                : "default: the machine's cores";
+        return $"Threads: this library Parallelism.ThreadCount = {libraryThreads} ({source}); TorchSharp torch.get_num_threads() = {torchThreads} (as many as cores)";
     }
 
     /// <summary>The 1-, 5- and 15-minute load averages from /proc/loadavg, or "n/a".</summary>

@@ -92,4 +92,37 @@ public static class MemoryBandwidth
         long cache = MachineInfo.LastLevelCacheBytes() ?? 0;
         return (int)Math.Max(4 * cache / sizeof(double), 16L << 20);
     }
+
+    /// <summary>
+    /// The header's figures: one array of <see cref="ArrayLength"/> doubles, read by one thread and by
+    /// <paramref name="threads"/> threads together, <paramref name="reps"/> passes each (medians).
+    /// </summary>
+    public static MeasuredBandwidth Measure(int reps, int threads)
+    {
+        var data = new double[ArrayLength()];
+        // Touch every page before timing (a fresh array's pages are mapped on first write).
+        data.AsSpan().Fill(1.0);
+        int passes = Math.Max(3, reps);
+        double single = ReadGBps(data, passes);
+        double all = ReadGBpsAllCores(data, passes, threads);
+        return new MeasuredBandwidth(single, all, threads, (long)data.Length * sizeof(double), passes, MachineInfo.LastLevelCacheBytes());
+    }
+}
+
+/// <summary>Streaming read bandwidth of one thread and of several, measured on one array.</summary>
+/// <param name="SingleThreadGBps">GB/s of one thread.</param>
+/// <param name="AllCoresGBps">GB/s of <paramref name="Threads"/> threads reading disjoint ranges together.</param>
+/// <param name="Threads">The threads of the multi-core figure.</param>
+/// <param name="ArrayBytes">The array's size in bytes.</param>
+/// <param name="Passes">Timed passes per figure (the median is reported).</param>
+/// <param name="LastLevelCacheBytes">The last-level cache the array was sized against, or null if unknown.</param>
+public sealed record MeasuredBandwidth(double SingleThreadGBps, double AllCoresGBps, int Threads, long ArrayBytes, int Passes, long? LastLevelCacheBytes)
+{
+    /// <summary>The header line, e.g. "Memory: streaming read 30.1 GB/s on 2 threads (all cores), 20.3 GB/s on one thread (…)".</summary>
+    public string Describe()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        string cache = LastLevelCacheBytes is { } c ? string.Create(inv, $"{(double)ArrayBytes / c:0.#}× the {c >> 20} MB last-level cache") : "last-level cache unknown";
+        return string.Create(inv, $"Memory: streaming read {AllCoresGBps:0.0} GB/s on {Threads} threads together (each summing its own range), {SingleThreadGBps:0.0} GB/s on one thread ({AllCoresGBps / SingleThreadGBps:0.00}×); TensorPrimitives.Sum over a {ArrayBytes >> 20} MB array ({cache}), median of {Passes} passes each");
+    }
 }

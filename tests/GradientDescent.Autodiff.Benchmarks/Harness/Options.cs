@@ -1,21 +1,29 @@
+using System.Globalization;
+
 namespace GradientDescent.Autodiff.Benchmarks;
 
-/// <summary>The command line: <c>[--quick] [--only name[,name…]]</c>.</summary>
+/// <summary>The command line: <c>[--quick] [--only name[,name…]] [--threads N] [--compare FILE]</c>.</summary>
 /// <remarks>
-/// Parsed by hand: two flags do not justify a dependency (System.CommandLine would also need a central package
+/// Parsed by hand: four flags do not justify a dependency (System.CommandLine would also need a central package
 /// version, outside this program's folder).
 /// </remarks>
 /// <param name="Quick">Run the quick variant (under two minutes).</param>
 /// <param name="Only">Workload names (or prefixes) to run; empty = all.</param>
-public sealed record Options(bool Quick, IReadOnlyList<string> Only)
+/// <param name="Threads">The library's thread count (<see cref="Parallelism.ThreadCount"/>), or null for its default (the machine's cores).</param>
+/// <param name="Compare">The output of an earlier run whose BENCH lines this run is compared with, or null.</param>
+public sealed record Options(bool Quick, IReadOnlyList<string> Only, int? Threads = null, string? Compare = null)
 {
     /// <summary>The usage text.</summary>
     public const string Usage = """
-        Usage: GradientDescent.Autodiff.Benchmarks [--quick] [--only <name>[,<name>...]]
-          --quick        smaller sizes and fewer repetitions (finishes within two minutes)
-          --only <name>  run only the named workloads (a prefix matches): deep_chain, micrograd_mlp,
-                         logreg_full_batch, small_batch_sgd, op_overhead, mlp_epoch, trainer_overhead, jvp
-          --help         this text
+        Usage: GradientDescent.Autodiff.Benchmarks [--quick] [--only <name>[,<name>...]] [--threads <N>] [--compare <file>]
+          --quick           smaller sizes and fewer repetitions (finishes within two minutes)
+          --only <name>     run only the named workloads (a prefix matches): deep_chain, micrograd_mlp,
+                            logreg_full_batch, small_batch_sgd, op_overhead, mlp_epoch, trainer_overhead, jvp, hvp
+          --threads <N>     this library's thread count (Parallelism.ThreadCount, 1 to 256); default the machine's
+                            cores. TorchSharp keeps as many threads as cores.
+          --compare <file>  an earlier run's output: prints before → now per row (ours and TorchSharp's) and checks
+                            the "no slower than before" targets against it
+          --help            this text
         """;
 
     /// <summary>Parses <paramref name="args"/>; returns null and an error message (or the usage text for --help).</summary>
@@ -24,6 +32,8 @@ public sealed record Options(bool Quick, IReadOnlyList<string> Only)
         ArgumentNullException.ThrowIfNull(args);
         bool quick = false;
         var only = new List<string>();
+        int? threads = null;
+        string? compare = null;
         message = null;
         for (int k = 0; k < args.Count; k++)
         {
@@ -35,8 +45,19 @@ public sealed record Options(bool Quick, IReadOnlyList<string> Only)
                 case "--only" when k + 1 < args.Count:
                     only.AddRange(args[++k].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
                     break;
-                case "--only":
-                    message = "--only needs a workload name.\n" + Usage;
+                case "--threads" when k + 1 < args.Count:
+                    if (!int.TryParse(args[++k], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < 1 or > 256)
+                    {
+                        message = $"--threads needs a thread count from 1 to 256, not '{args[k]}'.\n" + Usage;
+                        return null;
+                    }
+                    threads = n;
+                    break;
+                case "--compare" when k + 1 < args.Count:
+                    compare = args[++k];
+                    break;
+                case "--only" or "--threads" or "--compare":
+                    message = $"{args[k]} needs a value ({(args[k] == "--only" ? "a workload name" : args[k] == "--threads" ? "a thread count" : "the file of an earlier run's output")}).\n" + Usage;
                     return null;
                 case "--help" or "-h":
                     message = Usage;
@@ -46,7 +67,7 @@ public sealed record Options(bool Quick, IReadOnlyList<string> Only)
                     return null;
             }
         }
-        return new Options(quick, only);
+        return new Options(quick, only, threads, compare);
     }
 
     /// <summary>Whether the workload named <paramref name="name"/> is selected.</summary>

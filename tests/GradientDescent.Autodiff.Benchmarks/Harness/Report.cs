@@ -35,16 +35,26 @@ public static class Report
         return s.ToString();
     }
 
-    /// <summary>The targets of every row, each marked met or not, with the figure.</summary>
-    public static string Targets(IEnumerable<WorkloadResult> results)
+    /// <summary>
+    /// The targets of every row, each marked met ([x]), not met ([ ]) or not checked ([?]), with the figure; rows with
+    /// <see cref="WorkloadResult.NoSlowerThanBefore"/> get that target from <paramref name="comparison"/>.
+    /// </summary>
+    public static string Targets(IEnumerable<WorkloadResult> results, Comparison? comparison = null)
     {
         ArgumentNullException.ThrowIfNull(results);
         var s = new StringBuilder();
         foreach (WorkloadResult r in results)
         {
-            foreach (TargetCheck t in r.Targets)
+            IEnumerable<TargetCheck> targets = r.NoSlowerThanBefore ? r.Targets.Append(Comparison.NoSlower(r, comparison)) : r.Targets;
+            foreach (TargetCheck t in targets)
             {
-                s.AppendLine(Inv, $"- [{(t.Met ? "x" : " ")}] {r.Name}: {t.Description} — {t.Figure}{(t.Met ? "" : "  (NOT MET)")}");
+                (string box, string flag) = (t.Checked, t.Met) switch
+                {
+                    (false, _) => ("?", "  (NOT CHECKED)"),
+                    (true, true) => ("x", ""),
+                    _ => (" ", "  (NOT MET)"),
+                };
+                s.AppendLine(Inv, $"- [{box}] {r.Name}: {t.Description} — {t.Figure}{flag}");
             }
         }
         return s.ToString();

@@ -37,7 +37,8 @@ public sealed record Extra(string Key, double Value, string Label)
 /// <param name="Description">The target, e.g. "≤ 20 ns per node forward + backward".</param>
 /// <param name="Figure">The measured figure, e.g. "13.2 ns".</param>
 /// <param name="Met">Whether the figure meets the target.</param>
-public sealed record TargetCheck(string Description, string Figure, bool Met);
+/// <param name="Checked">False when the run could not check the target (a comparison without an earlier run); Met is then false.</param>
+public sealed record TargetCheck(string Description, string Figure, bool Met, bool Checked = true);
 
 /// <summary>
 /// Whether two engines computed the same gradients: the largest elementwise relative error, each difference
@@ -110,6 +111,12 @@ public sealed record WorkloadResult(
     double[] OursGradient,
     double[] TorchGradient)
 {
+    /// <summary>
+    /// Whether the row has the target "no slower than before", checked against an earlier run given with
+    /// <c>--compare</c> (see <see cref="Comparison.NoSlower"/>).
+    /// </summary>
+    public bool NoSlowerThanBefore { get; init; }
+
     /// <summary>TorchSharp's time over ours: above 1 means this library is faster.</summary>
     public double Speedup => TorchMs / OursMs;
 

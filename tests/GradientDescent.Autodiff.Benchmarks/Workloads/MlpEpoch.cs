@@ -166,8 +166,8 @@ public sealed class MlpEpoch : IWorkload
                 GradientCheck.Compare($"all parameters after the epoch ({batches} steps)", oursFinal, torchFinal));
             double speedup = torchTiming.MedianMs / ours.MedianMs;
             TargetCheck target = batch <= 32
-                ? new TargetCheck("at least as fast as TorchSharp at batch 32", $"{speedup:0.00}×", speedup >= 1)
-                : new TargetCheck($"within 2× of TorchSharp at batch {batch}", $"{speedup:0.00}× (ours/torch = {1 / speedup:0.00})", speedup >= 0.5);
+                ? new TargetCheck("≥ 1× TorchSharp at batch 32", $"{speedup:0.00}×", speedup >= 1)
+                : new TargetCheck($"≥ 0.8× TorchSharp at batch {batch} (libtorch has MKL's GEMM)", $"{speedup:0.00}× (ours/torch = {1 / speedup:0.00})", speedup >= 0.8);
             return new WorkloadResult(
                 $"{Name}_b{batch}", ours.MedianMs, torchTiming.MedianMs, $"epoch ({batches} steps)",
                 [
@@ -175,7 +175,7 @@ public sealed class MlpEpoch : IWorkload
                     new Extra("torch_us_per_step", torchTiming.MedianMs * 1e3 / batches, "torch µs/step"),
                     new Extra("alloc_bytes_per_step", allocPerStep, "alloc B/step"),
                 ],
-                [target],
+                [target, new TargetCheck("0 bytes allocated per step (tape reused with Clear)", $"{allocPerStep:0} B", allocPerStep == 0)],
                 check,
                 rows == 10_000 ? null : $"{rows} rows (tiny).",
                 oursFirstGrad, torchFirstGrad);

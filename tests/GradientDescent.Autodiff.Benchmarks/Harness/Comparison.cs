@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Text;
+
+namespace GradientDescent.Autodiff.Benchmarks;
+
+/// <summary>One BENCH line read back from a run's output: the row's name and its numeric figures.</summary>
+/// <param name="Name">The row name, e.g. <c>deep_chain</c> or <c>logreg_full_batch_n100000</c>.</param>
+/// <param name="Figures">Every <c>key=value</c> whose value is a number (ours_ms, torch_ms, speedup, the extras).</param>
+public sealed record BenchRecord(string Name, IReadOnlyDictionary<string, double> Figures)
+{
+    /// <summary>This library's milliseconds, or NaN if the line has none.</summary>
+    public double OursMs => Figure("ours_ms");
+
+    /// <summary>TorchSharp's milliseconds, or NaN (trainer_overhead has no TorchSharp side).</summary>
+    public double TorchMs => Figure("torch_ms");
+
+    /// <summary>The figure named <paramref name="key"/>, or NaN.</summary>
+    public double Figure(string key) => Figures.TryGetValue(key, out double v) ? v : double.NaN;
+
+    /// <summary>
+    /// Reads <c>BENCH name key=value key=value …</c> (what <see cref="Report.BenchLine"/> prints); values that are not
+    /// numbers (grad_ok=true) are left out. Null for any other line.
+    /// </summary>
+    public static BenchRecord? Parse(string line)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        string[] tokens = line.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (tokens.Length < 2 || tokens[0] != "BENCH" || tokens[1].Contains('=', StringComparison.Ordinal)) return null;
+        var figures = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (string token in tokens.AsSpan(2))
+        {
+            int eq = token.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0) continue;
+            if (double.TryParse(token.AsSpan(eq + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)) figures[token[..eq]] = v;
+        }
+        return new BenchRecord(tokens[1], figures);
+    }
+}
+
+/// <summary>
+/// This run against an earlier one (<c>--compare FILE</c>): before → now per row, for this library and TorchSharp, and
+/// the "no slower than before" targets.
+/// </summary>
+/// <remarks>
+/// TorchSharp's ratio is the control: TorchSharp did not change between the runs, so its ratio shows how much the
+/// machine itself (load, clocks) changed. A row is "no slower" when ours now ≤ (1 + <see cref="NoiseMargin"/>) × ours before.
+/// </remarks>
+public sealed class Comparison
+{
+    /// <summary>
+    /// How much slower than before still counts as "no slower": 5 %, about the run-to-run spread of medians
+    /// on a quiet 2-core machine.
+    /// </summary>
+    public const double NoiseMargin = 0.05;
+
+    private readonly Dictionary<string, BenchRecord> _before;
+
+    private Comparison(string source, Dictionary<string, BenchRecord> before)
+    {
+        Source = source;
+        _before = before;
+    }
+
+    /// <summary>Where the earlier run came from (the file name).</summary>
+    public string Source { get; }
+
+    /// <summary>The earlier run's rows by name.</summary>
+    public IReadOnlyDictionary<string, BenchRecord> Before => _before;
+
+    /// <summary>
+    /// Reads the BENCH lines of an earlier run's output (a row printed twice, as every run does, counts once: the last
+    /// line wins). Null and a message when there is none: the message names the source and says what to pass.
+    /// </summary>
+    public static Comparison? Parse(string source, IEnumerable<string> lines, out string? message)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(lines);
+        var before = new Dictionary<string, BenchRecord>(StringComparer.Ordinal);
+        foreach (string line in lines)
+        {
+            if (BenchRecord.Parse(line) is { } record) before[record.Name] = record;
+        }
+        if (before.Count == 0)
+        {
+            message = $"--compare {source}: no BENCH lines in it; pass the saved output of an earlier run of this program (its lines 'BENCH <row> ours_ms=… torch_ms=…').";
+            return null;
+        }
+        message = null;
+        return new Comparison(source, before);
+    }
+
+    /// <summary>Reads <paramref name="path"/> as in <see cref="Parse"/>; null and a message if it cannot be read.</summary>
+    public static Comparison? Read(string path, out string? message)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        try
+        {
+            return Parse(Path.GetFileName(path), File.ReadAllLines(path), out message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            message = $"--compare {path}: cannot read it ({e.Message}); pass the saved output of an earlier run of this program.";
+            return null;
+        }
+    }
+
+    /// <summary>The earlier run's row named <paramref name="name"/>, or null.</summary>
+    public BenchRecord? BeforeOf(string name) => _before.GetValueOrDefault(name);
+
+    /// <summary>
+    /// The Markdown table: per row of this run, ours before → now and now/before, TorchSharp's the same, and the
+    /// speed-up before → now. Rows the earlier run did not have say so.
+    /// </summary>
+    public string Table(IEnumerable<WorkloadResult> now)
+    {
+        ArgumentNullException.ThrowIfNull(now);
+        var inv = CultureInfo.InvariantCulture;
+        var s = new StringBuilder();
+        s.AppendLine("| row | ours before → now | ours now/before | TorchSharp before → now | TorchSharp now/before | speed-up before → now |");
+        s.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (WorkloadResult r in now)
+        {
+            if (BeforeOf(r.Name) is not { } b)
+            {
+                s.AppendLine(inv, $"| {r.Name} | — → {Report.Time(r.OursMs)} | not in the before run | — → {Report.Time(r.TorchMs)} | | — → {Speedup(r.Speedup)} |");
+                continue;
+            }
+            s.AppendLine(inv, $"| {r.Name} | {Report.Time(b.OursMs)} → {Report.Time(r.OursMs)} | {Ratio(r.OursMs, b.OursMs)} | {Report.Time(b.TorchMs)} → {Report.Time(r.TorchMs)} | {Ratio(r.TorchMs, b.TorchMs)} | {Speedup(b.TorchMs / b.OursMs)} → {Speedup(r.Speedup)} |");
+        }
+        return s.ToString();
+    }
+
+    /// <summary>
+    /// The "no slower than before" target of <paramref name="row"/> against <paramref name="comparison"/>: met when
+    /// ours now ≤ (1 + <see cref="NoiseMargin"/>) × ours before; not checked without an earlier run or without the row in it.
+    /// </summary>
+    public static TargetCheck NoSlower(WorkloadResult row, Comparison? comparison)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var inv = CultureInfo.InvariantCulture;
+        string description = string.Create(inv, $"no slower than before (ours now ≤ {1 + NoiseMargin:0.00}× before: {NoiseMargin:0 %} noise margin)");
+        if (comparison is null) return new TargetCheck(description, "no before run (pass --compare FILE)", Met: false, Checked: false);
+        if (comparison.BeforeOf(row.Name) is not { } b || !(b.OursMs > 0))
+        {
+            return new TargetCheck(description, $"{row.Name} is not in {comparison.Source}", Met: false, Checked: false);
+        }
+        double ratio = row.OursMs / b.OursMs;
+        string figure = string.Create(inv, $"{Report.Time(b.OursMs)} → {Report.Time(row.OursMs)} ({ratio:0.00}×; TorchSharp {Ratio(row.TorchMs, b.TorchMs)}) vs {comparison.Source}");
+        return new TargetCheck(description, figure, ratio <= 1 + NoiseMargin);
+    }
+
+    private static string Ratio(double now, double before) =>
+        double.IsFinite(now / before) ? (now / before).ToString("0.00", CultureInfo.InvariantCulture) + "×" : "n/a";
+
+    private static string Speedup(double v) =>
+        double.IsFinite(v) ? v.ToString(v >= 100 ? "0" : "0.00", CultureInfo.InvariantCulture) + "×" : "n/a";
+}
