@@ -29,11 +29,11 @@ internal static class Gemm
     internal const int Nc = 128;
 
     /// <summary>
-    /// Multiply-adds per part below which a product is not split: about 8 µs of one core's work (the micro-kernel
-    /// runs at about 8 · 10⁹ multiply-adds per second here), against about 1 µs to wake a spinning worker. Measured on
-    /// the MLP's products: 32 × 128 × 64 (2.6 · 10⁵) gains from two parts, 32 × 10 × 128 does not.
+    /// Multiply-adds per part below which a product is not split: 2¹⁷ take about 6 µs on one core (the 6 × 8 kernel
+    /// runs at about 2 · 10¹⁰ multiply-adds per second here), several times the cost of handing a range to a spinning
+    /// worker (about 1 µs). The MLP's 32 × 128 × 64 and larger products split in two; its 32 × 10 × 128 does not.
     /// </summary>
-    internal const long ParallelGrain = 1 << 16;
+    internal const long ParallelGrain = 1 << 17;
 
     /// <summary>The micro-kernels; <see cref="Default"/> picks by hardware, tests force either.</summary>
     internal enum MicroKernel
