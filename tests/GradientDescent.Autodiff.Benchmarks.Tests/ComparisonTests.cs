@@ -6,6 +6,8 @@ namespace GradientDescent.Autodiff.Benchmarks.Tests;
 public sealed class ComparisonTests
 {
     private const string Before = """
+        # GradientDescent.Autodiff vs TorchSharp (full run)
+
         ## deep_chain: ...
         BENCH deep_chain ours_ms=20 torch_ms=9000 speedup=450 ns_per_node=20 grad_max_rel_err=0e+0 grad_ok=true
         (deep_chain took 5.2 s)
@@ -13,6 +15,7 @@ public sealed class ComparisonTests
         BENCH op_overhead_add_n1 ours_ms=9.67876E-05 torch_ms=0.0210201 speedup=217.177
         | deep_chain | 1000k ops fwd+bwd | 20 ms | 9 s | 450× |
         BENCH deep_chain ours_ms=19 torch_ms=9400 speedup=494.7 ns_per_node=19 grad_ok=true
+        BENCH small_batch_sgd ours_ms=25 torch_ms=700 speedup=28 us_per_step=2.5 torch_us_per_step=70 alloc_bytes_per_step=0
         """;
 
     private static WorkloadResult Row(string name, double oursMs, double torchMs, bool noSlower = false) =>
@@ -93,7 +96,8 @@ public sealed class ComparisonTests
     {
         // deep_chain is printed twice (after its section and at the end of a run): the later line counts.
         Comparison c = Parsed();
-        Assert.Equal(3, c.Before.Count);
+        Assert.Equal(4, c.Before.Count);
+        Assert.Equal("full run", c.Run);
         Assert.Equal(19.0, c.BeforeOf("deep_chain")!.OursMs);
         Assert.Null(c.BeforeOf("mlp_epoch_b32"));
     }
@@ -135,22 +139,22 @@ public sealed class ComparisonTests
         Assert.False(none.Checked);
         Assert.Contains("--compare", none.Figure, StringComparison.Ordinal);
 
-        TargetCheck missing = Comparison.NoSlower(Row("small_batch_sgd", 24, 700), Parsed());
+        TargetCheck missing = Comparison.NoSlower(Row("micrograd_mlp", 1.3, 700), Parsed());
         Assert.False(missing.Checked);
-        Assert.Contains("small_batch_sgd is not in before.txt", missing.Figure, StringComparison.Ordinal);
+        Assert.Contains("micrograd_mlp is not in before.txt", missing.Figure, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Targets_NoSlowerRows_GetTheComparisonTarget_Marked()
     {
-        WorkloadResult[] rows = [Row("deep_chain", 38, 9400, noSlower: true), Row("small_batch_sgd", 24, 700, noSlower: true), Row("jvp", 28, 27000)];
+        WorkloadResult[] rows = [Row("deep_chain", 38, 9400, noSlower: true), Row("micrograd_mlp", 1.3, 700, noSlower: true), Row("jvp", 28, 27000)];
         string text = Report.Targets(rows, Parsed());
         string[] lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         // Each row's own target, plus "no slower" for the two rows that have it: 3 + 2 lines.
         Assert.Equal(5, lines.Length);
         // deep_chain: 38 ms now against 19 ms before is 2× slower.
         Assert.Contains(lines, l => l.StartsWith("- [ ] deep_chain: no slower than before", StringComparison.Ordinal) && l.EndsWith("(NOT MET)", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("- [?] small_batch_sgd: no slower than before", StringComparison.Ordinal) && l.EndsWith("(NOT CHECKED)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("- [?] micrograd_mlp: no slower than before", StringComparison.Ordinal) && l.EndsWith("(NOT CHECKED)", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("jvp: no slower", StringComparison.Ordinal));
     }
 
@@ -168,5 +172,22 @@ public sealed class ComparisonTests
     {
         Assert.Contains("Parallelism.ThreadCount = 1 (set by --threads)", MachineInfo.ThreadsLine(1, fromCommandLine: true, torchThreads: 2), StringComparison.Ordinal);
         Assert.Contains("torch.get_num_threads() = 2", MachineInfo.ThreadsLine(1, fromCommandLine: true, torchThreads: 2), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NoSlower_RowsWithAPerStepFigure_AreComparedPerStep()
+    {
+        // Before: 10,000 steps in 25 ms, 2.5 µs/step. Now (--quick): 2,000 steps in 6 ms, 3 µs/step: fewer ms in all,
+        // yet 1.2× slower per step — not met.
+        WorkloadResult quick = Row("small_batch_sgd", 6, 150, noSlower: true) with
+        {
+            Extras = [new Extra("us_per_step", 3, "µs/step"), new Extra("torch_us_per_step", 75, "torch µs/step")],
+        };
+        TargetCheck t = Comparison.NoSlower(quick, Parsed());
+        Assert.True(t.Checked);
+        Assert.False(t.Met);
+        Assert.Contains("2.5 µs → 3 µs per step (1.20×; TorchSharp 1.07×)", t.Figure, StringComparison.Ordinal);
+        Assert.Contains("| small_batch_sgd | 2.5 µs/step → 3 µs/step | 1.20× | 70 µs/step → 75 µs/step | 1.07× | 28.00× → 25.00× |",
+            Parsed().Table([quick]), StringComparison.Ordinal);
     }
 }

@@ -75,9 +75,9 @@ Console.Write(Report.Targets(results, comparison));
 Console.WriteLine();
 if (comparison is not null)
 {
-    Console.WriteLine($"## Compared with {comparison.Source}");
+    Console.WriteLine($"## Compared with {comparison.Source}{(comparison.Run is { } run ? $" ({run})" : "")}");
     Console.WriteLine();
-    Console.WriteLine($"now/before below 1 is faster now. TorchSharp did not change between the runs: its ratio shows how much the machine itself did. \"No slower\" allows {Comparison.NoiseMargin:0 %} of noise.");
+    Console.WriteLine($"now/before below 1 is faster now. TorchSharp did not change between the runs: its ratio shows how much the machine itself did. \"No slower\" allows {Comparison.NoiseMargin:0 %} of noise. Rows with a per-step figure (us_per_step) are compared per step, so runs of different lengths (--quick or not) compare.");
     Console.WriteLine();
     Console.Write(comparison.Table(results));
     Console.WriteLine();
