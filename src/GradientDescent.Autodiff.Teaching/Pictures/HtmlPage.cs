@@ -158,7 +158,7 @@ public static class HtmlPage
         sb.AppendLine("</tbody></table></section>");
     }
 
-    private static string Number(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+    private static string Number(double v) => Tape.Number(v);
 
     private static string Show(IReadOnlyList<double> v) => Palette.Xml(Tape.Show([.. v], 4));
 

@@ -108,5 +108,5 @@ public sealed partial class BackwardTrace
         return sb.Append(']').ToString();
     }
 
-    private static string Number(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+    private static string Number(double v) => Tape.Number(v);
 }

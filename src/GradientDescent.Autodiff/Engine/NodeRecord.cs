@@ -9,7 +9,12 @@ internal enum NodeFlags : byte
     None = 0,
     /// <summary>A gradient flows into this node (it depends on a parameter and was not detached).</summary>
     RequiresGrad = 1,
-    /// <summary>The value lives in caller-owned storage (<see cref="Tape"/>'s external table), not in the arena.</summary>
+    /// <summary>
+    /// The value is not in the arena. With a negative offset it lives in caller-owned storage (<see cref="Tape"/>'s
+    /// external table: constants recorded in place); with an offset ≥ 0 it is a vector or matrix parameter read in
+    /// place (or a view of one): the value is the parameter's own array, and the offset locates the gradient and
+    /// tangent slots, as for any arena node.
+    /// </summary>
     External = 2,
     /// <summary>The node shares storage with its input (a view); its derivative rule is the identity on that storage.</summary>
     View = 4,
@@ -19,6 +24,13 @@ internal enum NodeFlags : byte
     /// Cleared when the node is processed, so every node is unmarked outside a backward pass.
     /// </summary>
     Reached = 8,
+    /// <summary>
+    /// Set during a backward pass once the node's gradient slot holds a partial sum (its first contribution assigned
+    /// it, or it was zeroed for a rule that adds); a slot without it holds whatever an earlier pass left, and is never
+    /// read. Kept after the pass (∂L/∂node of the nodes it reached); a new pass on the same recording clears it first.
+    /// For a view the flag is about the storage it shares: set on the view once its storage root is initialised.
+    /// </summary>
+    Initialized = 16,
 }
 
 /// <summary>

@@ -81,12 +81,16 @@ public sealed partial class Tape
             throw new InvalidOperationException(
                 $"Backward: the output ({o.Op}, node {output}) does not depend on any parameter, or was detached or recorded under NoGrad; there is nothing to differentiate. Use tape.Use(parameter) for the values you want gradients of.");
         }
+        VerifyParameterVersions(output, "Backward");
         if (DetectAnomalies) VerifyConstants(output);
+        // No clearing of the gradient arena: a slot is written by the first contribution to it (or zeroed on first
+        // touch by a rule that only adds), so a pass costs nothing for the nodes it does not reach. Only marks left by
+        // an earlier pass over this same recording (retainGraph) or by a failed pass need clearing.
         if (Grads.Length < ValueCount) Grads = new double[Values.Length];
-        else Array.Clear(Grads, 0, ValueCount);
-        seed.CopyTo(GradSpan(output));
+        if (_reachedMarksLeft || _backwardGeneration == Generation) ClearReachedMarks();
+        // (For a view output AddTarget zeroes the whole root, so the root's other elements read 0.)
+        seed.CopyTo(AddTarget(output));
         if (DetectAnomalies) CheckFinite(output, GradSpan(output), "seed gradient");
-        if (_reachedMarksLeft) ClearReachedMarks();
         // Before the loop takes the arrays into locals: an observer may grow them here, never inside the loop.
         observer.Start(this, output);
 
@@ -121,27 +125,100 @@ public sealed partial class Tape
 
     private void ClearReachedMarks()
     {
-        for (int i = 0; i < Count; i++) Nodes[i].Flags &= ~NodeFlags.Reached;
+        for (int i = 0; i < Count; i++) Nodes[i].Flags &= ~(NodeFlags.Reached | NodeFlags.Initialized);
         _reachedMarksLeft = false;
     }
 
+    /// <summary>
+    /// The gradient slot of <paramref name="input"/> as the destination of a rule that adds into it: zeroed on the
+    /// first touch of this pass (for a view, its storage root is), then returned as it is.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal Span<double> AddTarget(int input)
+    {
+        if ((Nodes[input].Flags & NodeFlags.Initialized) == 0) Initialize(input);
+        return GradSpan(input);
+    }
+
+    /// <summary>
+    /// The gradient slot of <paramref name="input"/> as the destination of a rule that writes every element of it:
+    /// <paramref name="assign"/> is true when the slot holds nothing of this pass yet, and the rule must then store
+    /// its contribution (no clearing, no read of the old contents); false when it must add. A view is never assigned
+    /// (its storage may hold its root's other contributions).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal Span<double> GradTarget(int input, out bool assign)
+    {
+        ref NodeRecord n = ref Nodes[input];
+        NodeFlags f = n.Flags;
+        if ((f & (NodeFlags.Initialized | NodeFlags.View)) == 0)
+        {
+            n.Flags = f | NodeFlags.Initialized;
+            assign = true;
+        }
+        else
+        {
+            if ((f & NodeFlags.Initialized) == 0) Initialize(input);
+            assign = false;
+        }
+        return GradSpan(input);
+    }
+
+    /// <summary>Zeroes the gradient storage of <paramref name="input"/> (a view's root, when still untouched) and marks it initialised.</summary>
+    private void Initialize(int input)
+    {
+        ref NodeRecord n = ref Nodes[input];
+        if ((n.Flags & NodeFlags.View) != 0)
+        {
+            int root = input;
+            while ((Nodes[root].Flags & NodeFlags.View) != 0) root = Nodes[root].A;
+            if ((Nodes[root].Flags & NodeFlags.Initialized) == 0)
+            {
+                GradSpan(root).Clear();
+                Nodes[root].Flags |= NodeFlags.Initialized;
+            }
+        }
+        else
+        {
+            GradSpan(input).Clear();
+        }
+        n.Flags |= NodeFlags.Initialized;
+    }
+
+    /// <summary>
+    /// Whether the last backward pass left ∂L/∂node in node <paramref name="i"/>'s slot (it reached the node, or for a
+    /// view, its storage); otherwise the gradient is 0.
+    /// </summary>
+    internal bool HasGradient(int i)
+    {
+        if (_backwardGeneration != Generation || i >= _backwardCount || !Nodes[i].RequiresGrad) return false;
+        while ((Nodes[i].Flags & (NodeFlags.View | NodeFlags.Initialized)) == NodeFlags.View) i = Nodes[i].A;
+        return (Nodes[i].Flags & NodeFlags.Initialized) != 0;
+    }
+
     /// <summary>Marks the inputs of <paramref name="n"/> that take a gradient as reached (see <see cref="NodeFlags.Reached"/>).</summary>
+    /// <remarks>
+    /// An input whose slot the rule left untouched (a zero derivative, such as sign's, writes nothing) is zeroed here,
+    /// so that its own rule reads 0 and not what an earlier pass left.
+    /// </remarks>
     private void MarkInputs(ref NodeRecord n)
     {
-        NodeRecord[] nodes = Nodes;
         if (HasOperandList(n.Op))
         {
-            for (int k = n.A, end = n.A + n.B; k < end; k++) Mark(ref nodes[Operands[k]]);
+            for (int k = n.A, end = n.A + n.B; k < end; k++) Mark(Operands[k]);
             return;
         }
         if (n.Op is OpKind.Constant or OpKind.Parameter) return;
-        Mark(ref nodes[n.A]);
-        if (HasSecondInput(n)) Mark(ref nodes[n.B]);
+        Mark(n.A);
+        if (HasSecondInput(n)) Mark(n.B);
+    }
 
-        static void Mark(ref NodeRecord input)
-        {
-            if ((input.Flags & NodeFlags.RequiresGrad) != 0) input.Flags |= NodeFlags.Reached;
-        }
+    private void Mark(int input)
+    {
+        ref NodeRecord r = ref Nodes[input];
+        if ((r.Flags & NodeFlags.RequiresGrad) == 0) return;
+        if ((r.Flags & NodeFlags.Initialized) == 0) Initialize(input);
+        r.Flags |= NodeFlags.Reached;
     }
 
     /// <summary>
@@ -193,8 +270,8 @@ public sealed partial class Tape
             {
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
-                double x = a.Offset >= 0 ? Values[a.Offset] : ValueOf(n.A);
-                double y = b.Offset >= 0 ? Values[b.Offset] : ValueOf(n.B);
+                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ValueOf(n.A);
+                double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ValueOf(n.B);
                 // The two ops that dominate scalar graphs get their local derivatives written out (the same
                 // arithmetic as Arithmetic.Local, without its switch per operand); the rest go through Local.
                 double ga, gb;
@@ -208,25 +285,16 @@ public sealed partial class Tape
                         gb = Arithmetic.Local(n.Op, 1, g, x, y, result);
                         break;
                 }
-                if ((a.Flags & NodeFlags.RequiresGrad) != 0)
-                {
-                    grads[a.Offset] += ga;
-                    a.Flags |= NodeFlags.Reached;
-                }
-                if ((b.Flags & NodeFlags.RequiresGrad) != 0)
-                {
-                    grads[b.Offset] += gb;
-                    b.Flags |= NodeFlags.Reached;
-                }
+                Contribute(ref a, n.A, ga, grads);
+                Contribute(ref b, n.B, gb, grads);
                 return true;
             }
             case >= OpKind.Negate and <= OpKind.MinConstant:
             {
                 ref NodeRecord a = ref nodes[n.A];
                 if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
-                double x = a.Offset >= 0 ? Values[a.Offset] : ValueOf(n.A);
-                grads[a.Offset] += g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux);
-                a.Flags |= NodeFlags.Reached;
+                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ValueOf(n.A);
+                Contribute(ref a, n.A, g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux), grads);
                 return true;
             }
             case OpKind.Parameter:
@@ -235,6 +303,32 @@ public sealed partial class Tape
                 return true;
             default:
                 return false;
+        }
+    }
+
+    /// <summary>
+    /// Adds a one-element contribution into input <paramref name="index"/>'s slot, or stores it there when it is the
+    /// first (the slot was not cleared), and marks the input reached. Views go the general way (their slot is part of
+    /// their root's storage).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void Contribute(ref NodeRecord a, int index, double contribution, double[] grads)
+    {
+        NodeFlags f = a.Flags;
+        if ((f & (NodeFlags.Initialized | NodeFlags.View)) == NodeFlags.Initialized)
+        {
+            grads[a.Offset] += contribution;
+            a.Flags = f | NodeFlags.Reached;
+        }
+        else if ((f & (NodeFlags.RequiresGrad | NodeFlags.View)) == NodeFlags.RequiresGrad)
+        {
+            grads[a.Offset] = contribution;
+            a.Flags = f | NodeFlags.Reached | NodeFlags.Initialized;
+        }
+        else if ((f & NodeFlags.RequiresGrad) != 0)
+        {
+            AddTarget(index)[0] += contribution;
+            a.Flags |= NodeFlags.Reached;
         }
     }
 
@@ -321,7 +415,7 @@ public sealed partial class Tape
             throw new InvalidOperationException(
                 $"Grad: no backward pass has run on this tape since it was last cleared; call Backward on a loss first (node {i}, {n.Op}).");
         }
-        if (!n.RequiresGrad || i >= _backwardCount) destination.Clear();
+        if (!HasGradient(i)) destination.Clear();
         else GradSpan(i).CopyTo(destination);
     }
 }

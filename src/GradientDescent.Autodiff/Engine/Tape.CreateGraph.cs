@@ -86,6 +86,7 @@ public sealed partial class Tape
             throw new InvalidOperationException(
                 "Grad: the graph was freed by an earlier Backward; pass retainGraph: true to that Backward, or Clear() the tape and record it again.");
         }
+        VerifyParameterVersions(output, "Grad");
         var wrt = new int[inputs.Count];
         int lowest = output;
         for (int k = 0; k < wrt.Length; k++)

@@ -65,6 +65,7 @@ public sealed partial class Tape
                 "Jvp: the graph was freed by Backward; pass retainGraph: true to Backward to use the graph afterwards, or Clear() the tape and record it again.");
         }
         CheckSeeds(parameters, tangents);
+        VerifyParameterVersions(output, "Jvp");
         if (Tangents.Length < ValueCount) Tangents = new double[Values.Length];
         NodeRecord[] nodes = Nodes;
         bool detect = DetectAnomalies;
@@ -124,8 +125,8 @@ public sealed partial class Tape
             {
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
-                double x = a.Offset >= 0 ? Values[a.Offset] : ValueOf(n.A);
-                double y = b.Offset >= 0 ? Values[b.Offset] : ValueOf(n.B);
+                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ValueOf(n.A);
+                double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ValueOf(n.B);
                 bool ga = (a.Flags & NodeFlags.RequiresGrad) != 0, gb = (b.Flags & NodeFlags.RequiresGrad) != 0;
                 double result = Values[n.Offset], dot = 0;
                 // ẏ = (∂y/∂a)·ȧ + (∂y/∂b)·ḃ: Local is linear in its g, so it maps a tangent as it maps a gradient.
@@ -137,7 +138,7 @@ public sealed partial class Tape
             case >= OpKind.Negate and <= OpKind.MinConstant:
             {
                 ref NodeRecord a = ref nodes[n.A];
-                double x = a.Offset >= 0 ? Values[a.Offset] : ValueOf(n.A);
+                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ValueOf(n.A);
                 tangents[n.Offset] = Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux) * tangents[a.Offset];
                 return true;
             }

@@ -124,7 +124,7 @@ public sealed partial class Tape
         {
             NodeInfo info = Describe(i);
             sb.Append(c, $"%{i,-4} {Label(info),-32} {info.Shape,-10} = {Show(ValueSpan(i), maxElements)}");
-            if (grads && info.RequiresGrad && i < _backwardCount) sb.Append(c, $"   ∂L/∂ = {Show(GradSpan(i), maxElements)}");
+            if (grads && info.RequiresGrad && i < _backwardCount) sb.Append(c, $"   ∂L/∂ = {Show(HasGradient(i) ? GradSpan(i) : new double[info.Shape.Length], maxElements)}");
             sb.AppendLine();
         }
         return sb.ToString();
@@ -158,14 +158,19 @@ public sealed partial class Tape
         return info.Name is null ? op + inputs : $"{info.Name} = {op}{inputs}";
     }
 
-    /// <summary>Up to <paramref name="max"/> values, G6, invariant culture: "0.5" for one value, "[1, 2, 3, …]" for more.</summary>
+    /// <summary>
+    /// Up to <paramref name="max"/> values, G6, invariant culture: "0.5" for one value, "[1, 2, 3, …]" for more. A
+    /// negative zero (a zero factor times a negative gradient) shows as 0: it equals 0, and "−0" would puzzle a reader.
+    /// </summary>
     internal static string Show(ReadOnlySpan<double> v, int max)
     {
-        var c = CultureInfo.InvariantCulture;
-        if (v.Length == 1) return v[0].ToString("G6", c);
+        if (v.Length == 1) return Number(v[0]);
         var sb = new StringBuilder("[");
-        for (int k = 0; k < Math.Min(v.Length, max); k++) sb.Append(k == 0 ? "" : ", ").Append(v[k].ToString("G6", c));
+        for (int k = 0; k < Math.Min(v.Length, max); k++) sb.Append(k == 0 ? "" : ", ").Append(Number(v[k]));
         if (v.Length > max) sb.Append(", …");
         return sb.Append(']').ToString();
     }
+
+    /// <summary>G6, invariant culture, −0 as 0.</summary>
+    internal static string Number(double v) => (v == 0 ? 0.0 : v).ToString("G6", CultureInfo.InvariantCulture);
 }

@@ -176,21 +176,66 @@ public sealed partial class Tape
     /// <summary>Uses a scalar parameter on this tape: its current value, and a gradient that backward adds into <see cref="Parameter.Grad"/>.</summary>
     public Scalar Use(ScalarParameter parameter) => new(this, UseParameter(parameter));
 
-    /// <summary>Uses a vector parameter on this tape (see <see cref="Use(ScalarParameter)"/>).</summary>
+    /// <summary>
+    /// Uses a vector parameter on this tape: its values are read in place, without a copy, and backward adds ∂L/∂p into
+    /// <see cref="Parameter.Grad"/>. Backward must come before the parameter changes: after an optimizer step it throws
+    /// (the graph's values would be stale). Writing <see cref="Parameter.Value"/> by hand in between is not detected,
+    /// except with <see cref="DetectAnomalies"/>, which checksums the values.
+    /// </summary>
     public Vector Use(VectorParameter parameter) => new(this, UseParameter(parameter));
 
-    /// <summary>Uses a matrix parameter on this tape (see <see cref="Use(ScalarParameter)"/>).</summary>
+    /// <summary>Uses a matrix parameter on this tape, read in place (see <see cref="Use(VectorParameter)"/>).</summary>
     public Matrix Use(MatrixParameter parameter) => new(this, UseParameter(parameter));
 
+    /// <remarks>
+    /// A vector or matrix parameter is read in place: the leaf's value is <see cref="Parameter.Value"/> itself, with
+    /// no copy (the arena only gives it gradient slots), and its version is noted so that backward, a tangent sweep
+    /// or tape.Grad refuses to run after the parameter was changed by an optimizer step (the graph's values would no
+    /// longer match; PyTorch's "modified by an inplace operation"). A scalar parameter is copied, which costs one
+    /// store and keeps the scalar fast path.
+    /// </remarks>
     private int UseParameter(Parameter parameter)
     {
         ArgumentNullException.ThrowIfNull(parameter);
-        // Parameters are copied into the arena: the copy gives the leaf a gradient slot, and an optimizer step taken
-        // before backward cannot change the values the recorded graph was computed with.
-        int i = Append(OpKind.Parameter, ParameterTable.Count, -1, parameter.Shape, IsNoGrad ? NodeFlags.None : NodeFlags.RequiresGrad);
+        NodeFlags flags = IsNoGrad ? NodeFlags.None : NodeFlags.RequiresGrad;
+        int length = parameter.Value.Length;
+        if (length == 1)
+        {
+            int s = Append(OpKind.Parameter, ParameterTable.Count, -1, parameter.Shape, flags);
+            ParameterTable.Add(parameter);
+            Values[Nodes[s].Offset] = parameter.Value[0];
+            return s;
+        }
+        int i = Append(OpKind.Parameter, ParameterTable.Count, -1, parameter.Shape, flags | NodeFlags.External);
         ParameterTable.Add(parameter);
-        parameter.Value.AsSpan().CopyTo(Values.AsSpan(Nodes[i].Offset, parameter.Value.Length));
+        if (_inPlaceGeneration != _generation)
+        {
+            _inPlaceUses.Clear();
+            _inPlaceGeneration = _generation;
+        }
+        _inPlaceUses.Add((i, parameter, parameter.Version));
+        if (DetectAnomalies) (_constantChecksums ??= []).Add((i, Checksum(parameter.Value)));
         return i;
+    }
+
+    /// <summary>The vector and matrix parameters read in place on this recording, with their versions then (see <see cref="UseParameter"/>).</summary>
+    private readonly List<(int Node, Parameter Parameter, int Version)> _inPlaceUses = [];
+    /// <summary>The generation <see cref="_inPlaceUses"/> belongs to (a stale list is cleared on the next use, not by <see cref="Clear"/>).</summary>
+    private int _inPlaceGeneration = -1;
+
+    /// <summary>
+    /// Throws if a parameter read in place by a node up to <paramref name="output"/> has been updated (an optimizer
+    /// step) since it was used: the recorded values are no longer the parameter's.
+    /// </summary>
+    internal void VerifyParameterVersions(int output, string caller)
+    {
+        if (_inPlaceGeneration != _generation) return;
+        foreach (var (node, parameter, version) in _inPlaceUses)
+        {
+            if (node > output || parameter.Version == version) continue;
+            throw new InvalidOperationException(
+                $"{caller}: parameter {parameter.Name} {parameter.Shape} was modified in place after tape.Use recorded it (node {node}; version {version} then, {parameter.Version} now — an optimizer Step between the forward pass and {caller}). The graph reads vector and matrix parameters in place, so its gradient would mix old and new values. Call {caller} before optimizer.Step(), or Clear() the tape and record the step again with the new values.");
+        }
     }
 
     // ---------------------------------------------------------------- recording
@@ -227,7 +272,13 @@ public sealed partial class Tape
         ref readonly NodeRecord s = ref Nodes[source];
         int offset;
         NodeFlags flags = NodeFlags.View;
-        if ((s.Flags & NodeFlags.External) != 0)
+        if ((s.Flags & NodeFlags.External) != 0 && s.Offset >= 0)
+        {
+            // A view of a parameter read in place: gradient slots inside the leaf's, value from the parameter.
+            offset = s.Offset + start;
+            flags |= NodeFlags.External;
+        }
+        else if ((s.Flags & NodeFlags.External) != 0)
         {
             var (array, first) = External[~s.Offset];
             External.Add((array, first + start));
@@ -304,6 +355,12 @@ public sealed partial class Tape
         foreach (var (node, checksum) in _constantChecksums)
         {
             if (node > output || Checksum(ValueSpan(node)) == checksum) continue;
+            if (Nodes[node].Op == OpKind.Parameter)
+            {
+                Parameter p = ParameterTable[Nodes[node].A];
+                throw new InvalidOperationException(
+                    $"Backward: the values of parameter {p.Name} {p.Shape} (node {node}) changed after tape.Use recorded it. The tape reads vector and matrix parameters in place and backward reads them again, so the gradient would be wrong; change parameters only between steps (after backward, before the next recording).");
+            }
             throw new InvalidOperationException(
                 $"Backward: the array of constant node {node} ({Nodes[node].Shape}) changed after it was recorded. tape.Constant(double[]) reads the caller's array in place and backward reads it again, so the gradient would be wrong; leave the array unchanged until the tape is cleared, or record a copy (tape.Constant((double[])values.Clone())).");
         }
@@ -336,18 +393,28 @@ public sealed partial class Tape
     internal Span<double> ValueSpan(int i)
     {
         ref readonly NodeRecord n = ref Nodes[i];
-        if (n.Offset >= 0) return Values.AsSpan(n.Offset, n.Length);
-        var (array, start) = External[~n.Offset];
+        if ((n.Flags & NodeFlags.External) == 0) return Values.AsSpan(n.Offset, n.Length);
+        var (array, start) = ExternalStorage(i);
         return array.AsSpan(start, n.Length);
+    }
+
+    /// <summary>Where an external node's value lives: a caller's array (constants) or a parameter's (in-place leaves and their views).</summary>
+    private (double[] Array, int Start) ExternalStorage(int i)
+    {
+        ref readonly NodeRecord n = ref Nodes[i];
+        if (n.Offset < 0) return External[~n.Offset];
+        int root = i;
+        while (Nodes[root].Op != OpKind.Parameter) root = Nodes[root].A;
+        return (ParameterTable[Nodes[root].A].Value, n.Offset - Nodes[root].Offset);
     }
 
     /// <summary>The scalar value of node <paramref name="i"/> (its first element).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal double ValueOf(int i)
     {
-        int offset = Nodes[i].Offset;
-        if (offset >= 0) return Values[offset];
-        var (array, start) = External[~offset];
+        ref readonly NodeRecord n = ref Nodes[i];
+        if ((n.Flags & NodeFlags.External) == 0) return Values[n.Offset];
+        var (array, start) = ExternalStorage(i);
         return array[start];
     }
 
@@ -401,7 +468,7 @@ public sealed partial class Tape
     {
         if (!ReferenceEquals(a.TapeOrNull, this) || a.Generation != _generation || DetectAnomalies) return false;
         ref readonly NodeRecord n = ref Nodes[a.Index];
-        return n.Rows == 1 && n.Cols == 1 && n.Offset >= 0;
+        return n.Rows == 1 && n.Cols == 1 && (n.Flags & NodeFlags.External) == 0;
     }
 
     /// <summary>A scratch buffer of at least <paramref name="length"/> doubles, reused across calls.</summary>

@@ -96,7 +96,7 @@ internal static class BinaryCrossEntropyOps
         int ip = n.A;
         if (!t.Nodes[ip].RequiresGrad) return;
         ReadOnlySpan<double> p = t.ValueSpan(ip), y = t.ValueSpan(n.B);
-        Span<double> gp = t.GradSpan(ip);
+        Span<double> gp = t.AddTarget(ip);
         double scale = t.Grads[n.Offset] / p.Length;
         for (int k = 0; k < p.Length; k++) gp[k] += Local(n.Op, scale, p[k], y[k]);
     }

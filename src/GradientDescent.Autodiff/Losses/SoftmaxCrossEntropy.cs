@@ -63,7 +63,7 @@ internal static class SoftmaxCrossEntropyOps
         if (!t.Nodes[ix].RequiresGrad) return;
         var labels = (int[])t.Objects[n.B];
         ReadOnlySpan<double> x = t.ValueSpan(ix);
-        Span<double> gx = t.GradSpan(ix);
+        Span<double> gx = t.AddTarget(ix);
         int rows = labels.Length, cols = x.Length / rows;
         double scale = t.Grads[n.Offset] / rows;
         for (int r = 0; r < rows; r++)

@@ -60,7 +60,7 @@ internal static class Arithmetic
         }
         else
         {
-            Kernel(op, va, vb, y);
+            Split.Elementwise(va, vb, default, y, new ForwardKernel(op));
         }
         return new Node(t, t.Checked(i));
     }
@@ -96,6 +96,12 @@ internal static class Arithmetic
         OpKind.Minimum => double.IsNaN(x) || double.IsNaN(y) ? double.NaN : Math.Min(x, y),
         _ => throw new InvalidOperationException($"Arithmetic: {op} is not a binary elementwise op."),
     };
+
+    /// <summary>d = x ∘ y over one range.</summary>
+    private readonly struct ForwardKernel(OpKind op) : IElementKernel
+    {
+        public void Apply(ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<double> unused, Span<double> d) => Kernel(op, x, y, d);
+    }
 
     /// <summary>d = x ∘ y where x and y each have d's length or length 1.</summary>
     private static void Kernel(OpKind op, ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> d)
@@ -136,8 +142,8 @@ internal static class Arithmetic
         OpKind op = n.Op;
         bool ga = t.Nodes[ia].RequiresGrad, gb = t.Nodes[ib].RequiresGrad;
         ReadOnlySpan<double> gOut = t.GradSpan(i);
-        if (ga) Accumulate(t, op, 0, i, ia, ib, gOut, t.GradSpan(ia), n.Cols);
-        if (gb) Accumulate(t, op, 1, i, ia, ib, gOut, t.GradSpan(ib), n.Cols);
+        if (ga) Accumulate(t, op, 0, i, ia, ib, gOut, n.Cols);
+        if (gb) Accumulate(t, op, 1, i, ia, ib, gOut, n.Cols);
     }
 
     /// <summary>
@@ -297,33 +303,25 @@ internal static class Arithmetic
         }
     }
 
-    /// <summary>Adds operand <paramref name="wrt"/>'s contribution into its gradient, summing over broadcast positions.</summary>
-    private static void Accumulate(Tape t, OpKind op, int wrt, int i, int ia, int ib, ReadOnlySpan<double> g, Span<double> target, int cols)
+    /// <summary>
+    /// Puts operand <paramref name="wrt"/>'s contribution into its gradient — stored when it is the first, added
+    /// otherwise — summing over broadcast positions.
+    /// </summary>
+    private static void Accumulate(Tape t, OpKind op, int wrt, int i, int ia, int ib, ReadOnlySpan<double> g, int cols)
     {
         ReadOnlySpan<double> x = t.ValueSpan(ia), y = t.ValueSpan(ib);
         ReadOnlySpan<double> other = wrt == 0 ? y : x;
         int n = g.Length;
 
-        // Fast paths: same shape and the common ops need no scratch.
-        if (target.Length == n)
+        // Fast paths: same shape and the common ops need no scratch; split over the pool when long.
+        if (t.Nodes[wrt == 0 ? ia : ib].Length == n && op is OpKind.Add or OpKind.Subtract or OpKind.Multiply
+            && (op != OpKind.Multiply || other.Length == n || other.Length == 1))
         {
-            switch (op)
-            {
-                case OpKind.Add:
-                    TensorPrimitives.Add(target, g, target);
-                    return;
-                case OpKind.Subtract:
-                    if (wrt == 0) TensorPrimitives.Add(target, g, target);
-                    else TensorPrimitives.Subtract(target, g, target);
-                    return;
-                case OpKind.Multiply when other.Length == n:
-                    TensorPrimitives.MultiplyAdd(g, other, target, target);
-                    return;
-                case OpKind.Multiply when other.Length == 1:
-                    TensorPrimitives.MultiplyAdd(g, other[0], target, target);
-                    return;
-            }
+            Span<double> same = t.GradTarget(wrt == 0 ? ia : ib, out bool assign);
+            Split.Elementwise(g, op == OpKind.Multiply ? other : default, default, same, new BackwardKernel(op, wrt, assign));
+            return;
         }
+        Span<double> target = t.AddTarget(wrt == 0 ? ia : ib);
 
         // A broadcast operand of a sum or difference receives g itself, reduced: no contribution to compute.
         if (op == OpKind.Add || (op == OpKind.Subtract && wrt == 0))
@@ -352,6 +350,39 @@ internal static class Arithmetic
             }
         }
         ReduceInto(c, target, cols);
+    }
+
+    /// <summary>target (=|+=) g, −g or g·other over one range (the same-shape fast paths of the rule).</summary>
+    private readonly struct BackwardKernel(OpKind op, int wrt, bool assign) : IElementKernel
+    {
+        public void Apply(ReadOnlySpan<double> g, ReadOnlySpan<double> other, ReadOnlySpan<double> unused, Span<double> target)
+        {
+            if (op == OpKind.Multiply)
+            {
+                if (other.Length == 1)
+                {
+                    if (assign) TensorPrimitives.Multiply(g, other[0], target);
+                    else TensorPrimitives.MultiplyAdd(g, other[0], target, target);
+                }
+                else
+                {
+                    if (assign) TensorPrimitives.Multiply(g, other, target);
+                    else TensorPrimitives.MultiplyAdd(g, other, target, target);
+                }
+                return;
+            }
+            bool negate = op == OpKind.Subtract && wrt == 1;
+            if (assign)
+            {
+                if (negate) TensorPrimitives.Negate(g, target);
+                else g.CopyTo(target);
+            }
+            else
+            {
+                if (negate) TensorPrimitives.Subtract(target, g, target);
+                else TensorPrimitives.Add(target, g, target);
+            }
+        }
     }
 
     private static double Broadcast(ReadOnlySpan<double> v, int k, int col, int n) =>

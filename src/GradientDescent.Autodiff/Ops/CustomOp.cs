@@ -86,7 +86,7 @@ public readonly ref struct CustomOpContext
     public bool RequiresGrad(int k) => _tape.Nodes[InputNode(k)].RequiresGrad;
 
     /// <summary>∂L/∂input <paramref name="k"/>, to add into; empty when no gradient flows into that input.</summary>
-    public Span<double> InputGrad(int k) => RequiresGrad(k) ? _tape.GradSpan(InputNode(k)) : Span<double>.Empty;
+    public Span<double> InputGrad(int k) => RequiresGrad(k) ? _tape.AddTarget(InputNode(k)) : Span<double>.Empty;
 
     /// <summary>
     /// The tangent ẋ of input <paramref name="k"/> (in <see cref="CustomOp.Jvp"/> only); empty when the input carries

@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace GradientDescent.Autodiff;
 
@@ -80,7 +82,7 @@ internal static class Elementwise
         int ix = x.Resolve(t, op);
         ref readonly NodeRecord s = ref t.Nodes[ix];
         int i = t.Append(op, ix, -1, s.Shape, s.Flags & NodeFlags.RequiresGrad, c);
-        Forward(op, t.ValueSpan(ix), t.ValueSpan(i), c);
+        Split.Elementwise(t.ValueSpan(ix), default, default, t.ValueSpan(i), new ForwardKernel(op, c));
         return new Node(t, t.Checked(i));
     }
 
@@ -165,6 +167,12 @@ internal static class Elementwise
 
     /// <summary>silu′(x) = σ(x)(1 + x·σ(−x)): 1 − σ(x) as σ(−x), so it does not cancel for x ≫ 0.</summary>
     private static double SiluDerivative(double x) => Sigmoid(x) * (1 + x * Sigmoid(-x));
+
+    /// <summary>y = op(x) over one range.</summary>
+    private readonly struct ForwardKernel(OpKind op, double c) : IElementKernel
+    {
+        public void Apply(ReadOnlySpan<double> x, ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, Span<double> y) => Forward(op, x, y, c);
+    }
 
     private static void Forward(OpKind op, ReadOnlySpan<double> x, Span<double> y, double c)
     {
@@ -312,23 +320,81 @@ internal static class Elementwise
     /// <summary>ln 2.</summary>
     private const double Ln2 = 0.6931471805599453;
 
+    /// <summary>
+    /// ∂L/∂x (=, or += when x already holds a contribution) g·dy/dx, split over the pool for long arrays. The common
+    /// derivatives are vectorised; the rest go element by element through <see cref="Derivative"/>.
+    /// </summary>
     internal static void Backward(Tape t, int i, ref NodeRecord n)
     {
         int ix = n.A;
         if (!t.Nodes[ix].RequiresGrad) return;
-        OpKind op = n.Op;
-        double c = n.Aux;
         ReadOnlySpan<double> g = t.GradSpan(i), x = t.ValueSpan(ix), y = t.ValueSpan(i);
-        Span<double> gx = t.GradSpan(ix);
-        switch (op)
+        Span<double> gx = t.GradTarget(ix, out bool assign);
+        Split.Elementwise(g, x, y, gx, new BackwardKernel(n.Op, n.Aux, assign));
+    }
+
+    /// <summary>gx (=|+=) g·dy/dx over one range.</summary>
+    private readonly struct BackwardKernel(OpKind op, double c, bool assign) : IElementKernel
+    {
+        public void Apply(ReadOnlySpan<double> g, ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gx)
         {
-            case OpKind.Negate: TensorPrimitives.Subtract(gx, g, gx); return;
-            case OpKind.AddConstant: TensorPrimitives.Add(gx, g, gx); return;
-            case OpKind.MultiplyConstant: TensorPrimitives.MultiplyAdd(g, c, gx, gx); return;
-            case OpKind.Exp: TensorPrimitives.MultiplyAdd(g, y, gx, gx); return;
-            default:
-                for (int k = 0; k < g.Length; k++) gx[k] += g[k] * Derivative(op, x[k], y[k], c);
-                return;
+            switch (op)
+            {
+                case OpKind.Negate:
+                    if (assign) TensorPrimitives.Negate(g, gx);
+                    else TensorPrimitives.Subtract(gx, g, gx);
+                    return;
+                case OpKind.AddConstant:
+                    if (assign) g.CopyTo(gx);
+                    else TensorPrimitives.Add(gx, g, gx);
+                    return;
+                case OpKind.MultiplyConstant:
+                    if (assign) TensorPrimitives.Multiply(g, c, gx);
+                    else TensorPrimitives.MultiplyAdd(g, c, gx, gx);
+                    return;
+                case OpKind.Exp:
+                    if (assign) TensorPrimitives.Multiply(g, y, gx);
+                    else TensorPrimitives.MultiplyAdd(g, y, gx, gx);
+                    return;
+                case OpKind.Relu:
+                    ReluBackward(g, x, gx, assign);
+                    return;
+                default:
+                    if (assign)
+                    {
+                        for (int k = 0; k < g.Length; k++) gx[k] = g[k] * Derivative(op, x[k], y[k], c);
+                    }
+                    else
+                    {
+                        for (int k = 0; k < g.Length; k++) gx[k] += g[k] * Derivative(op, x[k], y[k], c);
+                    }
+                    return;
+            }
+        }
+    }
+
+    /// <summary>gx (=|+=) g·[x &gt; 0]: the mask as 1 or 0 multiplied in, so ∞·0 gives NaN as element by element.</summary>
+    private static void ReluBackward(ReadOnlySpan<double> g, ReadOnlySpan<double> x, Span<double> gx, bool assign)
+    {
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref double gr = ref MemoryMarshal.GetReference(g);
+            ref double xr = ref MemoryMarshal.GetReference(x);
+            ref double dr = ref MemoryMarshal.GetReference(gx);
+            Vector256<double> one = Vector256<double>.One;
+            for (; k + 4 <= g.Length; k += 4)
+            {
+                Vector256<double> mask = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.LoadUnsafe(ref xr, (nuint)k), Vector256<double>.Zero), one, Vector256<double>.Zero);
+                Vector256<double> v = Vector256.LoadUnsafe(ref gr, (nuint)k) * mask;
+                if (!assign) v += Vector256.LoadUnsafe(ref dr, (nuint)k);
+                v.StoreUnsafe(ref dr, (nuint)k);
+            }
+        }
+        for (; k < g.Length; k++)
+        {
+            double v = g[k] * (x[k] > 0 ? 1 : 0);
+            gx[k] = assign ? v : gx[k] + v;
         }
     }
 

@@ -48,7 +48,7 @@ internal static class LinearAlgebra
         int i = t.Append(OpKind.MatVec, im, iv, Shape.Vector(sm.Rows), t.GradFlag(im, iv));
         Span<double> y = t.ValueSpan(i);
         ReadOnlySpan<double> mv = t.ValueSpan(im), vv = t.ValueSpan(iv);
-        MatVecKernel(mv, vv, y, sm.Rows, sm.Cols);
+        MatVecSplit(mv, vv, y, sm.Rows, sm.Cols);
         return new Node(t, t.Checked(i));
     }
 
@@ -80,6 +80,82 @@ internal static class LinearAlgebra
             double s = Vector256.Sum(a0 + a1);
             for (; k < cols; k++) s += Unsafe.Add(ref mr, row + (nuint)k) * Unsafe.Add(ref vr, k);
             y[r] = s;
+        }
+    }
+
+    /// <summary>Rows of M per range below which a matrix–vector product stays on one thread (in multiply-adds).</summary>
+    private const long MatVecGrain = 1 << 16;
+
+    /// <summary>
+    /// y = M v split by ranges of rows over the pool: each range is <see cref="MatVecKernel"/> on its rows, so every
+    /// yᵢ is the same number whatever the thread count.
+    /// </summary>
+    internal static unsafe void MatVecSplit(ReadOnlySpan<double> m, ReadOnlySpan<double> v, Span<double> y, int rows, int cols)
+    {
+        int parts = Math.Min(WorkerPool.PartsFor((long)rows * cols, MatVecGrain), rows);
+        if (parts <= 1)
+        {
+            MatVecKernel(m, v, y, rows, cols);
+            return;
+        }
+        fixed (double* pm = m, pv = v, py = y)
+        {
+            var body = new MatVecBody { M = pm, V = pv, Y = py, Rows = rows, Cols = cols };
+            WorkerPool.Run(parts, ref body);
+        }
+    }
+
+    private unsafe struct MatVecBody : IRangeBody
+    {
+        public double* M, V, Y;
+        public int Rows, Cols;
+
+        public readonly void Run(int part, int parts)
+        {
+            int first = (int)((long)Rows * part / parts), last = (int)((long)Rows * (part + 1) / parts), n = last - first;
+            MatVecKernel(new ReadOnlySpan<double>(M + (long)first * Cols, n * Cols), new ReadOnlySpan<double>(V, Cols), new Span<double>(Y + first, n), n, Cols);
+        }
+    }
+
+    /// <summary>
+    /// gv += Mᵀ g split over the pool: range k of the rows sums Σᵢ gᵢ·Mᵢ into a partial vector of its own, and the
+    /// partials are added into gv in range order — deterministic for a given thread count.
+    /// </summary>
+    internal static unsafe void TransposedMatVecSplit(ReadOnlySpan<double> m, ReadOnlySpan<double> g, Span<double> gv, int rows, int cols)
+    {
+        int parts = Math.Min(WorkerPool.PartsFor((long)rows * cols, MatVecGrain), rows);
+        if (parts <= 1)
+        {
+            TransposedMatVecKernel(m, g, gv, rows, cols);
+            return;
+        }
+        double[] partials = System.Buffers.ArrayPool<double>.Shared.Rent(parts * cols);
+        try
+        {
+            fixed (double* pm = m, pg = g, pp = partials)
+            {
+                var body = new TransposedMatVecBody { M = pm, G = pg, Partials = pp, Rows = rows, Cols = cols };
+                WorkerPool.Run(parts, ref body);
+            }
+            for (int p = 0; p < parts; p++) TensorPrimitives.Add(gv, partials.AsSpan(p * cols, cols), gv);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(partials);
+        }
+    }
+
+    private unsafe struct TransposedMatVecBody : IRangeBody
+    {
+        public double* M, G, Partials;
+        public int Rows, Cols;
+
+        public readonly void Run(int part, int parts)
+        {
+            int first = (int)((long)Rows * part / parts), last = (int)((long)Rows * (part + 1) / parts), n = last - first;
+            var partial = new Span<double>(Partials + (long)part * Cols, Cols);
+            partial.Clear();
+            TransposedMatVecKernel(new ReadOnlySpan<double>(M + (long)first * Cols, n * Cols), new ReadOnlySpan<double>(G + first, n), partial, n, Cols);
         }
     }
 
@@ -119,7 +195,7 @@ internal static class LinearAlgebra
     {
         if (!transB)
         {
-            TransposedMatVecKernel(b, a, c, k, n);
+            TransposedMatVecSplit(b, a, c, k, n);
             return;
         }
         for (int j = 0; j < n; j++) c[j] += TensorPrimitives.Dot(b.Slice(j * k, k), a);
@@ -234,8 +310,8 @@ internal static class LinearAlgebra
             case OpKind.Dot:
             {
                 double g = t.Grads[n.Offset];
-                if (t.Nodes[ia].RequiresGrad) TensorPrimitives.MultiplyAdd(t.ValueSpan(ib), g, t.GradSpan(ia), t.GradSpan(ia));
-                if (t.Nodes[ib].RequiresGrad) TensorPrimitives.MultiplyAdd(t.ValueSpan(ia), g, t.GradSpan(ib), t.GradSpan(ib));
+                if (t.Nodes[ia].RequiresGrad) { Span<double> ta = t.AddTarget(ia); TensorPrimitives.MultiplyAdd(t.ValueSpan(ib), g, ta, ta); }
+                if (t.Nodes[ib].RequiresGrad) { Span<double> tb = t.AddTarget(ib); TensorPrimitives.MultiplyAdd(t.ValueSpan(ia), g, tb, tb); }
                 return;
             }
             case OpKind.MatVec:
@@ -245,13 +321,13 @@ internal static class LinearAlgebra
                 if (t.Nodes[ia].RequiresGrad)
                 {
                     // ∂L/∂Mᵢ = gᵢ·v
-                    Span<double> gm = t.GradSpan(ia);
+                    Span<double> gm = t.AddTarget(ia);
                     for (int r = 0; r < g.Length; r++) TensorPrimitives.MultiplyAdd(v, g[r], gm.Slice(r * c, c), gm.Slice(r * c, c));
                 }
                 if (t.Nodes[ib].RequiresGrad)
                 {
                     // ∂L/∂v = Σᵢ gᵢ·Mᵢ = Mᵀg: a second pass over M.
-                    TransposedMatVecKernel(m, g, t.GradSpan(ib), g.Length, c);
+                    TransposedMatVecSplit(m, g, t.AddTarget(ib), g.Length, c);
                 }
                 return;
             }
@@ -262,12 +338,12 @@ internal static class LinearAlgebra
                 if (t.Nodes[ia].RequiresGrad)
                 {
                     // ∂L/∂A = G Bᵀ (m×k): Bᵀ read through the packing order, not copied.
-                    Gemm.MultiplyAdd(g, false, b, true, t.GradSpan(ia), m, k, nc);
+                    Gemm.MultiplyAdd(g, false, b, true, t.AddTarget(ia), m, k, nc);
                 }
                 if (t.Nodes[ib].RequiresGrad)
                 {
                     // ∂L/∂B = Aᵀ G (k×n).
-                    Gemm.MultiplyAdd(a, true, g, false, t.GradSpan(ib), k, nc, m);
+                    Gemm.MultiplyAdd(a, true, g, false, t.AddTarget(ib), k, nc, m);
                 }
                 return;
             }
@@ -275,7 +351,7 @@ internal static class LinearAlgebra
             {
                 if (!t.Nodes[ia].RequiresGrad) return;
                 // Y = Aᵀ is r'×c' = c×r; ∂L/∂A = Gᵀ.
-                TransposeInto(t.GradSpan(i), t.GradSpan(ia), n.Rows, n.Cols, accumulate: true);
+                TransposeInto(t.GradSpan(i), t.AddTarget(ia), n.Rows, n.Cols, accumulate: true);
                 return;
             }
             default:
@@ -304,12 +380,12 @@ internal static class LinearAlgebra
             {
                 // ẏ = Ṁv + Mv̇: the value's kernel on (Ṁ, v), then on (M, v̇) into scratch, added.
                 int rows = t.Nodes[ia].Rows, cols = t.Nodes[ia].Cols;
-                if (ga) MatVecKernel(t.TangentSpan(ia), t.ValueSpan(ib), d, rows, cols);
+                if (ga) MatVecSplit(t.TangentSpan(ia), t.ValueSpan(ib), d, rows, cols);
                 else d.Clear();
                 if (gb)
                 {
                     Span<double> mv = t.Scratch(rows);
-                    MatVecKernel(t.ValueSpan(ia), t.TangentSpan(ib), mv, rows, cols);
+                    MatVecSplit(t.ValueSpan(ia), t.TangentSpan(ib), mv, rows, cols);
                     TensorPrimitives.Add(d, mv, d);
                 }
                 return;

@@ -126,18 +126,21 @@ internal static class Reductions
     {
         int ix = n.A;
         if (!t.Nodes[ix].RequiresGrad) return;
-        Span<double> gx = t.GradSpan(ix);
         switch (n.Op)
         {
             case OpKind.Sum:
-                TensorPrimitives.Add(gx, t.Grads[n.Offset], gx);
-                return;
             case OpKind.Mean:
-                TensorPrimitives.Add(gx, t.Grads[n.Offset] / gx.Length, gx);
+            {
+                // ∂L/∂xₖ = g (sum) or g/n (mean) for every k: stored as a fill when it is the first contribution.
+                Span<double> target = t.GradTarget(ix, out bool assign);
+                double g = n.Op == OpKind.Sum ? t.Grads[n.Offset] : t.Grads[n.Offset] / target.Length;
+                Split.Elementwise(default, default, default, target, new FillKernel(g, assign));
                 return;
+            }
             case OpKind.SumAxis:
             case OpKind.MeanAxis:
             {
+                Span<double> gx = t.AddTarget(ix);
                 ReadOnlySpan<double> g = t.GradSpan(i);
                 int rows = t.Nodes[ix].Rows, cols = t.Nodes[ix].Cols;
                 bool mean = n.Op == OpKind.MeanAxis;
@@ -154,6 +157,7 @@ internal static class Reductions
             }
             case OpKind.LogSumExp:
             {
+                Span<double> gx = t.AddTarget(ix);
                 ReadOnlySpan<double> g = t.GradSpan(i), x = t.ValueSpan(ix), y = t.ValueSpan(i);
                 int cols = x.Length / y.Length;
                 for (int r = 0; r < y.Length; r++)
@@ -164,6 +168,16 @@ internal static class Reductions
             }
             default:
                 throw new InvalidOperationException($"Backward: no derivative rule for {n.Op} in Reductions.");
+        }
+    }
+
+    /// <summary>target = g (assign) or target += g, over one range.</summary>
+    private readonly struct FillKernel(double g, bool assign) : IElementKernel
+    {
+        public void Apply(ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, ReadOnlySpan<double> unused3, Span<double> target)
+        {
+            if (assign) target.Fill(g);
+            else TensorPrimitives.Add(target, g, target);
         }
     }
 

@@ -82,7 +82,7 @@ internal static class SoftmaxOps
         int ix = n.A;
         if (!t.Nodes[ix].RequiresGrad) return;
         ReadOnlySpan<double> g = t.GradSpan(i), y = t.ValueSpan(i);
-        Span<double> gx = t.GradSpan(ix);
+        Span<double> gx = t.AddTarget(ix);
         int cols = RowLength(n.Shape);
         for (int r = 0; r < y.Length / cols; r++)
         {

@@ -230,7 +230,7 @@ internal static class Statistics
         var (sqrt, correction, rows, cols, byRow, count) = Layout(t, n);
 
         ReadOnlySpan<double> x = t.ValueSpan(ix), y = t.ValueSpan(i), g = t.GradSpan(i);
-        Span<double> gx = t.GradSpan(ix);
+        Span<double> gx = t.AddTarget(ix);
         Span<double> work = t.Scratch(3 * y.Length);
         Span<double> mean = work[..y.Length], scale = work.Slice(y.Length, y.Length);
         Moments(x, rows, cols, byRow, mean, scale, work[(2 * y.Length)..]);

@@ -114,7 +114,7 @@ internal static class Views
             int len = t.Nodes[ip].Length;
             if (t.Nodes[ip].RequiresGrad)
             {
-                Span<double> gp = t.GradSpan(ip);
+                Span<double> gp = t.AddTarget(ip);
                 System.Numerics.Tensors.TensorPrimitives.Add(gp, g.Slice(at, len), gp);
             }
             at += len;
@@ -354,7 +354,7 @@ internal static class Views
         int im = n.A;
         if (!t.Nodes[im].RequiresGrad) return;
         ReadOnlySpan<double> g = t.GradSpan(i);
-        Span<double> gm = t.GradSpan(im);
+        Span<double> gm = t.AddTarget(im);
         int cols = t.Nodes[im].Cols, start = (int)n.Aux, width = n.Op == OpKind.Column ? 1 : n.Cols;
         for (int r = 0; r < n.Length / width; r++)
         {

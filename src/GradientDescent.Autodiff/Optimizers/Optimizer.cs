@@ -65,6 +65,7 @@ public abstract class Optimizer
         StepCount++;
         for (int i = 0; i < _parameters.Length; i++)
         {
+            _parameters[i].Version++;
             Update(i, _parameters[i].Value, _parameters[i].Grad);
         }
     }

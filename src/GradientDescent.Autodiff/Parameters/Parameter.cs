@@ -37,11 +37,24 @@ public abstract class Parameter
     /// <summary>∂L/∂value accumulated over backward passes since the last <see cref="ZeroGrad"/>.</summary>
     public double[] Grad { get; }
 
+    /// <summary>
+    /// Counts in-place updates by optimizers (<see cref="Optimizer.Step"/>): a tape that read this parameter in place
+    /// refuses to differentiate after it changed (see <see cref="Tape.Use(VectorParameter)"/>).
+    /// </summary>
+    internal int Version;
+
     /// <summary>Sets the accumulated gradient to zero.</summary>
     public void ZeroGrad() => Array.Clear(Grad);
 
+    /// <summary>Grad += gradient, split over the pool when long.</summary>
     internal void Accumulate(ReadOnlySpan<double> gradient) =>
-        System.Numerics.Tensors.TensorPrimitives.Add(Grad, gradient, Grad);
+        Split.Elementwise(gradient, default, default, Grad, new AddKernel());
+
+    private readonly struct AddKernel : IElementKernel
+    {
+        public void Apply(ReadOnlySpan<double> gradient, ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, Span<double> grad) =>
+            System.Numerics.Tensors.TensorPrimitives.Add(grad, gradient, grad);
+    }
 
     /// <summary>"w [2]".</summary>
     public override string ToString() => $"{Name} {Shape}";
