@@ -213,8 +213,7 @@ internal static class LinearAlgebra
         }
         int i = t.Append(OpKind.MatMul, ia, ib, Shape.Matrix(sa.Rows, sb.Cols), t.GradFlag(ia, ib));
         Span<double> cv = t.ValueSpan(i);
-        cv.Clear();
-        Gemm.MultiplyAdd(t.ValueSpan(ia), false, t.ValueSpan(ib), false, cv, sa.Rows, sb.Cols, sa.Cols);
+        Gemm.MultiplyAdd(t.ValueSpan(ia), false, t.ValueSpan(ib), false, cv, sa.Rows, sb.Cols, sa.Cols, accumulate: false);
         return new Node(t, t.Checked(i));
     }
 
@@ -338,12 +337,14 @@ internal static class LinearAlgebra
                 if (t.Nodes[ia].RequiresGrad)
                 {
                     // ∂L/∂A = G Bᵀ (m×k): Bᵀ read through the packing order, not copied.
-                    Gemm.MultiplyAdd(g, false, b, true, t.AddTarget(ia), m, k, nc);
+                    Span<double> target = t.GradTarget(ia, out bool assign);
+                    Gemm.MultiplyAdd(g, false, b, true, target, m, k, nc, accumulate: !assign);
                 }
                 if (t.Nodes[ib].RequiresGrad)
                 {
                     // ∂L/∂B = Aᵀ G (k×n).
-                    Gemm.MultiplyAdd(a, true, g, false, t.AddTarget(ib), k, nc, m);
+                    Span<double> target = t.GradTarget(ib, out bool assign);
+                    Gemm.MultiplyAdd(a, true, g, false, target, k, nc, m, accumulate: !assign);
                 }
                 return;
             }

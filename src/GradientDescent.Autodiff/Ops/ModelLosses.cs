@@ -294,7 +294,7 @@ internal static unsafe class ModelLosses
         double g = t.Grads[n.Offset];
         if (t.Nodes[iw].RequiresGrad)
         {
-            Span<double> target = t.GradSpan(iw);
+            Span<double> target = t.AddTarget(iw);
             ReadOnlySpan<double> gwt = store.Slice(layout.GradW, k * d);
             if (k == 1)
             {
@@ -311,7 +311,7 @@ internal static unsafe class ModelLosses
         }
         if (t.Nodes[ib].RequiresGrad)
         {
-            Span<double> target = t.GradSpan(ib);
+            Span<double> target = t.AddTarget(ib);
             TensorPrimitives.MultiplyAdd(store.Slice(layout.GradB, k), g, target, target);
         }
         if (!layout.Residuals) return;
@@ -320,7 +320,7 @@ internal static unsafe class ModelLosses
         if (t.Nodes[ix].RequiresGrad)
         {
             ReadOnlySpan<double> wt = k == 1 ? t.ValueSpan(iw) : store.Slice(layout.Transposed, k * d);
-            fixed (double* pg = t.GradSpan(ix), pr = residuals, pw = wt)
+            fixed (double* pg = t.AddTarget(ix), pr = residuals, pw = wt)
             {
                 Split.Rows(rows, (long)d * k, new InputRows { G = pg, R = pr, Wt = pw, D = d, K = k, Scale = scale });
             }
@@ -328,7 +328,7 @@ internal static unsafe class ModelLosses
         if (iy >= 0 && t.Nodes[iy].RequiresGrad)
         {
             // ∂L/∂yᵢ = −rᵢ/n
-            Span<double> target = t.GradSpan(iy);
+            Span<double> target = t.AddTarget(iy);
             TensorPrimitives.MultiplyAdd(residuals, -scale, target, target);
         }
     }
