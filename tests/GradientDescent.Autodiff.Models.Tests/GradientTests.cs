@@ -17,6 +17,47 @@ public sealed class GradientTests
     private static double Sigmoid(double z) => 1 / (1 + Math.Exp(-z));
 
     [Fact]
+    public void ReadyModels_Loss_IsTheFusedOpAndMatchesTheComposedLossOfForward()
+    {
+        // The regression models record their loss as one fused node (one pass over X); it equals the loss composed
+        // from Forward — ½ mean((h − y)²), mean BCE on the logits, mean softmax cross-entropy — in value and in
+        // ∂L/∂W, ∂L/∂b, to rounding.
+        var random = new RandomSource(24);
+        double[] x = Draw(B * N, random, 2);
+        double[] y = [.. Enumerable.Range(0, B).Select(i => (double)(i % 2))];
+        int[] labels = [.. Enumerable.Range(0, B).Select(i => i % 3)];
+        var linear = new LinearRegression(N, random);
+        var logistic = new LogisticRegression(N, random);
+        var softmax = new SoftmaxRegression(N, 3, random);
+        (Module Model, Func<Matrix, Scalar> Fused, Func<Matrix, Scalar> Composed, OpKind Op)[] cases =
+        [
+            (linear, m => linear.Loss(m, y), m => Loss.HalfMeanSquaredError(linear.Predict(m), y), OpKind.LinearRegressionLoss),
+            (logistic, m => logistic.Loss(m, y), m => Loss.BinaryCrossEntropyWithLogits(logistic.Logits(m), y), OpKind.LogisticRegressionLoss),
+            (softmax, m => softmax.Loss(m, labels), m => Loss.SoftmaxCrossEntropy(softmax.Forward(m), labels), OpKind.SoftmaxRegressionLoss),
+        ];
+        foreach (var (model, fused, composed, op) in cases)
+        {
+            Parameter[] parameters = [.. model.Parameters()];
+            var tape = new Tape();
+            foreach (var p in parameters) p.ZeroGrad();
+            Scalar expected = composed(tape.Constant(x, B, N));
+            expected.Backward();
+            double[][] expectedGrads = [.. parameters.Select(p => (double[])p.Grad.Clone())];
+
+            var fusedTape = new Tape();
+            foreach (var p in parameters) p.ZeroGrad();
+            Scalar actual = fused(fusedTape.Constant(x, B, N));
+            Assert.Equal(op, ((Node)actual).Op);
+            Close(expected.Value, actual.Value, $"{op}: loss");
+            actual.Backward();
+            for (int k = 0; k < parameters.Length; k++)
+            {
+                for (int j = 0; j < expectedGrads[k].Length; j++) Close(expectedGrads[k][j], parameters[k].Grad[j], $"{op}: ∂L/∂{parameters[k].Name}[{j}]");
+            }
+        }
+    }
+
+    [Fact]
     public void LogisticRegression_Backward_EqualsSeedFormula()
     {
         // ŷᵢ = σ(xᵢ·w + b), L = mean BCE(ŷ, y); ∂L/∂wⱼ = mean over i of −(yᵢ − ŷᵢ) xᵢⱼ, ∂L/∂b = mean(−(yᵢ − ŷᵢ))

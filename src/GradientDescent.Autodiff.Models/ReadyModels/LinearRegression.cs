@@ -21,8 +21,17 @@ public sealed class LinearRegression : Module
     /// <summary>h = X wᵀ + b, one prediction per row.</summary>
     public Vector Predict(Matrix x) => Ops.Flatten(Forward(x));
 
-    /// <summary>L = ½ mean((h − y)²); ∂L/∂w = mean((h − y) x). The targets are read in place until the tape is cleared.</summary>
-    public Scalar Loss(Matrix x, double[] targets) => Losses.HalfMeanSquaredError(Predict(x), targets);
+    /// <summary>
+    /// L = ½ mean((h − y)²); ∂L/∂w = mean((h − y) x). The targets are read in place until the tape is cleared.
+    /// Recorded as the fused <see cref="Losses.LinearRegression(Matrix, Vector, Scalar, double[])"/>: the value and
+    /// ∂L/∂w, ∂L/∂b in one pass over X, the same numbers as <c>HalfMeanSquaredError(Predict(x), targets)</c> to rounding.
+    /// </summary>
+    public Scalar Loss(Matrix x, double[] targets)
+    {
+        Tape tape = x.Tape;
+        // w [n] as a view of the weight [1 × n], b as a view of the bias [1].
+        return Losses.LinearRegression(x, Ops.Flatten(tape.Use(Linear.Weight)), tape.Use(Linear.Bias!)[0], targets);
+    }
 
     /// <summary><c>linear.weight</c>, <c>linear.bias</c>.</summary>
     public override IEnumerable<(string Name, Parameter Parameter)> NamedParameters() => Child("linear", Linear);

@@ -28,7 +28,16 @@ public sealed class LogisticRegression : Module
     /// L = mean over rows of −[y ln ŷ + (1 − y) ln(1 − ŷ)], computed from z; ∂L/∂z = (ŷ − y)/B. The labels (0 or 1)
     /// are read in place until the tape is cleared.
     /// </summary>
-    public Scalar Loss(Matrix x, double[] labels) => Losses.BinaryCrossEntropyWithLogits(Logits(x), labels);
+    /// <remarks>
+    /// Recorded as the fused <see cref="Losses.LogisticRegression(Matrix, Vector, Scalar, double[])"/>: the value and
+    /// ∂L/∂w, ∂L/∂b in one pass over X, the same numbers as <c>BinaryCrossEntropyWithLogits(Logits(x), labels)</c> to rounding.
+    /// </remarks>
+    public Scalar Loss(Matrix x, double[] labels)
+    {
+        Tape tape = x.Tape;
+        // w [n] as a view of the weight [1 × n], b as a view of the bias [1].
+        return Losses.LogisticRegression(x, Ops.Flatten(tape.Use(Linear.Weight)), tape.Use(Linear.Bias!)[0], labels);
+    }
 
     /// <summary><c>linear.weight</c>, <c>linear.bias</c>.</summary>
     public override IEnumerable<(string Name, Parameter Parameter)> NamedParameters() => Child("linear", Linear);

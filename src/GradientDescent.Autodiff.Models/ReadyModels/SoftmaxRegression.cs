@@ -25,8 +25,17 @@ public sealed class SoftmaxRegression : Module
     /// <summary>softmax of each row of the logits: the class probabilities.</summary>
     public Matrix Probabilities(Matrix x) => Ops.Softmax(Forward(x));
 
-    /// <summary>L = mean over rows of −ln softmax(Zᵢ)[yᵢ], labels in [0, K); read again by backward until the tape is cleared.</summary>
-    public Scalar Loss(Matrix x, int[] labels) => Losses.SoftmaxCrossEntropy(Forward(x), labels);
+    /// <summary>
+    /// L = mean over rows of −ln softmax(Zᵢ)[yᵢ], labels in [0, K); read again by backward until the tape is cleared.
+    /// Recorded as the fused <see cref="Losses.SoftmaxRegression(Matrix, Matrix, Vector, int[])"/>: the value and
+    /// ∂L/∂W, ∂L/∂b in one pass over X, the same numbers as <c>SoftmaxCrossEntropy(Forward(x), labels)</c> to rounding.
+    /// </summary>
+    public Scalar Loss(Matrix x, int[] labels)
+    {
+        Tape tape = x.Tape;
+        // The fused loss takes W [n × K]: the transpose of the layer's weight [K × n] (K·n elements, copied).
+        return Losses.SoftmaxRegression(x, Ops.Transpose(tape.Use(Linear.Weight)), tape.Use(Linear.Bias!), labels);
+    }
 
     /// <summary><c>linear.weight</c>, <c>linear.bias</c>.</summary>
     public override IEnumerable<(string Name, Parameter Parameter)> NamedParameters() => Child("linear", Linear);

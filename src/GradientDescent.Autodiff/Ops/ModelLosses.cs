@@ -62,7 +62,7 @@ internal static unsafe class ModelLosses
         {
             throw new ArgumentException($"{name}: the labels y require a gradient; labels are data. Pass a constant, or Ops.Detach(y).", nameof(y));
         }
-        return Record(t, op, [ix, iw, ib, iy], labels: null);
+        return Record(t, op, ix, iw, ib, iy, labels: null);
     }
 
     /// <summary>Records the softmax regression loss of X [n × d], W [d × k], b [k] and one class label per row.</summary>
@@ -97,7 +97,7 @@ internal static unsafe class ModelLosses
                     $"{name}: label {labels[r]} of row {r} is not a class of W [{sw.Rows}×{sw.Cols}]; labels run from 0 to {sw.Cols - 1}.");
             }
         }
-        return Record(t, op, [ix, iw, ib], labels);
+        return Record(t, op, ix, iw, ib, -1, labels);
     }
 
     /// <summary>The public name of the loss, for errors.</summary>
@@ -121,20 +121,21 @@ internal static unsafe class ModelLosses
         public int Total => Partials + Parts * PartialLength;
     }
 
-    private static Node Record(Tape t, OpKind op, int[] inputs, int[]? labels)
+    /// <summary>Appends the node (inputs X, W, b and y, or −1 for the softmax loss) and runs the one pass over X.</summary>
+    private static Node Record(Tape t, OpKind op, int ix, int iw, int ib, int iy, int[]? labels)
     {
-        NodeFlags flags = NodeFlags.None;
-        foreach (int input in inputs) flags |= t.GradFlag(input);
-        if (t.IsNoGrad) flags = NodeFlags.None;
-        bool gradient = flags != NodeFlags.None;
-        ref readonly NodeRecord nx = ref t.Nodes[inputs[0]];
-        int n = nx.Rows, d = nx.Cols, k = op == OpKind.SoftmaxRegressionLoss ? t.Nodes[inputs[1]].Cols : 1;
-        bool residuals = gradient && (t.Nodes[inputs[0]].RequiresGrad || (op == OpKind.LinearRegressionLoss && t.Nodes[inputs[3]].RequiresGrad));
+        bool gradient = !t.IsNoGrad && (t.Nodes[ix].RequiresGrad || t.Nodes[iw].RequiresGrad || t.Nodes[ib].RequiresGrad || (iy >= 0 && t.Nodes[iy].RequiresGrad));
+        NodeFlags flags = gradient ? NodeFlags.RequiresGrad : NodeFlags.None;
+        int n = t.Nodes[ix].Rows, d = t.Nodes[ix].Cols, k = op == OpKind.SoftmaxRegressionLoss ? t.Nodes[iw].Cols : 1;
+        bool residuals = gradient && (t.Nodes[ix].RequiresGrad || (op == OpKind.LinearRegressionLoss && t.Nodes[iy].RequiresGrad));
         int parts = Math.Min(WorkerPool.PartsFor((long)n * d * k, Grain), n);
         var layout = new Layout(n, d, k, residuals, parts);
 
         int start = t.Operands.Count;
-        t.Operands.AddRange(inputs);
+        t.Operands.Add(ix);
+        t.Operands.Add(iw);
+        t.Operands.Add(ib);
+        if (iy >= 0) t.Operands.Add(iy);
         double aux = 0;
         if (labels is not null)
         {
@@ -143,14 +144,14 @@ internal static unsafe class ModelLosses
         }
         // The node is a scalar; its extra slots (gradients, residuals, scratch) follow its value in the arena, so they
         // are appended as one vector and the record is then narrowed to the scalar it is.
-        int i = t.Append(op, start, inputs.Length, Shape.Vector(layout.Total), flags, aux);
+        int i = t.Append(op, start, iy >= 0 ? 4 : 3, Shape.Vector(layout.Total), flags, aux);
         ref NodeRecord node = ref t.Nodes[i];
         node.Rows = 1;
         node.Cols = 1;
         node.Kind = ShapeKind.Scalar;
 
         Span<double> store = t.Values.AsSpan(node.Offset, layout.Total);
-        ReadOnlySpan<double> w = t.ValueSpan(inputs[1]);
+        ReadOnlySpan<double> w = t.ValueSpan(iw);
         ReadOnlySpan<double> wt = w;
         if (k > 1)
         {
@@ -162,9 +163,9 @@ internal static unsafe class ModelLosses
             }
             wt = transposed;
         }
-        bool needW = gradient && t.Nodes[inputs[1]].RequiresGrad;
-        bool needB = gradient && t.Nodes[inputs[2]].RequiresGrad;
-        fixed (double* px = t.ValueSpan(inputs[0]), pw = wt, pb = t.ValueSpan(inputs[2]), py = op == OpKind.SoftmaxRegressionLoss ? default : t.ValueSpan(inputs[3]), pstore = store)
+        bool needW = gradient && t.Nodes[iw].RequiresGrad;
+        bool needB = gradient && t.Nodes[ib].RequiresGrad;
+        fixed (double* px = t.ValueSpan(ix), pw = wt, pb = t.ValueSpan(ib), py = iy >= 0 ? t.ValueSpan(iy) : default, pstore = store)
         fixed (int* pl = labels)
         {
             var body = new RowsBody
