@@ -19,7 +19,8 @@ namespace GradientDescent.Autodiff.Tests;
 /// (per row r·x accumulated, then ÷n, against ÷n first and a transposed product), so they differ by rounding, a few
 /// ulps per term; a wrong rule (a lost 1/n, a transposed W, a missing bias sum) is off by O(1).
 /// </remarks>
-[Collection(nameof(ThreadCountCollection))]
+// Sets Parallelism.ThreadCount (process-wide): runs alone, with the worker pool's tests (Batched/WorkerPoolTests.cs).
+[Collection(nameof(Batched.ThreadCountCollection))]
 public sealed class ModelLossTests
 {
     public enum Kind { Linear, Logistic, Softmax }
@@ -362,7 +363,3 @@ public sealed class ModelLossTests
         Assert.StartsWith("SoftmaxRegression: label 4 of row 1 is not a class of W [3×4]; labels run from 0 to 3.", range.Message);
     }
 }
-
-/// <summary>Tests that set <see cref="Parallelism.ThreadCount"/> (process-wide) run alone.</summary>
-[CollectionDefinition(nameof(ThreadCountCollection), DisableParallelization = true)]
-public sealed class ThreadCountCollection;
