@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace GradientDescent.Autodiff;
 
 /// <summary>Binary cross-entropy on probabilities and on logits, fused into one node each for stability.</summary>
@@ -12,6 +15,9 @@ namespace GradientDescent.Autodiff;
 /// with no overflow for any finite z (±1000 included).</para>
 /// <para>Targets are data: a target that requires a gradient is an error.</para>
 /// <para>Forward rule: ℓ̇ = (1/N) Σ (∂ℓₖ/∂pₖ)·ṗₖ with the same local derivatives.</para>
+/// <para>Speed: on logits, e^−|z| and ln(1 + ·) are computed four elements at a time (<see cref="VectorMath"/>, within
+/// a few ulps of Math.Exp and the scalar log1p); long inputs split into fixed ranges over the worker pool, the loss's
+/// partial sums added in range order (the same bits for a given thread count).</para>
 /// </remarks>
 internal static class BinaryCrossEntropyOps
 {
@@ -50,11 +56,56 @@ internal static class BinaryCrossEntropyOps
                 }
             }
         }
-        double sum = 0;
-        for (int k = 0; k < p.Length; k++) sum += op == OpKind.BinaryCrossEntropy ? OnProbability(p[k], y[k]) : OnLogit(p[k], y[k]);
+        double sum = Sum(op, p, y);
         int i = t.Append(op, ip, iy, Shape.Scalar, t.GradFlag(ip));
         t.Values[t.Nodes[i].Offset] = sum / p.Length;
         return new Node(t, t.Checked(i));
+    }
+
+    /// <summary>Σₖ ℓ(pₖ, yₖ): one range on the calling thread, or fixed ranges over the pool with the partial sums added in order.</summary>
+    private static unsafe double Sum(OpKind op, ReadOnlySpan<double> p, ReadOnlySpan<double> y)
+    {
+        int parts = WorkerPool.PartsFor(p.Length, Split.ElementGrain);
+        if (parts == 1) return RangeSum(op, p, y);
+        Span<double> partials = stackalloc double[parts];
+        fixed (double* pp = p, py = y, ps = partials)
+        {
+            var body = new SumBody { Op = op, P = pp, Y = py, Partials = ps, Length = p.Length };
+            WorkerPool.Run(parts, ref body);
+        }
+        double sum = 0;
+        foreach (double s in partials) sum += s;
+        return sum;
+    }
+
+    private unsafe struct SumBody : IRangeBody
+    {
+        public OpKind Op;
+        public double* P, Y, Partials;
+        public int Length;
+
+        public readonly void Run(int part, int parts)
+        {
+            (int start, int end) = WorkerPool.Range(Length, part, parts);
+            Partials[part] = RangeSum(Op, new ReadOnlySpan<double>(P + start, end - start), new ReadOnlySpan<double>(Y + start, end - start));
+        }
+    }
+
+    /// <summary>Σₖ ℓ(pₖ, yₖ) over one range: on logits four lanes at a time, the lanes added at the end, then the tail.</summary>
+    private static double RangeSum(OpKind op, ReadOnlySpan<double> p, ReadOnlySpan<double> y)
+    {
+        double sum = 0;
+        int k = 0;
+        if (op == OpKind.BinaryCrossEntropyWithLogits && Vector256.IsHardwareAccelerated)
+        {
+            ref double pr = ref MemoryMarshal.GetReference(p);
+            ref double yr = ref MemoryMarshal.GetReference(y);
+            Vector256<double> acc = Vector256<double>.Zero;
+            for (; k + 4 <= p.Length; k += 4) acc += OnLogit(Vector256.LoadUnsafe(ref pr, (nuint)k), Vector256.LoadUnsafe(ref yr, (nuint)k));
+            sum = Vector256.Sum(acc);
+        }
+        for (; k < p.Length; k++) sum += op == OpKind.BinaryCrossEntropy ? OnProbability(p[k], y[k]) : OnLogit(p[k], y[k]);
+        return sum;
     }
 
     /// <summary>
@@ -66,6 +117,17 @@ internal static class BinaryCrossEntropyOps
 
     /// <summary>max(z, 0) − z·y + ln(1 + e^−|z|), the logarithm by log1p (so a confident, correct logit keeps a loss of e^−|z|, not 0).</summary>
     internal static double OnLogit(double z, double y) => Math.Max(z, 0) - z * y + Elementwise.Log1P(Math.Exp(-Math.Abs(z)));
+
+    /// <summary><see cref="OnLogit(double, double)"/> on four elements, the same operations in the same order.</summary>
+    private static Vector256<double> OnLogit(Vector256<double> z, Vector256<double> y) =>
+        Vector256.Max(z, Vector256<double>.Zero) - z * y + VectorMath.Log1P(VectorMath.Exp(-Vector256.Abs(z)));
+
+    /// <summary>σ(z) as <see cref="Elementwise.Sigmoid"/> computes it — 1/(1 + e^−z) for z ≥ 0, e^z/(1 + e^z) otherwise — on four elements.</summary>
+    private static Vector256<double> Sigmoid(Vector256<double> z)
+    {
+        Vector256<double> e = VectorMath.Exp(-Vector256.Abs(z)), d = Vector256<double>.One + e;
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<double>.Zero), Vector256<double>.One / d, e / d);
+    }
 
     /// <summary>
     /// The recorded (create-graph) rule, the formulas above with ops: (g/N)·(p − y)/max(p(1 − p), ε) on probabilities
@@ -96,9 +158,37 @@ internal static class BinaryCrossEntropyOps
         int ip = n.A;
         if (!t.Nodes[ip].RequiresGrad) return;
         ReadOnlySpan<double> p = t.ValueSpan(ip), y = t.ValueSpan(n.B);
-        Span<double> gp = t.AddTarget(ip);
+        Span<double> gp = t.GradTarget(ip, out bool assign);
         double scale = t.Grads[n.Offset] / p.Length;
-        for (int k = 0; k < p.Length; k++) gp[k] += Local(n.Op, scale, p[k], y[k]);
+        Split.Elementwise(p, y, default, gp, new BackwardKernel(n.Op, scale, assign));
+    }
+
+    /// <summary>gp (=|+=) g·∂ℓₖ/∂pₖ over one range; on logits four elements at a time.</summary>
+    private readonly struct BackwardKernel(OpKind op, double g, bool assign) : IElementKernel
+    {
+        public void Apply(ReadOnlySpan<double> p, ReadOnlySpan<double> y, ReadOnlySpan<double> unused, Span<double> gp)
+        {
+            int k = 0;
+            if (op == OpKind.BinaryCrossEntropyWithLogits && Vector256.IsHardwareAccelerated)
+            {
+                ref double pr = ref MemoryMarshal.GetReference(p);
+                ref double yr = ref MemoryMarshal.GetReference(y);
+                ref double gr = ref MemoryMarshal.GetReference(gp);
+                var gv = Vector256.Create(g);
+                for (; k + 4 <= p.Length; k += 4)
+                {
+                    // g·(σ(z) − y), as Local computes it
+                    Vector256<double> d = gv * (Sigmoid(Vector256.LoadUnsafe(ref pr, (nuint)k)) - Vector256.LoadUnsafe(ref yr, (nuint)k));
+                    if (!assign) d = Vector256.LoadUnsafe(ref gr, (nuint)k) + d;
+                    d.StoreUnsafe(ref gr, (nuint)k);
+                }
+            }
+            for (; k < p.Length; k++)
+            {
+                double d = Local(op, g, p[k], y[k]);
+                gp[k] = assign ? d : gp[k] + d;
+            }
+        }
     }
 
     /// <summary>
