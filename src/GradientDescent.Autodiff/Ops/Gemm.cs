@@ -154,13 +154,16 @@ internal static class Gemm
                     for (int ic = i0; ic < i1; ic += mr)
                     {
                         int rows = Math.Min(mr, i1 - ic);
-                        // Whole rows of a non-transposed A are read in place: mr streams, each contiguous in p, stay in
-                        // L1 as well as a packed panel would, and repacking them per column block cost as much as the
-                        // products themselves when n is small. Aᵀ and edge panels (zero-padded) are packed.
-                        bool inPlace = !TransA && rows == mr;
+                        // Whole panels of A are read in place where packing would not pay: rows of a non-transposed A
+                        // (mr streams, each contiguous in p, stay in L1 as well as a packed panel would; repacking them
+                        // per column block cost as much as the products themselves when n is small), and Aᵀ when the
+                        // block has at most two column panels to reuse the pack (mr contiguous doubles per step, one
+                        // row of A apart). Other panels of Aᵀ and edge panels (zero-padded) are packed.
+                        bool inPlace = rows == mr && (!TransA || nc <= 2 * nr);
                         if (!inPlace) PackA<TKernel>(a, TransA, aPack, M, K, ic, rows, pc, kc);
-                        ref double aPanel = ref inPlace ? ref Unsafe.AsRef(in a[ic * K + pc]) : ref aPack[0];
-                        nint rowStride = inPlace ? K : 1, stepStride = inPlace ? 1 : mr;
+                        ref double aPanel = ref !inPlace ? ref aPack[0]
+                            : ref TransA ? ref Unsafe.AsRef(in a[pc * M + ic]) : ref Unsafe.AsRef(in a[ic * K + pc]);
+                        nint rowStride = !inPlace ? 1 : TransA ? 1 : K, stepStride = !inPlace ? mr : TransA ? M : 1;
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             int cols = Math.Min(nr, nc - jr);
