@@ -36,7 +36,9 @@ public readonly struct Node : IEquatable<Node>
     /// <summary>A copy of the node's value, row-major.</summary>
     public double[] ToArray() => Tape.ValueSpan(Resolve("Value")).ToArray();
 
-    /// <summary>A copy of ∂L/∂node from the last backward pass, row-major (zeros if no gradient flows into the node).</summary>
+    /// <summary>
+    /// A copy of ∂L/∂node from the last backward pass, row-major (zeros if no gradient flowed into the node).
+    /// </summary>
     public double[] GradToArray()
     {
         int i = Resolve("Grad");

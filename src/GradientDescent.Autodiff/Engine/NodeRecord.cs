@@ -31,6 +31,12 @@ internal enum NodeFlags : byte
     /// For a view the flag is about the storage it shares: set on the view once its storage root is initialised.
     /// </summary>
     Initialized = 16,
+    /// <summary>
+    /// Set during a fast backward pass on a node whose gradient is one number broadcast to every element (a sum's or a
+    /// mean's input, and what such a gradient passes through unchanged): only the first slot holds it. Rules that
+    /// understand it read that number; before any other rule, a read, or a second contribution, the slot is filled.
+    /// </summary>
+    Uniform = 32,
 }
 
 /// <summary>

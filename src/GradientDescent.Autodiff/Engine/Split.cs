@@ -11,6 +11,26 @@ internal interface IElementKernel
     void Apply(ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> c, Span<double> d);
 }
 
+/// <summary>d = v (assign) or d += v in every element, over one range.</summary>
+internal readonly struct FillOrAddKernel(double value, bool assign) : IElementKernel
+{
+    public void Apply(ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, ReadOnlySpan<double> unused3, Span<double> d)
+    {
+        if (assign) d.Fill(value);
+        else System.Numerics.Tensors.TensorPrimitives.Add(d, value, d);
+    }
+}
+
+/// <summary>d = s·a (assign) or d += s·a, over one range.</summary>
+internal readonly struct ScaleKernel(double s, bool assign) : IElementKernel
+{
+    public void Apply(ReadOnlySpan<double> a, ReadOnlySpan<double> unused2, ReadOnlySpan<double> unused3, Span<double> d)
+    {
+        if (assign) System.Numerics.Tensors.TensorPrimitives.Multiply(a, s, d);
+        else System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(a, s, d, d);
+    }
+}
+
 /// <summary>
 /// Splits kernels over <see cref="WorkerPool"/>: elementwise kernels by ranges of elements, row kernels by ranges of
 /// rows. Below the grain a kernel runs on the calling thread, with no dispatch at all.

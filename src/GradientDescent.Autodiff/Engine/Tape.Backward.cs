@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace GradientDescent.Autodiff;
 
 public sealed partial class Tape
@@ -88,8 +90,12 @@ public sealed partial class Tape
         // an earlier pass over this same recording (retainGraph) or by a failed pass need clearing.
         if (Grads.Length < ValueCount) Grads = new double[Values.Length];
         if (_reachedMarksLeft || _backwardGeneration == Generation) ClearReachedMarks();
-        // (For a view output AddTarget zeroes the whole root, so the root's other elements read 0.)
-        seed.CopyTo(AddTarget(output));
+        // The plain pass (no observer, no anomaly checks) keeps uniform gradients as one number; a traced or checked
+        // pass sees every gradient written out.
+        _fast = typeof(TObserver) == typeof(NoObserver) && !DetectAnomalies;
+        // Added into a zeroed slot (for a view output the whole root is zeroed, so its other elements read 0).
+        Span<double> seeded = AddTarget(output);
+        TensorPrimitives.Add(seeded, seed, seeded);
         if (DetectAnomalies) CheckFinite(output, GradSpan(output), "seed gradient");
         // Before the loop takes the arrays into locals: an observer may grow them here, never inside the loop.
         observer.Start(this, output);
@@ -108,6 +114,7 @@ public sealed partial class Tape
             ref NodeRecord n = ref nodes[i];
             if ((n.Flags & NodeFlags.Reached) == 0) continue;
             n.Flags &= ~NodeFlags.Reached;
+            if ((n.Flags & NodeFlags.Uniform) != 0 && !(_fast && UnderstandsUniform(n.Op))) Materialize(i);
             observer.BeforeRule(this, i);
             if (!detect && n.Rows == 1 && n.Cols == 1 && ScalarRule(ref n, grads[n.Offset])) continue;
             Propagate(i, ref n);
@@ -125,19 +132,59 @@ public sealed partial class Tape
 
     private void ClearReachedMarks()
     {
-        for (int i = 0; i < Count; i++) Nodes[i].Flags &= ~(NodeFlags.Reached | NodeFlags.Initialized);
+        for (int i = 0; i < Count; i++) Nodes[i].Flags &= ~(NodeFlags.Reached | NodeFlags.Initialized | NodeFlags.Uniform);
         _reachedMarksLeft = false;
+    }
+
+    /// <summary>Whether the current backward pass is the plain one (see <see cref="Run"/>), where gradients may be uniform.</summary>
+    private bool _fast;
+
+    /// <summary>Whether the rule of <paramref name="op"/> reads a <see cref="NodeFlags.Uniform"/> gradient as its one number.</summary>
+    private static bool UnderstandsUniform(OpKind op) =>
+        op is OpKind.Add or OpKind.Subtract or OpKind.Multiply or OpKind.Parameter or (>= OpKind.Negate and <= OpKind.MinConstant);
+
+    /// <summary>Whether node <paramref name="i"/>'s gradient is one number in its first slot (see <see cref="NodeFlags.Uniform"/>).</summary>
+    internal bool IsUniform(int i) => (Nodes[i].Flags & NodeFlags.Uniform) != 0;
+
+    /// <summary>
+    /// For a rule that stores its first contribution: when the pass allows it, and <paramref name="input"/> (longer than
+    /// one element, not a view, fresh) is to receive the same number everywhere, stores that number once and marks the
+    /// slot uniform. Returns false when the rule must write the contribution out.
+    /// </summary>
+    internal bool TrySetUniform(int input, Span<double> target, double value)
+    {
+        ref NodeRecord n = ref Nodes[input];
+        if (!_fast || target.Length < 2 || (n.Flags & NodeFlags.View) != 0) return false;
+        target[0] = value;
+        n.Flags |= NodeFlags.Uniform;
+        return true;
+    }
+
+    /// <summary>Writes a uniform gradient out to every element of its slot.</summary>
+    internal void Materialize(int i)
+    {
+        ref NodeRecord n = ref Nodes[i];
+        n.Flags &= ~NodeFlags.Uniform;
+        Span<double> g = Grads.AsSpan(n.Offset, n.Length);
+        double value = g[0];
+        Split.Elementwise(default, default, default, g, new FillKernel(value));
+    }
+
+    private readonly struct FillKernel(double value) : IElementKernel
+    {
+        public void Apply(ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, ReadOnlySpan<double> unused3, Span<double> target) => target.Fill(value);
     }
 
     /// <summary>
     /// The gradient slot of <paramref name="input"/> as the destination of a rule that adds into it: zeroed on the
-    /// first touch of this pass (for a view, its storage root is), then returned as it is.
+    /// first touch of this pass (for a view, its storage root is), written out if it was uniform, then returned.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal Span<double> AddTarget(int input)
     {
-        if ((Nodes[input].Flags & NodeFlags.Initialized) == 0) Initialize(input);
-        return GradSpan(input);
+        ref NodeRecord n = ref Nodes[input];
+        if ((n.Flags & (NodeFlags.Initialized | NodeFlags.Uniform)) == NodeFlags.Initialized) return Grads.AsSpan(n.Offset, n.Length);
+        return SlowTarget(input, out _);
     }
 
     /// <summary>
@@ -155,27 +202,47 @@ public sealed partial class Tape
         {
             n.Flags = f | NodeFlags.Initialized;
             assign = true;
+            return Grads.AsSpan(n.Offset, n.Length);
         }
-        else
-        {
-            if ((f & NodeFlags.Initialized) == 0) Initialize(input);
-            assign = false;
-        }
-        return GradSpan(input);
+        return SlowTarget(input, out assign);
     }
 
-    /// <summary>Zeroes the gradient storage of <paramref name="input"/> (a view's root, when still untouched) and marks it initialised.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private Span<double> SlowTarget(int input, out bool assign)
+    {
+        assign = false;
+        ref NodeRecord n = ref Nodes[input];
+        if ((n.Flags & NodeFlags.Initialized) == 0) Initialize(input);
+        else if ((n.Flags & NodeFlags.Uniform) != 0) Materialize(input);
+        return Grads.AsSpan(n.Offset, n.Length);
+    }
+
+    /// <summary>The node whose storage a view shares (following views of views); the node itself if it is not a view.</summary>
+    private int Root(int i)
+    {
+        while ((Nodes[i].Flags & NodeFlags.View) != 0) i = Nodes[i].A;
+        return i;
+    }
+
+    /// <summary>
+    /// Zeroes the gradient storage of <paramref name="input"/> (a view's root, when still untouched; a uniform root is
+    /// written out) and marks it initialised.
+    /// </summary>
     private void Initialize(int input)
     {
         ref NodeRecord n = ref Nodes[input];
         if ((n.Flags & NodeFlags.View) != 0)
         {
-            int root = input;
-            while ((Nodes[root].Flags & NodeFlags.View) != 0) root = Nodes[root].A;
-            if ((Nodes[root].Flags & NodeFlags.Initialized) == 0)
+            int root = Root(input);
+            NodeFlags rf = Nodes[root].Flags;
+            if ((rf & NodeFlags.Initialized) == 0)
             {
                 GradSpan(root).Clear();
                 Nodes[root].Flags |= NodeFlags.Initialized;
+            }
+            else if ((rf & NodeFlags.Uniform) != 0)
+            {
+                Materialize(root);
             }
         }
         else
@@ -315,20 +382,51 @@ public sealed partial class Tape
     private void Contribute(ref NodeRecord a, int index, double contribution, double[] grads)
     {
         NodeFlags f = a.Flags;
-        if ((f & (NodeFlags.Initialized | NodeFlags.View)) == NodeFlags.Initialized)
+        if ((f & (NodeFlags.Initialized | NodeFlags.View)) == NodeFlags.Initialized) grads[a.Offset] += contribution;
+        else if ((f & (NodeFlags.RequiresGrad | NodeFlags.View)) == NodeFlags.RequiresGrad) grads[a.Offset] = contribution;
+        else
         {
-            grads[a.Offset] += contribution;
-            a.Flags = f | NodeFlags.Reached;
+            if ((f & NodeFlags.RequiresGrad) != 0) ContributeToView(index, contribution);
+            return;
         }
-        else if ((f & (NodeFlags.RequiresGrad | NodeFlags.View)) == NodeFlags.RequiresGrad)
+        a.Flags = f | NodeFlags.Reached | NodeFlags.Initialized;
+    }
+
+    /// <summary>The rare case of <see cref="Contribute"/>: a one-element view, whose slot is part of its root's storage.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ContributeToView(int index, double contribution)
+    {
+        AddTarget(index)[0] += contribution;
+        Nodes[index].Flags |= NodeFlags.Reached;
+    }
+
+    /// <summary>
+    /// ∂L/∂node <paramref name="i"/> from the last backward pass: 0 where none
+    /// flowed, a uniform gradient written out.
+    /// </summary>
+    internal double[] ReadGrad(int i)
+    {
+        var result = new double[Nodes[i].Length];
+        ReadGrad(i, result);
+        return result;
+    }
+
+    /// <inheritdoc cref="ReadGrad(int)"/>
+    internal void ReadGrad(int i, Span<double> destination)
+    {
+        if (!HasGradient(i))
         {
-            grads[a.Offset] = contribution;
-            a.Flags = f | NodeFlags.Reached | NodeFlags.Initialized;
+            destination.Clear();
+            return;
         }
-        else if ((f & NodeFlags.RequiresGrad) != 0)
+        int root = Root(i);
+        if ((Nodes[root].Flags & NodeFlags.Uniform) != 0)
         {
-            AddTarget(index)[0] += contribution;
-            a.Flags |= NodeFlags.Reached;
+            destination.Fill(Grads[Nodes[root].Offset]);
+        }
+        else
+        {
+            GradSpan(i).CopyTo(destination);
         }
     }
 
@@ -338,7 +436,8 @@ public sealed partial class Tape
         switch (n.Op)
         {
             case OpKind.Parameter:
-                ParameterTable[n.A].Accumulate(GradSpan(i));
+                if ((n.Flags & NodeFlags.Uniform) != 0) ParameterTable[n.A].AccumulateUniform(Grads[n.Offset]);
+                else ParameterTable[n.A].Accumulate(GradSpan(i));
                 break;
             case OpKind.Detach:
             case OpKind.Element:
@@ -415,7 +514,6 @@ public sealed partial class Tape
             throw new InvalidOperationException(
                 $"Grad: no backward pass has run on this tape since it was last cleared; call Backward on a loss first (node {i}, {n.Op}).");
         }
-        if (!HasGradient(i)) destination.Clear();
-        else GradSpan(i).CopyTo(destination);
+        ReadGrad(i, destination);
     }
 }

@@ -124,7 +124,7 @@ public sealed partial class Tape
         {
             NodeInfo info = Describe(i);
             sb.Append(c, $"%{i,-4} {Label(info),-32} {info.Shape,-10} = {Show(ValueSpan(i), maxElements)}");
-            if (grads && info.RequiresGrad && i < _backwardCount) sb.Append(c, $"   ∂L/∂ = {Show(HasGradient(i) ? GradSpan(i) : new double[info.Shape.Length], maxElements)}");
+            if (grads && info.RequiresGrad && i < _backwardCount) sb.Append(c, $"   ∂L/∂ = {Show(ReadGrad(i), maxElements)}");
             sb.AppendLine();
         }
         return sb.ToString();

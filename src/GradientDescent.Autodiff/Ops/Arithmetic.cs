@@ -141,9 +141,19 @@ internal static class Arithmetic
         int ia = n.A, ib = n.B;
         OpKind op = n.Op;
         bool ga = t.Nodes[ia].RequiresGrad, gb = t.Nodes[ib].RequiresGrad;
+        // A uniform ∂L/∂out (one number) is understood by the same-shape paths; anything else needs it written out.
+        if (t.IsUniform(i) && ((ga && !SameShapePath(t, op, 0, i, ia, ib)) || (gb && !SameShapePath(t, op, 1, i, ia, ib)))) t.Materialize(i);
         ReadOnlySpan<double> gOut = t.GradSpan(i);
         if (ga) Accumulate(t, op, 0, i, ia, ib, gOut, n.Cols);
         if (gb) Accumulate(t, op, 1, i, ia, ib, gOut, n.Cols);
+    }
+
+    /// <summary>Whether operand <paramref name="wrt"/>'s contribution takes the same-shape path: +, −, or × by a same-shape or one-element factor.</summary>
+    private static bool SameShapePath(Tape t, OpKind op, int wrt, int i, int ia, int ib)
+    {
+        int n = t.Nodes[i].Length, other = t.Nodes[wrt == 0 ? ib : ia].Length;
+        return t.Nodes[wrt == 0 ? ia : ib].Length == n && op is OpKind.Add or OpKind.Subtract or OpKind.Multiply
+            && (op != OpKind.Multiply || other == n || other == 1);
     }
 
     /// <summary>
@@ -314,10 +324,25 @@ internal static class Arithmetic
         int n = g.Length;
 
         // Fast paths: same shape and the common ops need no scratch; split over the pool when long.
-        if (t.Nodes[wrt == 0 ? ia : ib].Length == n && op is OpKind.Add or OpKind.Subtract or OpKind.Multiply
-            && (op != OpKind.Multiply || other.Length == n || other.Length == 1))
+        if (SameShapePath(t, op, wrt, i, ia, ib))
         {
-            Span<double> same = t.GradTarget(wrt == 0 ? ia : ib, out bool assign);
+            int input = wrt == 0 ? ia : ib;
+            Span<double> same = t.GradTarget(input, out bool assign);
+            if (t.IsUniform(i))
+            {
+                // ∂L/∂out is one number g: the contribution is ±g, or g·c for a one-element factor c (uniform again:
+                // stored once when it is the first), or g·other.
+                double g0 = g[0];
+                if (op == OpKind.Multiply && other.Length == n)
+                {
+                    Split.Elementwise(other, default, default, same, new ScaleKernel(g0, assign));
+                    return;
+                }
+                double value = op == OpKind.Multiply ? g0 * other[0] : op == OpKind.Subtract && wrt == 1 ? -g0 : g0;
+                if (assign && t.TrySetUniform(input, same, value)) return;
+                Split.Elementwise(default, default, default, same, new FillOrAddKernel(value, assign));
+                return;
+            }
             Split.Elementwise(g, op == OpKind.Multiply ? other : default, default, same, new BackwardKernel(op, wrt, assign));
             return;
         }

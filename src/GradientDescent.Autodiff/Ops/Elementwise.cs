@@ -330,7 +330,46 @@ internal static class Elementwise
         if (!t.Nodes[ix].RequiresGrad) return;
         ReadOnlySpan<double> g = t.GradSpan(i), x = t.ValueSpan(ix), y = t.ValueSpan(i);
         Span<double> gx = t.GradTarget(ix, out bool assign);
+        if (t.IsUniform(i))
+        {
+            // ∂L/∂y is one number g: −g, g and c·g are uniform again (stored once when first); the rest g·dy/dx.
+            double g0 = g[0];
+            if (n.Op is OpKind.Negate or OpKind.AddConstant or OpKind.MultiplyConstant)
+            {
+                double value = n.Op == OpKind.Negate ? -g0 : n.Op == OpKind.MultiplyConstant ? g0 * n.Aux : g0;
+                if (assign && t.TrySetUniform(ix, gx, value)) return;
+                Split.Elementwise(default, default, default, gx, new FillOrAddKernel(value, assign));
+                return;
+            }
+            Split.Elementwise(default, x, y, gx, new UniformBackwardKernel(n.Op, n.Aux, assign, g0));
+            return;
+        }
         Split.Elementwise(g, x, y, gx, new BackwardKernel(n.Op, n.Aux, assign));
+    }
+
+    /// <summary>gx (=|+=) g·dy/dx for one number g, over one range.</summary>
+    private readonly struct UniformBackwardKernel(OpKind op, double c, bool assign, double g) : IElementKernel
+    {
+        public void Apply(ReadOnlySpan<double> unused, ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gx)
+        {
+            switch (op)
+            {
+                case OpKind.Exp:
+                    if (assign) TensorPrimitives.Multiply(y, g, gx);
+                    else TensorPrimitives.MultiplyAdd(y, g, gx, gx);
+                    return;
+                default:
+                    if (assign)
+                    {
+                        for (int k = 0; k < gx.Length; k++) gx[k] = g * Derivative(op, x[k], y[k], c);
+                    }
+                    else
+                    {
+                        for (int k = 0; k < gx.Length; k++) gx[k] += g * Derivative(op, x[k], y[k], c);
+                    }
+                    return;
+            }
+        }
     }
 
     /// <summary>gx (=|+=) g·dy/dx over one range.</summary>

@@ -132,9 +132,11 @@ internal static class Reductions
             case OpKind.Mean:
             {
                 // ∂L/∂xₖ = g (sum) or g/n (mean) for every k: stored as a fill when it is the first contribution.
+                // In a plain pass the fill is deferred: the input's gradient is marked uniform, one number.
                 Span<double> target = t.GradTarget(ix, out bool assign);
                 double g = n.Op == OpKind.Sum ? t.Grads[n.Offset] : t.Grads[n.Offset] / target.Length;
-                Split.Elementwise(default, default, default, target, new FillKernel(g, assign));
+                if (assign && t.TrySetUniform(ix, target, g)) return;
+                Split.Elementwise(default, default, default, target, new FillOrAddKernel(g, assign));
                 return;
             }
             case OpKind.SumAxis:
@@ -168,16 +170,6 @@ internal static class Reductions
             }
             default:
                 throw new InvalidOperationException($"Backward: no derivative rule for {n.Op} in Reductions.");
-        }
-    }
-
-    /// <summary>target = g (assign) or target += g, over one range.</summary>
-    private readonly struct FillKernel(double g, bool assign) : IElementKernel
-    {
-        public void Apply(ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, ReadOnlySpan<double> unused3, Span<double> target)
-        {
-            if (assign) target.Fill(g);
-            else TensorPrimitives.Add(target, g, target);
         }
     }
 

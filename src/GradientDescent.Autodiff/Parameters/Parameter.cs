@@ -50,6 +50,16 @@ public abstract class Parameter
     internal void Accumulate(ReadOnlySpan<double> gradient) =>
         Split.Elementwise(gradient, default, default, Grad, new AddKernel());
 
+    /// <summary>Grad += g in every element (a uniform gradient), split over the pool when long.</summary>
+    internal void AccumulateUniform(double g) =>
+        Split.Elementwise(default, default, default, Grad, new AddScalarKernel(g));
+
+    private readonly struct AddScalarKernel(double g) : IElementKernel
+    {
+        public void Apply(ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, ReadOnlySpan<double> unused3, Span<double> grad) =>
+            System.Numerics.Tensors.TensorPrimitives.Add(grad, g, grad);
+    }
+
     private readonly struct AddKernel : IElementKernel
     {
         public void Apply(ReadOnlySpan<double> gradient, ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, Span<double> grad) =>

@@ -31,18 +31,41 @@ public sealed class WorkerPoolTests : IDisposable
     public void Run_EveryRangeExactlyOnce_OnSeveralThreads(int threadCount)
     {
         Parallelism.ThreadCount = threadCount;
-        var used = new HashSet<int>();
         for (int round = 0; round < 2000; round++)
         {
             var counts = new int[threadCount];
-            var threads = new int[threadCount];
-            var body = new CountingBody(counts, threads);
+            var body = new CountingBody(counts, new int[threadCount]);
             WorkerPool.Run(threadCount, ref body);
             Assert.All(counts, c => Assert.Equal(1, c));
-            foreach (int t in threads) used.Add(t);
         }
-        // The workers took part (on a 1-core machine the caller may do it all, but not in 2,000 rounds of 2+ ranges).
-        Assert.True(used.Count > 1, $"only thread {string.Join(",", used)} ran ranges");
+    }
+
+    /// <summary>Each range waits (up to 10 s) until every range has started: it finishes only if the ranges run at once.</summary>
+    private struct RendezvousBody(int[] started, int[] threads) : IRangeBody
+    {
+        public readonly void Run(int part, int parts)
+        {
+            threads[part] = Environment.CurrentManagedThreadId;
+            Interlocked.Increment(ref started[0]);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Volatile.Read(ref started[0]) < parts && clock.ElapsedMilliseconds < 10_000) Thread.SpinWait(100);
+        }
+    }
+
+    [Fact]
+    public void Run_RangesRunAtOnce_OnTheCallerAndTheWorkers()
+    {
+        Parallelism.ThreadCount = 3;
+        for (int round = 0; round < 20; round++)
+        {
+            var started = new int[1];
+            var threads = new int[3];
+            var body = new RendezvousBody(started, threads);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            WorkerPool.Run(3, ref body);
+            Assert.True(clock.ElapsedMilliseconds < 10_000, "the ranges did not run at the same time");
+            Assert.Equal(3, threads.Distinct().Count());
+        }
     }
 
     private struct ThrowingBody(int failing) : IRangeBody
