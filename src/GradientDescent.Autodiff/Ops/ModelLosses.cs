@@ -245,9 +245,12 @@ internal static unsafe class ModelLosses
             z = e;
             return 0.5 * (e * e);
         }
-        // ℓ = max(z, 0) − z·y + ln(1 + e^−|z|), r = σ(z) − y
-        z = Elementwise.Sigmoid(h) - y;
-        return BinaryCrossEntropyOps.OnLogit(h, y);
+        // ℓ = max(z, 0) − z·y + ln(1 + t), r = σ(z) − y, both from the one exponential t = e^−|z|:
+        // σ(z) = 1/(1 + t) for z ≥ 0 and t/(1 + t) for z < 0, the same operations as Elementwise.Sigmoid and
+        // BinaryCrossEntropyOps.OnLogit (for the same z, the same bits as the composed graph), one e^x fewer.
+        double t = Math.Exp(-Math.Abs(h));
+        z = (h >= 0 ? 1 / (1 + t) : t / (1 + t)) - y;
+        return Math.Max(h, 0) - h * y + Elementwise.Log1P(t);
     }
 
     /// <summary>
