@@ -181,6 +181,9 @@ internal static class Elementwise
             case OpKind.Negate: TensorPrimitives.Negate(x, y); return;
             case OpKind.AddConstant: TensorPrimitives.Add(x, c, y); return;
             case OpKind.MultiplyConstant: TensorPrimitives.Multiply(x, c, y); return;
+            // Four at a time (VectorMath.Exp, within 2 ulps of Math.Exp): the runtime's double Exp is element by element
+            // before AVX-512, about as slow as Math.Exp.
+            case OpKind.Exp when Vector256.IsHardwareAccelerated && !Vector512.IsHardwareAccelerated: ExpKernel(x, y); return;
             case OpKind.Exp: TensorPrimitives.Exp(x, y); return;
             case OpKind.Log: TensorPrimitives.Log(x, y); return;
             case OpKind.Sqrt: TensorPrimitives.Sqrt(x, y); return;
@@ -192,6 +195,16 @@ internal static class Elementwise
                 for (int k = 0; k < x.Length; k++) y[k] = Apply(op, x[k], c);
                 return;
         }
+    }
+
+    /// <summary>y = e^x four elements at a time, the tail by Math.Exp.</summary>
+    private static void ExpKernel(ReadOnlySpan<double> x, Span<double> y)
+    {
+        ref double xr = ref MemoryMarshal.GetReference(x);
+        ref double yr = ref MemoryMarshal.GetReference(y);
+        int k = 0;
+        for (; k + 4 <= x.Length; k += 4) VectorMath.Exp(Vector256.LoadUnsafe(ref xr, (nuint)k)).StoreUnsafe(ref yr, (nuint)k);
+        for (; k < x.Length; k++) y[k] = Math.Exp(x[k]);
     }
 
     /// <summary>dy/dx for one element, from the input <paramref name="x"/>, the output <paramref name="y"/> and the op's constant.</summary>
