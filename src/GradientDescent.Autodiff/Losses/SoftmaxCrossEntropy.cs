@@ -145,16 +145,6 @@ internal static class SoftmaxCrossEntropyOps
     {
         double m = TensorPrimitives.Max(x);
         if (!double.IsFinite(m)) return (m, 0);
-        double s = 0;
-        int k = 0;
-        if (Vector256.IsHardwareAccelerated && x.Length >= 4)
-        {
-            ref double xs = ref MemoryMarshal.GetReference(x);
-            Vector256<double> mv = Vector256.Create(m), acc = Vector256<double>.Zero;
-            for (; k + 4 <= x.Length; k += 4) acc += VectorMath.Exp(Vector256.LoadUnsafe(ref xs, (nuint)k) - mv);
-            s = Vector256.Sum(acc);
-        }
-        for (; k < x.Length; k++) s += Math.Exp(x[k] - m);
-        return (m, Math.Log(s));
+        return (m, Math.Log(VectorMath.SumExp(x, m)));
     }
 }

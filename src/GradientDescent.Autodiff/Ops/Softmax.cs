@@ -11,6 +11,7 @@ namespace GradientDescent.Autodiff;
 /// <para>Forward rules (per row): ẏₖ = yₖ(ẋₖ − Σⱼ yⱼẋⱼ) for softmax, ẏₖ = ẋₖ − Σⱼ e^(yⱼ)ẋⱼ for log-softmax: the
 /// Jacobians diag(y) − yyᵀ and I − 1·softmax(x)ᵀ applied to ẋ, where backward applies their transposes to g.</para>
 /// <para>Subtracting the maximum keeps every exponent ≤ 0: inputs of ±1e4 give exact probabilities, no NaN.</para>
+/// <para>The forward exponentials run four at a time (<see cref="VectorMath"/>, within an ulp of Math.Exp).</para>
 /// </remarks>
 internal static class SoftmaxOps
 {
@@ -37,14 +38,12 @@ internal static class SoftmaxOps
             TensorPrimitives.Subtract(xr, TensorPrimitives.Max(xr), yr);
             if (op == OpKind.Softmax)
             {
-                TensorPrimitives.Exp(yr, yr);
+                VectorMath.Exp(yr, yr);
                 TensorPrimitives.Divide(yr, TensorPrimitives.Sum(yr), yr);
             }
             else
             {
-                double sum = 0;
-                foreach (double d in yr) sum += Math.Exp(d);
-                TensorPrimitives.Subtract(yr, Math.Log(sum), yr);
+                TensorPrimitives.Subtract(yr, Math.Log(VectorMath.SumExp(yr, 0)), yr);
             }
         }
         return new Node(t, t.Checked(i));

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace GradientDescent.Autodiff;
@@ -54,6 +55,36 @@ internal static class VectorMath
         p = Vector256.FusedMultiplyAdd(p, r, Vector256<double>.One);
         // t's low mantissa bits hold 2⁵¹ + n; shifted left by 52 that is n in the exponent field (mod 2⁶⁴).
         return (p.AsInt64() + Vector256.ShiftLeft(t.AsInt64(), 52)).AsDouble();
+    }
+
+    /// <summary>y = e^x element by element (y may be x): four at a time by <see cref="Exp(Vector256{double})"/>, the tail by Math.Exp.</summary>
+    internal static void Exp(ReadOnlySpan<double> x, Span<double> y)
+    {
+        if (y.Length < x.Length) throw new ArgumentException($"VectorMath.Exp: {x.Length} inputs but room for {y.Length} outputs; this is a bug in the caller.");
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref double xs = ref MemoryMarshal.GetReference(x);
+            ref double ys = ref MemoryMarshal.GetReference(y);
+            for (; k + 4 <= x.Length; k += 4) Exp(Vector256.LoadUnsafe(ref xs, (nuint)k)).StoreUnsafe(ref ys, (nuint)k);
+        }
+        for (; k < x.Length; k++) y[k] = Math.Exp(x[k]);
+    }
+
+    /// <summary>Σₖ e^(xₖ − shift): four lanes at a time, the lanes added at the end, then the tail.</summary>
+    internal static double SumExp(ReadOnlySpan<double> x, double shift)
+    {
+        double s = 0;
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated && x.Length >= 4)
+        {
+            ref double xs = ref MemoryMarshal.GetReference(x);
+            Vector256<double> sv = Vector256.Create(shift), acc = Vector256<double>.Zero;
+            for (; k + 4 <= x.Length; k += 4) acc += Exp(Vector256.LoadUnsafe(ref xs, (nuint)k) - sv);
+            s = Vector256.Sum(acc);
+        }
+        for (; k < x.Length; k++) s += Math.Exp(x[k] - shift);
+        return s;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
