@@ -9,7 +9,7 @@ namespace GradientDescent.Autodiff;
 /// For logits x (one row per example, C classes) and labels c: ℓ = (1/B) Σᵢ [lse(xᵢ) − xᵢ,cᵢ] with
 /// lse(x) = m + ln Σ e^(x − m), m = max x, each row's term computed as ln Σ e^(x − m) − (x_c − m);
 /// ∂ℓ/∂xᵢₖ = (1/B)(softmax(xᵢ)ₖ − [k = cᵢ]). Finite for logits of ±1e4. Forward: ℓ̇ = Σᵢₖ (∂ℓ/∂xᵢₖ)·ẋᵢₖ.
-/// The exponentials run four at a time (<see cref="VectorMath.Exp"/>, within an ulp of Math.Exp); backward splits
+/// The exponentials run four at a time (<see cref="VectorMath.Exp(System.Runtime.Intrinsics.Vector256{double})"/>, within an ulp of Math.Exp); backward splits
 /// large batches by rows over the worker pool (each row's gradient depends on that row alone).
 /// </remarks>
 internal static class SoftmaxCrossEntropyOps
