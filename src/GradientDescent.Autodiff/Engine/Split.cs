@@ -92,6 +92,38 @@ internal static unsafe class Split
             length == Length ? new ReadOnlySpan<double>(p + start, n) : new ReadOnlySpan<double>(p, length);
     }
 
+    /// <summary>
+    /// Σ x (<paramref name="y"/> empty) or Σ xₖyₖ: one partial sum per range, added in range order, so the result
+    /// depends on the thread count only (one range: exactly TensorPrimitives' sum).
+    /// </summary>
+    internal static double Sum(ReadOnlySpan<double> x, ReadOnlySpan<double> y = default)
+    {
+        int parts = WorkerPool.PartsFor(x.Length, ElementGrain);
+        if (parts == 1) return y.IsEmpty ? System.Numerics.Tensors.TensorPrimitives.Sum(x) : System.Numerics.Tensors.TensorPrimitives.Dot(x, y);
+        Span<double> partials = stackalloc double[parts];
+        fixed (double* px = x, py = y, pp = partials)
+        {
+            var body = new SumBody { X = px, Y = py, Partials = pp, Length = x.Length };
+            WorkerPool.Run(parts, ref body);
+        }
+        double s = 0;
+        foreach (double p in partials) s += p;
+        return s;
+    }
+
+    private struct SumBody : IRangeBody
+    {
+        public double* X, Y, Partials;
+        public int Length;
+
+        public readonly void Run(int part, int parts)
+        {
+            (int start, int end) = WorkerPool.Range(Length, part, parts);
+            var x = new ReadOnlySpan<double>(X + start, end - start);
+            Partials[part] = Y == null ? System.Numerics.Tensors.TensorPrimitives.Sum(x) : System.Numerics.Tensors.TensorPrimitives.Dot(x, new ReadOnlySpan<double>(Y + start, end - start));
+        }
+    }
+
     /// <summary>A kernel over a range of rows [first, last).</summary>
     internal interface IRowKernel
     {

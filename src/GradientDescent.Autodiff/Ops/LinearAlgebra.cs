@@ -31,7 +31,7 @@ internal static class LinearAlgebra
             throw new ArgumentException($"Dot: the vectors have lengths {sa} and {sb}; a dot product needs equal lengths.");
         }
         int i = t.Append(OpKind.Dot, ia, ib, Shape.Scalar, t.GradFlag(ia, ib));
-        t.Values[t.Nodes[i].Offset] = TensorPrimitives.Dot(t.ValueSpan(ia), t.ValueSpan(ib));
+        t.Values[t.Nodes[i].Offset] = Split.Sum(t.ValueSpan(ia), t.ValueSpan(ib));
         return new Node(t, t.Checked(i));
     }
 
@@ -309,8 +309,8 @@ internal static class LinearAlgebra
             case OpKind.Dot:
             {
                 double g = t.Grads[n.Offset];
-                if (t.Nodes[ia].RequiresGrad) { Span<double> ta = t.AddTarget(ia); TensorPrimitives.MultiplyAdd(t.ValueSpan(ib), g, ta, ta); }
-                if (t.Nodes[ib].RequiresGrad) { Span<double> tb = t.AddTarget(ib); TensorPrimitives.MultiplyAdd(t.ValueSpan(ia), g, tb, tb); }
+                if (t.Nodes[ia].RequiresGrad) { Span<double> ta = t.GradTarget(ia, out bool assign); Split.Elementwise(t.ValueSpan(ib), default, default, ta, new ScaleKernel(g, assign)); }
+                if (t.Nodes[ib].RequiresGrad) { Span<double> tb = t.GradTarget(ib, out bool assign); Split.Elementwise(t.ValueSpan(ia), default, default, tb, new ScaleKernel(g, assign)); }
                 return;
             }
             case OpKind.MatVec:

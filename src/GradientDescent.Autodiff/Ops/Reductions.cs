@@ -23,7 +23,7 @@ internal static class Reductions
         int ix = x.Resolve(t, op);
         int i = t.Append(op, ix, -1, Shape.Scalar, t.GradFlag(ix));
         ReadOnlySpan<double> v = t.ValueSpan(ix);
-        double s = TensorPrimitives.Sum(v);
+        double s = Split.Sum(v);
         t.Values[t.Nodes[i].Offset] = mean ? s / v.Length : s;
         return new Node(t, t.Checked(i));
     }

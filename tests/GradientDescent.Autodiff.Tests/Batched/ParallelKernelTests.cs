@@ -37,7 +37,7 @@ public sealed class ParallelKernelTests : IDisposable
         Vector e1 = (av + bv) * xv - av / bv + sv * av;
         Vector e2 = Ops.Exp(0.1 * e1) + Ops.Relu(e1) + Ops.Tanh(bv - 1) + Ops.Sigmoid(xv * bv) + Ops.Log(av) + Ops.Sqrt(bv) - (-e1);
         Vector z = Ops.MatVec(tape.Constant(m, Rows, Cols), tape.Use(w)) + sv;
-        Scalar loss = Ops.Mean(e2) + Ops.Sum(Ops.Square(av)) / N + Loss.BinaryCrossEntropyWithLogits(z, tape.Constant(y));
+        Scalar loss = Ops.Mean(e2) + Ops.Sum(Ops.Square(av)) / N + Ops.Dot(av, bv) / N + Loss.BinaryCrossEntropyWithLogits(z, tape.Constant(y));
         loss.Backward();
         return (loss.Value, [.. a.Grad, .. b.Grad, .. w.Grad, s.Grad]);
     }
