@@ -183,7 +183,8 @@ internal static class Elementwise
             case OpKind.MultiplyConstant: TensorPrimitives.Multiply(x, c, y); return;
             // Four at a time (VectorMath.Exp, within 2 ulps of Math.Exp): the runtime's double Exp is element by element
             // before AVX-512, about as slow as Math.Exp.
-            case OpKind.Exp when Vector256.IsHardwareAccelerated && !Vector512.IsHardwareAccelerated: ExpKernel(x, y); return;
+            case OpKind.Exp when Vector256.IsHardwareAccelerated && !Vector512.IsHardwareAccelerated: VectorMath.Exp(x, y); return;
+            case OpKind.Relu: ReluKernel(x, y); return;
             case OpKind.Exp: TensorPrimitives.Exp(x, y); return;
             case OpKind.Log: TensorPrimitives.Log(x, y); return;
             case OpKind.Sqrt: TensorPrimitives.Sqrt(x, y); return;
@@ -197,14 +198,22 @@ internal static class Elementwise
         }
     }
 
-    /// <summary>y = e^x four elements at a time, the tail by Math.Exp.</summary>
-    private static void ExpKernel(ReadOnlySpan<double> x, Span<double> y)
+    /// <summary>y = relu x = x where x &gt; 0 or x is NaN, else 0 (+0, as x·[x &gt; 0] would not give for −0), four at a time.</summary>
+    private static void ReluKernel(ReadOnlySpan<double> x, Span<double> y)
     {
-        ref double xr = ref MemoryMarshal.GetReference(x);
-        ref double yr = ref MemoryMarshal.GetReference(y);
         int k = 0;
-        for (; k + 4 <= x.Length; k += 4) VectorMath.Exp(Vector256.LoadUnsafe(ref xr, (nuint)k)).StoreUnsafe(ref yr, (nuint)k);
-        for (; k < x.Length; k++) y[k] = Math.Exp(x[k]);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref double xr = ref MemoryMarshal.GetReference(x);
+            ref double yr = ref MemoryMarshal.GetReference(y);
+            for (; k + 4 <= x.Length; k += 4)
+            {
+                Vector256<double> v = Vector256.LoadUnsafe(ref xr, (nuint)k);
+                Vector256<double> keep = Vector256.GreaterThan(v, Vector256<double>.Zero) | ~Vector256.Equals(v, v);
+                Vector256.ConditionalSelect(keep, v, Vector256<double>.Zero).StoreUnsafe(ref yr, (nuint)k);
+            }
+        }
+        for (; k < x.Length; k++) y[k] = Apply(OpKind.Relu, x[k], 0);
     }
 
     /// <summary>dy/dx for one element, from the input <paramref name="x"/>, the output <paramref name="y"/> and the op's constant.</summary>

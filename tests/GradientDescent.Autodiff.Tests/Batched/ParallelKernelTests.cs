@@ -104,4 +104,19 @@ public sealed class ParallelKernelTests : IDisposable
             else Assert.True(Math.Abs(y[k] - expected) <= 2 * Math.BitIncrement(expected) - 2 * expected, $"exp({x[k]:R}) = {y[k]:R}, Math.Exp {expected:R}");
         }
     }
+
+    [Fact]
+    public void ReluOfALongVector_IsTheScalarRuleBitForBit()
+    {
+        // Four at a time: x where x > 0 or x is NaN, else +0 (−0 and −∞ give +0), exactly the scalar op's value.
+        var rng = new Random(23);
+        double[] x = [.. Enumerable.Range(0, 1001).Select(_ => rng.NextDouble() * 4 - 2), 0, -0.0, 1e-320, -1e-320, double.NaN, double.PositiveInfinity, double.NegativeInfinity];
+        var tape = new Tape();
+        double[] y = Ops.Relu(tape.Constant(x)).Value;
+        for (int k = 0; k < x.Length; k++)
+        {
+            double expected = Ops.Relu(tape.Constant(x[k])).Value;
+            Assert.Equal(BitConverter.DoubleToInt64Bits(expected), BitConverter.DoubleToInt64Bits(y[k]));
+        }
+    }
 }
