@@ -216,6 +216,25 @@ internal static unsafe class ModelLosses
             double* gb = block + 1 + k * d;
             var z = new Span<double>(gb + k, k);
             double loss = 0;
+            if (k == 1 && Op != OpKind.SoftmaxRegressionLoss)
+            {
+                // One output per row: the loop below with z, Σr and the loss in registers (the same operations in the
+                // same order, so the same bits).
+                var w = new ReadOnlySpan<double>(Wt, d);
+                double bias = B[0], sumR = 0;
+                for (int i = first; i < last; i++)
+                {
+                    var x = new ReadOnlySpan<double>(X + (long)i * d, d);
+                    double r = TensorPrimitives.Dot(x, w) + bias;
+                    loss += LinearRow(Op, ref r, Y[i]);
+                    if (NeedW) TensorPrimitives.MultiplyAdd(x, r, gwt, gwt);
+                    sumR += r;
+                    if (Residuals != null) Residuals[i] = r;
+                }
+                if (NeedB) gb[0] = sumR;
+                block[0] = loss;
+                return;
+            }
             for (int i = first; i < last; i++)
             {
                 var x = new ReadOnlySpan<double>(X + (long)i * d, d);
