@@ -114,7 +114,6 @@ public sealed partial class Tape
             ref NodeRecord n = ref nodes[i];
             if ((n.Flags & NodeFlags.Reached) == 0) continue;
             n.Flags &= ~NodeFlags.Reached;
-            if ((n.Flags & NodeFlags.Uniform) != 0 && !(_fast && UnderstandsUniform(n.Op))) Materialize(i);
             observer.BeforeRule(this, i);
             if (!detect && n.Rows == 1 && n.Cols == 1 && ScalarRule(ref n, grads[n.Offset])) continue;
             Propagate(i, ref n);
@@ -161,6 +160,7 @@ public sealed partial class Tape
     }
 
     /// <summary>Writes a uniform gradient out to every element of its slot.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     internal void Materialize(int i)
     {
         ref NodeRecord n = ref Nodes[i];
@@ -337,8 +337,8 @@ public sealed partial class Tape
             {
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
-                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ValueOf(n.A);
-                double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ValueOf(n.B);
+                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
+                double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ExternalValue(n.B);
                 // The two ops that dominate scalar graphs get their local derivatives written out (the same
                 // arithmetic as Arithmetic.Local, without its switch per operand); the rest go through Local.
                 double ga, gb;
@@ -360,7 +360,7 @@ public sealed partial class Tape
             {
                 ref NodeRecord a = ref nodes[n.A];
                 if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
-                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ValueOf(n.A);
+                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
                 Contribute(ref a, n.A, g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux), grads);
                 return true;
             }
@@ -431,8 +431,13 @@ public sealed partial class Tape
     }
 
     /// <summary>Applies node <paramref name="i"/>'s derivative rule: adds its share of ∂L/∂node into its inputs' gradients.</summary>
+    /// <remarks>
+    /// A uniform gradient is written out first for a rule that does not read it as one number (one-element nodes,
+    /// which take <see cref="ScalarRule"/>, are never uniform; a traced or checked pass makes none).
+    /// </remarks>
     private void Propagate(int i, ref NodeRecord n)
     {
+        if ((n.Flags & NodeFlags.Uniform) != 0 && !UnderstandsUniform(n.Op)) Materialize(i);
         switch (n.Op)
         {
             case OpKind.Parameter:

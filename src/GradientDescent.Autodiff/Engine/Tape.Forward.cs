@@ -125,8 +125,8 @@ public sealed partial class Tape
             {
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
-                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ValueOf(n.A);
-                double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ValueOf(n.B);
+                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
+                double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ExternalValue(n.B);
                 bool ga = (a.Flags & NodeFlags.RequiresGrad) != 0, gb = (b.Flags & NodeFlags.RequiresGrad) != 0;
                 double result = Values[n.Offset], dot = 0;
                 // ẏ = (∂y/∂a)·ȧ + (∂y/∂b)·ḃ: Local is linear in its g, so it maps a tangent as it maps a gradient.
@@ -138,7 +138,7 @@ public sealed partial class Tape
             case >= OpKind.Negate and <= OpKind.MinConstant:
             {
                 ref NodeRecord a = ref nodes[n.A];
-                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ValueOf(n.A);
+                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
                 tangents[n.Offset] = Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux) * tangents[a.Offset];
                 return true;
             }

@@ -398,6 +398,14 @@ public sealed partial class Tape
         return array.AsSpan(start, n.Length);
     }
 
+    /// <summary>The first value of an external node: the cold branch of the scalar paths, kept out of their loops.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal double ExternalValue(int i)
+    {
+        var (array, start) = ExternalStorage(i);
+        return array[start];
+    }
+
     /// <summary>Where an external node's value lives: a caller's array (constants) or a parameter's (in-place leaves and their views).</summary>
     private (double[] Array, int Start) ExternalStorage(int i)
     {
