@@ -352,8 +352,8 @@ public sealed partial class Tape
                         gb = Arithmetic.Local(n.Op, 1, g, x, y, result);
                         break;
                 }
-                Contribute(ref a, n.A, ga, grads);
-                Contribute(ref b, n.B, gb, grads);
+                Contribute(ref a, ga, grads);
+                Contribute(ref b, gb, grads);
                 return true;
             }
             case >= OpKind.Negate and <= OpKind.MinConstant:
@@ -361,7 +361,7 @@ public sealed partial class Tape
                 ref NodeRecord a = ref nodes[n.A];
                 if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
                 double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
-                Contribute(ref a, n.A, g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux), grads);
+                Contribute(ref a, g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux), grads);
                 return true;
             }
             case OpKind.Parameter:
@@ -374,28 +374,32 @@ public sealed partial class Tape
     }
 
     /// <summary>
-    /// Adds a one-element contribution into input <paramref name="index"/>'s slot, or stores it there when it is the
+    /// Adds a one-element contribution into input <paramref name="a"/>'s slot, or stores it there when it is the
     /// first (the slot was not cleared), and marks the input reached. Views go the general way (their slot is part of
     /// their root's storage).
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private void Contribute(ref NodeRecord a, int index, double contribution, double[] grads)
+    private void Contribute(ref NodeRecord a, double contribution, double[] grads)
     {
         NodeFlags f = a.Flags;
         if ((f & (NodeFlags.Initialized | NodeFlags.View)) == NodeFlags.Initialized) grads[a.Offset] += contribution;
         else if ((f & (NodeFlags.RequiresGrad | NodeFlags.View)) == NodeFlags.RequiresGrad) grads[a.Offset] = contribution;
         else
         {
-            if ((f & NodeFlags.RequiresGrad) != 0) ContributeToView(index, contribution);
+            if ((f & NodeFlags.RequiresGrad) != 0) ContributeToView(ref a, contribution);
             return;
         }
         a.Flags = f | NodeFlags.Reached | NodeFlags.Initialized;
     }
 
-    /// <summary>The rare case of <see cref="Contribute"/>: a one-element view, whose slot is part of its root's storage.</summary>
+    /// <summary>
+    /// The rare case of <see cref="Contribute"/>: a one-element view, whose slot is part of its root's storage (its
+    /// index found from the record's place in the array, so the hot path carries no index).
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private void ContributeToView(int index, double contribution)
+    private void ContributeToView(ref NodeRecord a, double contribution)
     {
+        int index = (int)(System.Runtime.CompilerServices.Unsafe.ByteOffset(ref Nodes[0], ref a) / System.Runtime.CompilerServices.Unsafe.SizeOf<NodeRecord>());
         AddTarget(index)[0] += contribution;
         Nodes[index].Flags |= NodeFlags.Reached;
     }
