@@ -37,6 +37,13 @@ internal enum NodeFlags : byte
     /// understand it read that number; before any other rule, a read, or a second contribution, the slot is filled.
     /// </summary>
     Uniform = 32,
+    /// <summary>
+    /// Set during a fast backward pass on a node whose gradient is one number s times the values of another node
+    /// (an exponential's input under a sum: s·eˣ; a factor of a product under a sum: s·b): the first slot holds s, the
+    /// second the other node's index. A parameter's rule adds s·values straight into Parameter.Grad; anything else
+    /// writes the gradient out first, as for <see cref="Uniform"/>.
+    /// </summary>
+    Scaled = 64,
 }
 
 /// <summary>

@@ -131,7 +131,7 @@ public sealed partial class Tape
 
     private void ClearReachedMarks()
     {
-        for (int i = 0; i < Count; i++) Nodes[i].Flags &= ~(NodeFlags.Reached | NodeFlags.Initialized | NodeFlags.Uniform);
+        for (int i = 0; i < Count; i++) Nodes[i].Flags &= ~(NodeFlags.Reached | NodeFlags.Initialized | NodeFlags.Uniform | NodeFlags.Scaled);
         _reachedMarksLeft = false;
     }
 
@@ -159,13 +159,41 @@ public sealed partial class Tape
         return true;
     }
 
-    /// <summary>Writes a uniform gradient out to every element of its slot.</summary>
+    /// <summary>
+    /// For a rule that stores its first contribution s·values(<paramref name="source"/>) into a fresh
+    /// <paramref name="input"/> of the same length: when the pass allows it, keeps it as s and the node (see
+    /// <see cref="NodeFlags.Scaled"/>) instead of writing it out. Returns false when the rule must write it.
+    /// </summary>
+    internal bool TrySetScaled(int input, Span<double> target, double s, int source)
+    {
+        ref NodeRecord n = ref Nodes[input];
+        if (!_fast || target.Length < 2 || (n.Flags & NodeFlags.View) != 0 || Nodes[source].Length != n.Length) return false;
+        target[0] = s;
+        target[1] = source;
+        n.Flags |= NodeFlags.Scaled;
+        return true;
+    }
+
+    /// <summary>Whether node <paramref name="i"/>'s gradient is kept as a number times a node (see <see cref="NodeFlags.Scaled"/>).</summary>
+    internal bool IsScaled(int i) => (Nodes[i].Flags & NodeFlags.Scaled) != 0;
+
+    /// <summary>(s, node) of a <see cref="NodeFlags.Scaled"/> gradient.</summary>
+    private (double S, int Source) ScaledOf(int i) => (Grads[Nodes[i].Offset], (int)Grads[Nodes[i].Offset + 1]);
+
+    /// <summary>Writes a uniform or scaled gradient out to every element of its slot.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     internal void Materialize(int i)
     {
         ref NodeRecord n = ref Nodes[i];
-        n.Flags &= ~NodeFlags.Uniform;
         Span<double> g = Grads.AsSpan(n.Offset, n.Length);
+        if ((n.Flags & NodeFlags.Scaled) != 0)
+        {
+            n.Flags &= ~NodeFlags.Scaled;
+            (double s, int source) = ScaledOf(i);
+            Split.Elementwise(ValueSpan(source), default, default, g, new ScaleKernel(s, assign: true));
+            return;
+        }
+        n.Flags &= ~NodeFlags.Uniform;
         double value = g[0];
         Split.Elementwise(default, default, default, g, new FillKernel(value));
     }
@@ -183,7 +211,7 @@ public sealed partial class Tape
     internal Span<double> AddTarget(int input)
     {
         ref NodeRecord n = ref Nodes[input];
-        if ((n.Flags & (NodeFlags.Initialized | NodeFlags.Uniform)) == NodeFlags.Initialized) return Grads.AsSpan(n.Offset, n.Length);
+        if ((n.Flags & (NodeFlags.Initialized | NodeFlags.Uniform | NodeFlags.Scaled)) == NodeFlags.Initialized) return Grads.AsSpan(n.Offset, n.Length);
         return SlowTarget(input, out _);
     }
 
@@ -213,7 +241,7 @@ public sealed partial class Tape
         assign = false;
         ref NodeRecord n = ref Nodes[input];
         if ((n.Flags & NodeFlags.Initialized) == 0) Initialize(input);
-        else if ((n.Flags & NodeFlags.Uniform) != 0) Materialize(input);
+        else if ((n.Flags & (NodeFlags.Uniform | NodeFlags.Scaled)) != 0) Materialize(input);
         return Grads.AsSpan(n.Offset, n.Length);
     }
 
@@ -240,7 +268,7 @@ public sealed partial class Tape
                 GradSpan(root).Clear();
                 Nodes[root].Flags |= NodeFlags.Initialized;
             }
-            else if ((rf & NodeFlags.Uniform) != 0)
+            else if ((rf & (NodeFlags.Uniform | NodeFlags.Scaled)) != 0)
             {
                 Materialize(root);
             }
@@ -428,6 +456,11 @@ public sealed partial class Tape
         {
             destination.Fill(Grads[Nodes[root].Offset]);
         }
+        else if ((Nodes[root].Flags & NodeFlags.Scaled) != 0)
+        {
+            (double s, int source) = ScaledOf(root);
+            TensorPrimitives.Multiply(ValueSpan(source).Slice(Nodes[i].Offset - Nodes[root].Offset, Nodes[i].Length), s, destination);
+        }
         else
         {
             GradSpan(i).CopyTo(destination);
@@ -442,11 +475,24 @@ public sealed partial class Tape
     private void Propagate(int i, ref NodeRecord n)
     {
         if ((n.Flags & NodeFlags.Uniform) != 0 && !UnderstandsUniform(n.Op)) Materialize(i);
+        if ((n.Flags & NodeFlags.Scaled) != 0 && n.Op != OpKind.Parameter) Materialize(i);
         switch (n.Op)
         {
             case OpKind.Parameter:
-                if ((n.Flags & NodeFlags.Uniform) != 0) ParameterTable[n.A].AccumulateUniform(Grads[n.Offset]);
-                else ParameterTable[n.A].Accumulate(GradSpan(i));
+                if ((n.Flags & NodeFlags.Uniform) != 0)
+                {
+                    ParameterTable[n.A].AccumulateUniform(Grads[n.Offset]);
+                }
+                else if ((n.Flags & NodeFlags.Scaled) != 0)
+                {
+                    // Parameter.Grad += s·values: one pass, the leaf's own slot never written.
+                    (double s, int source) = ScaledOf(i);
+                    ParameterTable[n.A].AccumulateScaled(s, ValueSpan(source));
+                }
+                else
+                {
+                    ParameterTable[n.A].Accumulate(GradSpan(i));
+                }
                 break;
             case OpKind.Detach:
             case OpKind.Element:

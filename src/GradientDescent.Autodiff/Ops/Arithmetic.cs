@@ -335,6 +335,8 @@ internal static class Arithmetic
                 double g0 = g[0];
                 if (op == OpKind.Multiply && other.Length == n)
                 {
+                    // g·other: kept as (g, other) when it is the first contribution.
+                    if (assign && t.TrySetScaled(input, same, g0, wrt == 0 ? ib : ia)) return;
                     Split.Elementwise(other, default, default, same, new ScaleKernel(g0, assign));
                     return;
                 }

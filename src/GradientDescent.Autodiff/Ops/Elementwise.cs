@@ -363,6 +363,8 @@ internal static class Elementwise
                 Split.Elementwise(default, default, default, gx, new FillOrAddKernel(value, assign));
                 return;
             }
+            // g·eˣ = g·y: kept as (g, y) when it is the first contribution (a parameter adds it straight into its Grad).
+            if (n.Op == OpKind.Exp && assign && t.TrySetScaled(ix, gx, g0, i)) return;
             Split.Elementwise(default, x, y, gx, new UniformBackwardKernel(n.Op, n.Aux, assign, g0));
             return;
         }

@@ -69,4 +69,24 @@ public sealed class UniformGradientTests
         Assert.All(x.Grad, g => Assert.Equal(5.0 / N, g));
         Assert.All(a.Grad, g => Assert.Equal(2 * (5.0 / N), g));
     }
+
+    [Fact]
+    public void ExpAndProductUnderASum_KeepTheLeafGradientAsANumberTimesANode()
+    {
+        // ∂Σeᵃ/∂a = eᵃ and ∂Σ(a·b)/∂a = b: the leaves' slots hold (g, node) and Parameter.Grad receives g·values in one
+        // pass; reading the leaf's gradient writes it out.
+        var a = new VectorParameter("a", [.. Enumerable.Range(0, N).Select(k => k / (double)N)]);
+        var b = new VectorParameter("b", [.. Enumerable.Range(0, N).Select(k => 1 - k / (double)N)]);
+        var tape = new Tape();
+        Vector av = tape.Use(a), bv = tape.Use(b);
+        Scalar loss = 3 * Ops.Sum(Ops.Exp(av)) + Ops.Sum(av * bv);
+        loss.Backward();
+        Assert.True(tape.IsScaled(bv.Handle.Index));
+        for (int k = 0; k < N; k += 997)
+        {
+            Approx.Equal(3 * Math.Exp(a.Value[k]) + b.Value[k], a.Grad[k], rel: 1e-15, what: $"∂L/∂a[{k}]");
+            Assert.Equal(a.Value[k], b.Grad[k]);
+        }
+        Assert.Equal(a.Value, bv.Grad);
+    }
 }
