@@ -459,6 +459,9 @@ public sealed partial class Tape
         else if ((Nodes[root].Flags & NodeFlags.Scaled) != 0)
         {
             (double s, int source) = ScaledOf(root);
+            // g·b with b a parameter read in place: after an optimizer step its values are not the recorded ones, so
+            // the gradient can no longer be written out (Parameter.Grad, added during backward, is right).
+            if ((Nodes[source].Flags & NodeFlags.External) != 0) VerifyParameterVersions(Count, "Grad");
             TensorPrimitives.Multiply(ValueSpan(source).Slice(Nodes[i].Offset - Nodes[root].Offset, Nodes[i].Length), s, destination);
         }
         else

@@ -89,4 +89,22 @@ public sealed class UniformGradientTests
         }
         Assert.Equal(a.Value, bv.Grad);
     }
+
+    [Fact]
+    public void ScaledGradientOfAParameterFactor_ReadAfterAnOptimizerStep_IsAClearError()
+    {
+        // ∂Σ(a·b)/∂a is kept as 1·b with b read in place; once a step changed b it cannot be written out, and reading
+        // it says so (Parameter.Grad, accumulated during backward, is unaffected).
+        var a = new VectorParameter("a", [.. Enumerable.Range(0, N).Select(k => k / (double)N)]);
+        var b = new VectorParameter("b", [.. Enumerable.Range(0, N).Select(k => 1 - k / (double)N)]);
+        var tape = new Tape();
+        Vector av = tape.Use(a);
+        Ops.Sum(av * tape.Use(b)).Backward();
+        double[] expected = (double[])b.Value.Clone();
+        Assert.Equal(expected, a.Grad);
+        new Sgd([b], 0.1).Step();
+        var e = Assert.Throws<InvalidOperationException>(() => av.Grad);
+        Assert.StartsWith("Grad: parameter b", e.Message);
+        Assert.Equal(expected, a.Grad);
+    }
 }
