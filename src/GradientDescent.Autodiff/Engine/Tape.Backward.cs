@@ -195,12 +195,7 @@ public sealed partial class Tape
         }
         n.Flags &= ~NodeFlags.Uniform;
         double value = g[0];
-        Split.Elementwise(default, default, default, g, new FillKernel(value));
-    }
-
-    private readonly struct FillKernel(double value) : IElementKernel
-    {
-        public void Apply(ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, ReadOnlySpan<double> unused3, Span<double> target) => target.Fill(value);
+        Split.Elementwise(default, default, default, g, new FillOrAddKernel(value, assign: true));
     }
 
     /// <summary>

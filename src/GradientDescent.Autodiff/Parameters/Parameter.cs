@@ -52,17 +52,11 @@ public abstract class Parameter
 
     /// <summary>Grad += g in every element (a uniform gradient), split over the pool when long.</summary>
     internal void AccumulateUniform(double g) =>
-        Split.Elementwise(default, default, default, Grad, new AddScalarKernel(g));
+        Split.Elementwise(default, default, default, Grad, new FillOrAddKernel(g, assign: false));
 
     /// <summary>Grad += s·values (a scaled gradient), split over the pool when long.</summary>
     internal void AccumulateScaled(double s, ReadOnlySpan<double> values) =>
         Split.Elementwise(values, default, default, Grad, new ScaleKernel(s, assign: false));
-
-    private readonly struct AddScalarKernel(double g) : IElementKernel
-    {
-        public void Apply(ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, ReadOnlySpan<double> unused3, Span<double> grad) =>
-            System.Numerics.Tensors.TensorPrimitives.Add(grad, g, grad);
-    }
 
     private readonly struct AddKernel : IElementKernel
     {
