@@ -195,6 +195,155 @@ public sealed class ModelLossTests
         }
     }
 
+    public static TheoryData<Kind, int> BlockEdgeCases()
+    {
+        var cases = new TheoryData<Kind, int>();
+        foreach (Kind kind in new[] { Kind.Linear, Kind.Logistic })
+        {
+            foreach (int d in new[] { 1, 3, 5, 7, 9, 100, 101 }) cases.Add(kind, d);
+        }
+        return cases;
+    }
+
+    [Theory]
+    [MemberData(nameof(BlockEdgeCases))]
+    public void ModelLoss_RowsAndColumnsAcrossBlockEdges_MatchesComposedGraph(Kind kind, int d)
+    {
+        // The k = 1 kernel takes rows four at a time and columns a vector (4 or 8) at a time: n = 1…9 and 13 rows
+        // leave 0–3 rows over, d = 1…101 leaves 0–7 columns over (d = 1, 3: no full vector at all). Every split must
+        // give the composed graph's loss and gradients (w, b, X, and y for the linear loss).
+        foreach (int n in new[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 13 })
+        {
+            var inputs = new Inputs(Problem.Random(kind, n, d, k: 1, seed: 100 * n + d));
+            AssertSame(inputs.Run(fused: false), inputs.Run(fused: true), inputs, $"{kind} n={n} d={d}");
+            AssertSame(inputs.Run(fused: false, dataX: true), inputs.Run(fused: true, dataX: true), inputs, $"{kind} n={n} d={d}, X constant");
+        }
+    }
+
+    [Theory]
+    [InlineData(Kind.Linear)]
+    [InlineData(Kind.Logistic)]
+    public void ModelLoss_RangesOfOneToThreeRows_MatchesComposedGraphAndRepeatsBitForBit(Kind kind)
+    {
+        // n·d ≥ 3·2¹⁵ multiply-adds on 3 threads: 3 ranges. n = 5 splits as 1, 2, 2 rows and n = 7 as 2, 2, 3: no
+        // range holds a full block of four, so every row takes the rows-left-over path; n = 11 gives 3, 4, 4.
+        int saved = Parallelism.ThreadCount;
+        try
+        {
+            Parallelism.ThreadCount = 3;
+            foreach (int n in new[] { 5, 7, 11 })
+            {
+                var inputs = new Inputs(Problem.Random(kind, n, d: 20_003, k: 1, seed: n));
+                var composed = inputs.Run(fused: false);
+                var first = inputs.Run(fused: true);
+                AssertSame(composed, first, inputs, $"{kind} n={n}, 3 threads");
+                var second = inputs.Run(fused: true);
+                Assert.Equal(first.Value, second.Value);
+                for (int k = 0; k < first.Grads.Length; k++) Assert.Equal(first.Grads[k], second.Grads[k]);
+            }
+        }
+        finally
+        {
+            Parallelism.ThreadCount = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData(OpKind.LinearRegressionLoss)]
+    [InlineData(OpKind.LogisticRegressionLoss)]
+    public void LinearRange_EveryVectorWidthAndRange_MatchesRowByRowSums(OpKind op)
+    {
+        // The kernel itself at 1 (row at a time), 4 (Vector256) and 8 (Vector512, in software where the CPU lacks
+        // AVX-512) lanes, over ranges that start and end anywhere, against the sums written out row by row:
+        // zᵢ = xᵢ·w + b; linear ℓ = ½(z − y)², r = z − y; logistic ℓ = max(z, 0) − z·y + ln(1 + e^−|z|), r = σ(z) − y;
+        // returns Σℓ, Σr, Σ r·x and every r. Rows 2 and 6 have logits of +10³ and −10³ (x = ±(10³/|w|²)·w), inside a
+        // block next to ordinary rows: e^−|z| underflows to 0 there, σ = 1 or 0, and the lanes beside them stay exact.
+        const int N = 13;
+        foreach (int d in new[] { 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 100, 101 })
+        {
+            var rng = new System.Random(d);
+            double[] w = [.. Enumerable.Range(0, d).Select(_ => rng.NextDouble() - 0.5)];
+            double[] x = [.. Enumerable.Range(0, N * d).Select(_ => 2 * rng.NextDouble() - 1)];
+            double[] y = [.. Enumerable.Range(0, N).Select(i => op == OpKind.LogisticRegressionLoss ? i % 2 : rng.NextDouble())];
+            double ww = w.Sum(v => v * v);
+            for (int j = 0; j < d; j++)
+            {
+                x[2 * d + j] = 1e3 / ww * w[j];
+                x[6 * d + j] = -1e3 / ww * w[j];
+            }
+            const double Bias = 0.25;
+            foreach (var (first, last) in new[] { (0, N), (0, 1), (1, 3), (2, 5), (3, 6), (2, 10), (5, 13), (12, 13), (4, 4) })
+            {
+                // The sums row by row.
+                double loss = 0, sumR = 0;
+                var gw = new double[d];
+                var residuals = new double[N];
+                for (int i = first; i < last; i++)
+                {
+                    double z = Bias;
+                    for (int j = 0; j < d; j++) z += x[i * d + j] * w[j];
+                    double r;
+                    if (op == OpKind.LinearRegressionLoss)
+                    {
+                        r = z - y[i];
+                        loss += 0.5 * r * r;
+                    }
+                    else
+                    {
+                        double t = Math.Exp(-Math.Abs(z));
+                        r = (z >= 0 ? 1 / (1 + t) : t / (1 + t)) - y[i];
+                        loss += Math.Max(z, 0) - z * y[i] + Elementwise.Log1P(t);
+                    }
+                    sumR += r;
+                    residuals[i] = r;
+                    for (int j = 0; j < d; j++) gw[j] += r * x[i * d + j];
+                }
+                foreach (int lanes in new[] { 1, 4, 8 })
+                {
+                    string what = $"{op} d={d} rows [{first}, {last}) {lanes} lanes";
+                    var kernelGw = new double[d];
+                    var kernelResiduals = new double[N];
+                    double kernelLoss = ModelLosses.LinearRange(op, x, w, Bias, y, first, last, kernelGw, kernelResiduals, lanes, out double kernelSumR);
+                    Approx.Equal(loss, kernelLoss, 1e-12, 1e-14, $"{what}: Σℓ");
+                    Approx.Equal(sumR, kernelSumR, 1e-12, 1e-14, $"{what}: Σr");
+                    Approx.Equal(gw, kernelGw, 1e-12, 1e-14, $"{what}: Σ r·x");
+                    Approx.Equal(residuals, kernelResiduals, 1e-12, 1e-15, $"{what}: r");
+                    // Without ∂L/∂w and residuals (X constant, w not a parameter): the same loss and Σr.
+                    double plain = ModelLosses.LinearRange(op, x, w, Bias, y, first, last, [], [], lanes, out double plainSumR);
+                    Assert.Equal(kernelLoss, plain);
+                    Assert.Equal(kernelSumR, plainSumR);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(Kind.Linear)]
+    [InlineData(Kind.Logistic)]
+    public void ModelLoss_NaNAndInfinityInsideABlock_PropagateAsInTheComposedGraph(Kind kind)
+    {
+        // X has a NaN in row 1 and +∞ in row 6, among ordinary rows (blocks of four: rows 0–3 and 4–7, row 8 left
+        // over). As in the composed graph: the loss is NaN; the NaN row's residual is NaN, so every Σ r·xⱼ and Σr is
+        // NaN; the same elements are NaN or ±∞ in both, and the finite ones agree.
+        foreach (int d in new[] { 3, 8, 101 })
+        {
+            var p = Problem.Random(kind, n: 9, d, k: 1, seed: d);
+            p.X[1 * d + d / 2] = double.NaN;
+            p.X[6 * d] = double.PositiveInfinity;
+            var inputs = new Inputs(p);
+            var composed = inputs.Run(fused: false);
+            var fused = inputs.Run(fused: true);
+            Assert.True(double.IsNaN(fused.Value), $"{kind} d={d}: loss {fused.Value}");
+            Assert.True(double.IsNaN(fused.Grads[1][0]), $"{kind} d={d}: ∂L/∂w₀ {fused.Grads[1][0]}");
+            AssertSame(composed, fused, inputs, $"{kind} d={d} NaN and ∞");
+
+            // Only +∞ (z = ±∞ in row 6): the logistic loss's residual σ(±∞) − y is finite, ln(1 + e^−∞) = 0.
+            p.X[1 * d + d / 2] = 0.5;
+            inputs = new Inputs(p);
+            AssertSame(inputs.Run(fused: false), inputs.Run(fused: true), inputs, $"{kind} d={d} ∞");
+        }
+    }
+
     [Theory]
     [InlineData(Kind.Linear)]
     [InlineData(Kind.Logistic)]
