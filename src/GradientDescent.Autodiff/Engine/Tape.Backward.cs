@@ -356,27 +356,47 @@ public sealed partial class Tape
         double[] grads = Grads;
         switch (n.Op)
         {
-            case >= OpKind.Add and <= OpKind.Minimum:
+            case OpKind.Add:
+                // ∂(a + b)/∂a = ∂(a + b)/∂b = 1: no values to read.
+                Contribute(ref nodes[n.A], g, grads);
+                Contribute(ref nodes[n.B], g, grads);
+                return true;
+            case OpKind.Multiply:
+            {
+                // ∂(a·b)/∂a = b, ∂(a·b)/∂b = a.
+                ref NodeRecord a = ref nodes[n.A];
+                ref NodeRecord b = ref nodes[n.B];
+                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
+                double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ExternalValue(n.B);
+                Contribute(ref a, g * y, grads);
+                Contribute(ref b, g * x, grads);
+                return true;
+            }
+            case > OpKind.Add and <= OpKind.Minimum:
             {
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
                 double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
                 double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ExternalValue(n.B);
-                // The two ops that dominate scalar graphs get their local derivatives written out (the same
-                // arithmetic as Arithmetic.Local, without its switch per operand); the rest go through Local.
-                double ga, gb;
-                switch (n.Op)
-                {
-                    case OpKind.Add: ga = g; gb = g; break;
-                    case OpKind.Multiply: ga = g * y; gb = g * x; break;
-                    default:
-                        double result = Values[n.Offset];
-                        ga = Arithmetic.Local(n.Op, 0, g, x, y, result);
-                        gb = Arithmetic.Local(n.Op, 1, g, x, y, result);
-                        break;
-                }
-                Contribute(ref a, ga, grads);
-                Contribute(ref b, gb, grads);
+                double result = Values[n.Offset];
+                Contribute(ref a, Arithmetic.Local(n.Op, 0, g, x, y, result), grads);
+                Contribute(ref b, Arithmetic.Local(n.Op, 1, g, x, y, result), grads);
+                return true;
+            }
+            // The unary ops of scalar models whose derivative needs no value (a + c, c·a) or only the sign of the
+            // input (relu) are written out here; the rest go through Elementwise.Derivative.
+            case OpKind.AddConstant:
+                Contribute(ref nodes[n.A], g, grads);
+                return true;
+            case OpKind.MultiplyConstant:
+                Contribute(ref nodes[n.A], g * n.Aux, grads);
+                return true;
+            case OpKind.Relu:
+            {
+                ref NodeRecord a = ref nodes[n.A];
+                if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
+                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
+                Contribute(ref a, x > 0 ? g : g * 0, grads);
                 return true;
             }
             case >= OpKind.Negate and <= OpKind.MinConstant:
