@@ -44,6 +44,11 @@ internal enum NodeFlags : byte
     /// writes the gradient out first, as for <see cref="Uniform"/>.
     /// </summary>
     Scaled = 64,
+    /// <summary>
+    /// Set when the node is recorded if it has one element and its value is in the arena (not <see cref="External"/>):
+    /// what the scalar fast paths of recording need, tested for both operands of a binary op at once.
+    /// </summary>
+    OneElement = 128,
 }
 
 /// <summary>

@@ -123,7 +123,11 @@ public sealed partial class Tape
         _reachedMarksLeft = false;
         _backwardGeneration = Generation;
         _backwardCount = Count;
-        if (!retainGraph) _freed = true;
+        if (!retainGraph)
+        {
+            _freed = true;
+            UpdateFastScalars();
+        }
     }
 
     /// <summary>Whether a backward pass stopped by an exception may have left <see cref="NodeFlags.Reached"/> marks.</summary>

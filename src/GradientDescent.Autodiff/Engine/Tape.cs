@@ -47,6 +47,18 @@ public sealed partial class Tape
     private int _generation;
     private int _noGradDepth;
     private bool _freed;
+    private bool _detectAnomalies;
+
+    /// <summary>
+    /// Whether one-element ops may take the inlined recording fast path: the graph is not freed and anomaly detection
+    /// is off (one field, so that the fast path tests once; kept by <see cref="UpdateFastScalars"/>).
+    /// </summary>
+    private bool _fastScalars = true;
+
+    /// <summary><see cref="NodeFlags.RequiresGrad"/>, or none inside <see cref="NoGrad"/>: the fast path masks with it.</summary>
+    private NodeFlags _gradMask = NodeFlags.RequiresGrad;
+
+    private void UpdateFastScalars() => _fastScalars = !_freed && !_detectAnomalies;
 
     /// <summary>An empty tape with room for 64 nodes and 256 values; its arenas grow by doubling as needed.</summary>
     public Tape() : this(InitialNodes, InitialValues) { }
@@ -81,7 +93,15 @@ public sealed partial class Tape
     /// overload, and array targets of losses) and verifies it when backward starts: an array changed between forward
     /// and backward, which would silently corrupt the gradient, is an error naming the node.
     /// </summary>
-    public bool DetectAnomalies { get; set; }
+    public bool DetectAnomalies
+    {
+        get => _detectAnomalies;
+        set
+        {
+            _detectAnomalies = value;
+            UpdateFastScalars();
+        }
+    }
 
     /// <summary>Whether new nodes are recorded without gradient (inside <see cref="NoGrad"/>).</summary>
     public bool IsNoGrad => _noGradDepth > 0;
@@ -102,6 +122,7 @@ public sealed partial class Tape
         ClearNames();
         _generation++;
         _freed = false;
+        UpdateFastScalars();
     }
 
     /// <summary>
@@ -111,6 +132,7 @@ public sealed partial class Tape
     public NoGradScope NoGrad()
     {
         _noGradDepth++;
+        _gradMask = NodeFlags.None;
         return new NoGradScope(this);
     }
 
@@ -120,7 +142,10 @@ public sealed partial class Tape
         private readonly Tape _tape;
         internal NoGradScope(Tape tape) => _tape = tape;
         /// <summary>Restores gradient recording.</summary>
-        public void Dispose() => _tape._noGradDepth--;
+        public void Dispose()
+        {
+            if (--_tape._noGradDepth == 0) _tape._gradMask = NodeFlags.RequiresGrad;
+        }
     }
 
     // ---------------------------------------------------------------- leaves
@@ -258,9 +283,22 @@ public sealed partial class Tape
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int AppendScalar(OpKind op, int a, int b, ShapeKind kind, NodeFlags flags, double aux, double value)
     {
+        // The caller checked IsFastScalar (the graph is not freed); NoGrad is the mask.
         int offset = ValueCount;
         if (offset == Values.Length) GrowValues(1);
-        int i = Record(op, a, b, offset, 1, 1, kind, flags, aux);
+        int i = Count;
+        if (i == Nodes.Length) GrowNodes();
+        ref NodeRecord n = ref Nodes[i];
+        n.A = a;
+        n.B = b;
+        n.Offset = offset;
+        n.Rows = 1;
+        n.Cols = 1;
+        n.Kind = kind;
+        n.Op = op;
+        n.Flags = (flags & _gradMask) | NodeFlags.OneElement;
+        n.Aux = aux;
+        Count = i + 1;
         Values[offset] = value;
         ValueCount = offset + 1;
         return i;
@@ -321,8 +359,9 @@ public sealed partial class Tape
     {
         if (_freed) ThrowIfFreed(op);
         int i = Count;
-        if (i == Nodes.Length) Array.Resize(ref Nodes, i * 2);
+        if (i == Nodes.Length) GrowNodes();
         if (_noGradDepth > 0) flags &= ~NodeFlags.RequiresGrad;
+        if (rows == 1 && cols == 1 && (flags & NodeFlags.External) == 0) flags |= NodeFlags.OneElement;
         ref NodeRecord n = ref Nodes[i];
         n.A = a;
         n.B = b;
@@ -366,6 +405,11 @@ public sealed partial class Tape
         }
     }
 
+    /// <summary>Doubles the node array (out of line: the recording fast path only tests for it).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void GrowNodes() => Array.Resize(ref Nodes, Nodes.Length * 2);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void GrowValues(int needed)
     {
         long size = Math.Max((long)Values.Length * 2, (long)ValueCount + needed);
@@ -377,6 +421,7 @@ public sealed partial class Tape
         Array.Resize(ref Values, (int)size);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowIfFreed(OpKind op)
     {
         if (_freed)
@@ -472,12 +517,14 @@ public sealed partial class Tape
     /// checks and reports everything.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool IsFastScalar(Node a)
-    {
-        if (!ReferenceEquals(a.TapeOrNull, this) || a.Generation != _generation || DetectAnomalies) return false;
-        ref readonly NodeRecord n = ref Nodes[a.Index];
-        return n.Rows == 1 && n.Cols == 1 && (n.Flags & NodeFlags.External) == 0;
-    }
+    internal bool IsFastScalar(Node a) =>
+        ReferenceEquals(a.TapeOrNull, this) && a.Generation == _generation && _fastScalars && (Nodes[a.Index].Flags & NodeFlags.OneElement) != 0;
+
+    /// <summary><see cref="IsFastScalar"/> for both operands of a binary op, with the shared tests made once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool AreFastScalars(Node a, Node b) =>
+        ReferenceEquals(a.TapeOrNull, this) && ReferenceEquals(b.TapeOrNull, this) && a.Generation == _generation && b.Generation == _generation
+        && _fastScalars && (Nodes[a.Index].Flags & Nodes[b.Index].Flags & NodeFlags.OneElement) != 0;
 
     /// <summary>A scratch buffer of at least <paramref name="length"/> doubles, reused across calls.</summary>
     internal Span<double> Scratch(int length)

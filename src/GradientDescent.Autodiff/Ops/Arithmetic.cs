@@ -29,12 +29,12 @@ internal static class Arithmetic
     internal static Node Binary(OpKind op, Node a, Node b)
     {
         Tape? t = a.TapeOrNull;
-        if (t is not null && t.IsFastScalar(a) && t.IsFastScalar(b))
+        if (t is not null && t.AreFastScalars(a, b))
         {
             ref readonly NodeRecord na = ref t.Nodes[a.Index];
             ref readonly NodeRecord nb = ref t.Nodes[b.Index];
             int i = t.AppendScalar(op, a.Index, b.Index, na.Kind > nb.Kind ? na.Kind : nb.Kind, (na.Flags | nb.Flags) & NodeFlags.RequiresGrad, 0,
-                Apply(op, t.Values[na.Offset], t.Values[nb.Offset]));
+                ApplyScalar(op, t.Values[na.Offset], t.Values[nb.Offset]));
             return new Node(t, i);
         }
         return General(op, a, b);
@@ -84,6 +84,20 @@ internal static class Arithmetic
     /// <summary>The part of an operand that lines up with output row <paramref name="r"/>.</summary>
     private static ReadOnlySpan<double> Row(ReadOnlySpan<double> x, int r, int cols, int outputLength) =>
         x.Length == outputLength ? x.Slice(r * cols, cols) : x;
+
+    /// <summary>
+    /// <see cref="Apply"/> for the scalar fast path: inlined, so that with the op a constant at the call site + − × ÷
+    /// fold to one instruction; the rest call <see cref="Apply"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double ApplyScalar(OpKind op, double x, double y) => op switch
+    {
+        OpKind.Add => x + y,
+        OpKind.Subtract => x - y,
+        OpKind.Multiply => x * y,
+        OpKind.Divide => x / y,
+        _ => Apply(op, x, y),
+    };
 
     private static double Apply(OpKind op, double x, double y) => op switch
     {

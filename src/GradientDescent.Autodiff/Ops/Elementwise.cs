@@ -69,7 +69,7 @@ internal static class Elementwise
         if (t is not null && t.IsFastScalar(x))
         {
             ref readonly NodeRecord s = ref t.Nodes[x.Index];
-            int i = t.AppendScalar(op, x.Index, -1, s.Kind, s.Flags & NodeFlags.RequiresGrad, c, Apply(op, t.Values[s.Offset], c));
+            int i = t.AppendScalar(op, x.Index, -1, s.Kind, s.Flags & NodeFlags.RequiresGrad, c, ApplyScalar(op, t.Values[s.Offset], c));
             return new Node(t, i);
         }
         return General(op, x, c);
@@ -85,6 +85,20 @@ internal static class Elementwise
         Split.Elementwise(t.ValueSpan(ix), default, default, t.ValueSpan(i), new ForwardKernel(op, c));
         return new Node(t, t.Checked(i));
     }
+
+    /// <summary>
+    /// <see cref="Apply"/> for the scalar fast path: inlined, so that with the op a constant at the call site the
+    /// cheap ops fold to their formula; the rest call <see cref="Apply"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double ApplyScalar(OpKind op, double x, double c) => op switch
+    {
+        OpKind.Negate => -x,
+        OpKind.AddConstant => x + c,
+        OpKind.MultiplyConstant => x * c,
+        OpKind.Relu => x > 0 || double.IsNaN(x) ? x : 0,
+        _ => Apply(op, x, c),
+    };
 
     internal static double Apply(OpKind op, double x, double c) => op switch
     {
