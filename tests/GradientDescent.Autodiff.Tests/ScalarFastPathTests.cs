@@ -1,0 +1,141 @@
+using GradientDescent.Autodiff.Tests.Support;
+
+namespace GradientDescent.Autodiff.Tests;
+
+/// <summary>
+/// The inlined paths for one-element nodes — recording (+ − × ÷, a + c, c·a, −a, relu folded in place) and the
+/// backward rules written out for +, ×, a + c, c·a and relu — give what the general paths give, and every state
+/// that must leave them (NoGrad, a freed graph, anomaly detection, one-element nodes whose value is not a plain
+/// arena slot) does.
+/// </summary>
+public class ScalarFastPathTests
+{
+    [Fact]
+    public void Record_NestedNoGrad_ScalarOpsRequireNoGradientUntilTheOutermostScopeEnds()
+    {
+        var w = new ScalarParameter("w", 2.0);
+        var t = new Tape();
+        Scalar x = t.Use(w);
+        using (t.NoGrad())
+        {
+            using (t.NoGrad())
+            {
+                Assert.False(((Node)(x * x)).RequiresGrad);
+                Assert.False(((Node)Ops.Relu(x + 1.0)).RequiresGrad);
+            }
+            // The inner scope's end must not switch gradients back on.
+            Assert.False(((Node)(x * x)).RequiresGrad);
+            Assert.False(((Node)(x * 3.0)).RequiresGrad);
+        }
+        Scalar y = x * x + x * 3.0; // y = w² + 3w: ∂y/∂w = 2w + 3 = 7
+        Assert.True(((Node)y).RequiresGrad);
+        y.Backward();
+        Assert.Equal(7.0, w.Grad);
+    }
+
+    [Fact]
+    public void Record_AfterBackwardFreedTheGraph_BinaryScalarOpNamesTheOp()
+    {
+        var w = new ScalarParameter("w", 1.0);
+        var t = new Tape();
+        Scalar x = t.Use(w);
+        (x * x).Backward();
+        var e = Assert.Throws<InvalidOperationException>(() => x * x);
+        Assert.StartsWith("Multiply: this tape's graph was freed by Backward", e.Message);
+        var u = Assert.Throws<InvalidOperationException>(() => x + 1.0);
+        Assert.StartsWith("AddConstant: this tape's graph was freed by Backward", u.Message);
+
+        // Clear re-opens the fast path.
+        t.Clear();
+        Scalar z = t.Use(w) * 4.0;
+        Assert.Equal(4.0, z.Value);
+    }
+
+    [Fact]
+    public void Record_DetectAnomaliesSwitchedOnMidway_ScalarOpsAreChecked()
+    {
+        var w = new ScalarParameter("w", -1.0);
+        var t = new Tape();
+        Scalar x = t.Use(w);
+        Scalar fine = x / (x - x); // −1/0 = −∞, unchecked
+        Assert.Equal(double.NegativeInfinity, fine.Value);
+        t.DetectAnomalies = true;
+        var e = Assert.Throws<ArithmeticException>(() => x / (x - x));
+        Assert.StartsWith("Divide:", e.Message);
+        t.DetectAnomalies = false;
+        Assert.Equal(double.NegativeInfinity, (x / (x - x)).Value);
+    }
+
+    [Fact]
+    public void Relu_FastPathAtTheEdges_ValuesAndGradientsAsTheVectorRule()
+    {
+        // relu(x) = max(x, 0) with NaN passed through; relu′(x) = 1 for x > 0, else 0 (0 at x = 0, PyTorch's choice).
+        double[] xs = [-2.0, -0.0, 0.0, 1e-300, 3.5, double.NaN, double.PositiveInfinity, double.NegativeInfinity];
+        var scalarGrads = new double[xs.Length];
+        var scalarValues = new double[xs.Length];
+        for (int k = 0; k < xs.Length; k++)
+        {
+            var p = new ScalarParameter("x", xs[k]);
+            var t = new Tape();
+            Scalar y = Ops.Relu(t.Use(p));
+            scalarValues[k] = y.Value;
+            (y * 2.0).Backward();
+            scalarGrads[k] = p.Grad;
+        }
+        var v = new VectorParameter("x", xs);
+        var tv = new Tape();
+        Vector yv = Ops.Relu(tv.Use(v));
+        double[] vectorValues = yv.Value;
+        Ops.Sum(yv * 2.0).Backward();
+        for (int k = 0; k < xs.Length; k++)
+        {
+            Assert.Equal(BitConverter.DoubleToInt64Bits(vectorValues[k]), BitConverter.DoubleToInt64Bits(scalarValues[k]));
+            Assert.Equal(vectorValues[k] > 0 ? 2.0 : 0.0, scalarGrads[k]);
+            Assert.Equal(v.Grad[k], scalarGrads[k]);
+        }
+    }
+
+    [Fact]
+    public void Backward_InlinedRules_MatchCentralDifferences()
+    {
+        // f(a, b) = relu(a·b + 0.5) · 3 + (a + b) − a/b: every inlined backward rule (×, +, a + c, c·a, relu) and one
+        // general one (÷), against central differences (h = 10⁻⁶, error O(h²) ≈ 10⁻¹²; tolerance 10⁻⁸ relative).
+        static Scalar F(Scalar a, Scalar b) => Ops.Relu(a * b + 0.5) * 3.0 + (a + b) - a / b;
+        var pa = new ScalarParameter("a", 0.7);
+        var pb = new ScalarParameter("b", 1.3);
+        var t = new Tape();
+        F(t.Use(pa), t.Use(pb)).Backward();
+        double Value(double a, double b)
+        {
+            var tape = new Tape();
+            return F(tape.Constant(a), tape.Constant(b)).Value;
+        }
+        const double H = 1e-6;
+        double da = (Value(0.7 + H, 1.3) - Value(0.7 - H, 1.3)) / (2 * H);
+        double db = (Value(0.7, 1.3 + H) - Value(0.7, 1.3 - H)) / (2 * H);
+        Approx.Equal(da, pa.Grad, 1e-8, 0, "∂f/∂a");
+        Approx.Equal(db, pb.Grad, 1e-8, 0, "∂f/∂b");
+        // By hand: ∂f/∂a = 3b + 1 − 1/b, ∂f/∂b = 3a + 1 + a/b² (a·b + 0.5 > 0).
+        Approx.Equal(3 * 1.3 + 1 - 1 / 1.3, pa.Grad, 1e-14, 0, "∂f/∂a by hand");
+        Approx.Equal(3 * 0.7 + 1 + 0.7 / (1.3 * 1.3), pb.Grad, 1e-14, 0, "∂f/∂b by hand");
+    }
+
+    [Fact]
+    public void Record_OneElementResultsOfOtherOps_CombineWithScalars()
+    {
+        // A sum (an arena slot), an element of a parameter read in place (a view of the parameter's array) and a
+        // fused loss (one element narrowed from its storage block) each combine with scalar ops; L = s·e + loss.
+        var w = new VectorParameter("w", [0.5, -1.0, 2.0]);
+        var t = new Tape();
+        Vector wv = t.Use(w);
+        Scalar s = Ops.Sum(wv);               // 1.5
+        Scalar e = wv[2];                     // 2
+        Matrix x = t.Constant(new double[] { 1, 0, 0, 0, 1, 0 }, 2, 3);
+        Scalar loss = Loss.LinearRegression(x, wv, t.Constant(0.0), [0.0, 0.0]); // ½·mean(0.5², 1²) = 0.3125
+        Scalar total = s * e + loss;
+        Assert.Equal(1.5 * 2 + 0.3125, total.Value, 15);
+        total.Backward();
+        // ∂L/∂w = e·1 + s·[0, 0, 1] + mean((h − y)x) = [2, 2, 2] + [0, 0, 1.5] + [0.25, −0.5, 0]
+        Assert.Equal([2.25, 1.5, 3.5], w.Grad);
+    }
+}
