@@ -324,10 +324,16 @@ internal static unsafe class ModelLosses
     {
         Vector256<double> loss4 = Vector256<double>.Zero, sumR4 = Vector256<double>.Zero, b4 = Vector256.Create(bias);
         int i = first;
+        if (i + 4 > last) return i;
+        Vector256<double> z = TLanes.Dot4(x + (long)i * d, w, d) + b4;
         for (; i + 4 <= last; i += 4)
         {
+            // Software-pipelined: the residuals of this block (a long chain of dependent operations for the logistic
+            // loss) are started, then the next block's dot products, which do not depend on them, run while they
+            // finish, and then this block's gradient, which does.
             double* x0 = x + (long)i * d;
-            Vector256<double> r = LinearRows(op, TLanes.Dot4(x0, w, d) + b4, Vector256.Load(y + i), ref loss4);
+            Vector256<double> r = LinearRows(op, z, Vector256.Load(y + i), ref loss4);
+            if (i + 8 <= last) z = TLanes.Dot4(x0 + 4 * d, w, d) + b4;
             sumR4 += r;
             if (residuals != null) r.Store(residuals + i);
             if (gw != null) TLanes.AddRows4(x0, d, r, gw);
