@@ -92,6 +92,40 @@ internal static class VectorMath
         Vector256.Create(Math.Exp(x[0]), Math.Exp(x[1]), Math.Exp(x[2]), Math.Exp(x[3]));
 
     /// <summary>
+    /// ln(1 + t) for 0 ≤ t ≤ 1 (softplus's ln(1 + e^−|z|)) without a logarithm: ln(1 + t) = 2 artanh s with
+    /// s = t/(2 + t) ∈ [0, 1/3], and 2 artanh s = 2s(1 + s²/3 + s⁴/5 + … + s³²/33), the series cut after the term
+    /// whose successors add less than (1/9)¹⁷/35 ≈ 2·10⁻¹⁸ relative. Within 3 ulps (5·10⁻¹⁶ relative) of
+    /// <see cref="Elementwise.Log1P"/> (measured over 4·10⁶ inputs, uniform on [0, 1] and e^−U[0, 745]); about half the time of <see cref="Log1P(Vector256{double})"/> (16 FMAs and one division, no call).
+    /// NaN gives NaN, 0 gives 0, a subnormal t gives t.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<double> Log1PUnit(Vector256<double> t)
+    {
+        // 2s = 2t/(2 + t) (2t is exact, so a subnormal t comes back as t), s² = (2s)²/4
+        var s2 = (t + t) / (Vector256.Create(2.0) + t);
+        var q = s2 * s2 * Vector256.Create(0.25);
+        // 1/3 + q(1/5 + q(1/7 + … + q/33))
+        var p = Vector256.Create(1.0 / 33);
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 31));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 29));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 27));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 25));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 23));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 21));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 19));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 17));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 15));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 13));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 11));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 9));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 7));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 5));
+        p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(1.0 / 3));
+        // 2s + 2s·s²·p
+        return Vector256.FusedMultiplyAdd(s2 * q, p, s2);
+    }
+
+    /// <summary>
     /// ln(1 + x) for x ≥ 0 by the method of <see cref="Elementwise.Log1P"/> (u = 1 ⊕ x, ln(u)·x/(u − 1), x where u = 1),
     /// the logarithm by <see cref="Vector256.Log(Vector256{double})"/>, vectorised on AVX2.
     /// </summary>
