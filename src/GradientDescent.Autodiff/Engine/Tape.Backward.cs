@@ -93,9 +93,11 @@ public sealed partial class Tape
         // The plain pass (no observer, no anomaly checks) keeps uniform gradients as one number; a traced or checked
         // pass sees every gradient written out.
         _fast = typeof(TObserver) == typeof(NoObserver) && !DetectAnomalies;
-        // Added into a zeroed slot (for a view output the whole root is zeroed, so its other elements read 0).
-        Span<double> seeded = AddTarget(output);
-        TensorPrimitives.Add(seeded, seed, seeded);
+        // Stored into the fresh slot, or added where the slot already holds something (a view output: its root is zeroed
+        // first, so the root's other elements read 0).
+        Span<double> seeded = GradTarget(output, out bool assign);
+        if (assign) seed.CopyTo(seeded);
+        else TensorPrimitives.Add(seeded, seed, seeded);
         if (DetectAnomalies) CheckFinite(output, GradSpan(output), "seed gradient");
         // Before the loop takes the arrays into locals: an observer may grow them here, never inside the loop.
         observer.Start(this, output);
@@ -307,6 +309,7 @@ public sealed partial class Tape
         if (HasSecondInput(n)) Mark(n.B);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void Mark(int input)
     {
         ref NodeRecord r = ref Nodes[input];

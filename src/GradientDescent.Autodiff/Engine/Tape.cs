@@ -37,7 +37,7 @@ public sealed partial class Tape
     /// <summary>Caller-owned value storage referenced without a copy (large constant data).</summary>
     internal readonly List<(double[] Array, int Start)> External = [];
     /// <summary>Parameters used on this tape, indexed by the leaf's <see cref="NodeRecord.A"/>.</summary>
-    internal readonly List<Parameter> ParameterTable = [];
+    internal readonly ParameterList ParameterTable = new();
     /// <summary>Objects an op needs besides numbers: custom ops, label arrays.</summary>
     internal readonly List<object> Objects = [];
     /// <summary>Input lists of n-ary ops (concat, custom ops): a node's A is the start, B the count.</summary>
@@ -58,6 +58,7 @@ public sealed partial class Tape
     /// <summary><see cref="NodeFlags.RequiresGrad"/>, or none inside <see cref="NoGrad"/>: the fast path masks with it.</summary>
     private NodeFlags _gradMask = NodeFlags.RequiresGrad;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void UpdateFastScalars() => _fastScalars = !_freed && !_detectAnomalies;
 
     /// <summary>An empty tape with room for 64 nodes and 256 values; its arenas grow by doubling as needed.</summary>
@@ -252,9 +253,15 @@ public sealed partial class Tape
     /// Throws if a parameter read in place by a node up to <paramref name="output"/> has been updated (an optimizer
     /// step) since it was used: the recorded values are no longer the parameter's.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void VerifyParameterVersions(int output, string caller)
     {
-        if (_inPlaceGeneration != _generation) return;
+        if (_inPlaceGeneration == _generation) VerifyInPlaceUses(output, caller);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void VerifyInPlaceUses(int output, string caller)
+    {
         foreach (var (node, parameter, version) in _inPlaceUses)
         {
             if (node > output || parameter.Version == version) continue;

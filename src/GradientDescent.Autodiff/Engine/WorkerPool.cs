@@ -68,8 +68,9 @@ internal static class WorkerPool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int PartsFor(long work, long minWorkPerPart)
     {
+        if (work < 2 * minWorkPerPart) return 1;
         int threads = Threads;
-        if (threads == 1 || work < 2 * minWorkPerPart) return 1;
+        if (threads == 1) return 1;
         return (int)Math.Min(threads, work / minWorkPerPart);
     }
 
