@@ -309,7 +309,6 @@ public sealed partial class Tape
         if (HasSecondInput(n)) Mark(n.B);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void Mark(int input)
     {
         ref NodeRecord r = ref Nodes[input];
