@@ -106,11 +106,31 @@ public sealed partial class Tape
         // nodes libtorch's engine visits). A reached node runs even with a zero gradient, so 0·∞ gives NaN on the
         // scalar path as on the vector path and in libtorch; a node off every path to the output never runs, so an
         // unused sqrt(0) cannot put 0·∞ into a parameter's gradient.
+        Nodes[output].Flags |= NodeFlags.Reached;
+        _reachedMarksLeft = true;
+        Sweep(output, ref observer);
+        _reachedMarksLeft = false;
+        _backwardGeneration = Generation;
+        _backwardCount = Count;
+        if (!retainGraph)
+        {
+            _freed = true;
+            UpdateFastScalars();
+        }
+    }
+
+    /// <summary>
+    /// The loop of <see cref="Run"/>, from <paramref name="output"/> down: every reached node's rule, in reverse
+    /// recording order. Its own method, kept out of line: the JIT allocates registers per method, and the setup code
+    /// of a pass inlined next to the loop costs the scalar rules several percent.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void Sweep<TObserver>(int output, ref TObserver observer)
+        where TObserver : struct, IBackwardObserver
+    {
         NodeRecord[] nodes = Nodes;
         double[] grads = Grads;
         bool detect = DetectAnomalies;
-        nodes[output].Flags |= NodeFlags.Reached;
-        _reachedMarksLeft = true;
         for (int i = output; i >= 0; i--)
         {
             ref NodeRecord n = ref nodes[i];
@@ -121,14 +141,6 @@ public sealed partial class Tape
             Propagate(i, ref n);
             MarkInputs(ref n);
             if (detect) CheckInputGradients(i);
-        }
-        _reachedMarksLeft = false;
-        _backwardGeneration = Generation;
-        _backwardCount = Count;
-        if (!retainGraph)
-        {
-            _freed = true;
-            UpdateFastScalars();
         }
     }
 
