@@ -166,6 +166,8 @@ internal static class BinaryCrossEntropyOps
     /// <summary>gp (=|+=) g·∂ℓₖ/∂pₖ over one range; on logits four elements at a time.</summary>
     private readonly struct BackwardKernel(OpKind op, double g, bool assign) : IElementKernel
     {
+        public bool Accumulates => !assign;
+
         public void Apply(ReadOnlySpan<double> p, ReadOnlySpan<double> y, ReadOnlySpan<double> unused, Span<double> gp)
         {
             int k = 0;

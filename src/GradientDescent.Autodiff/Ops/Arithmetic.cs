@@ -114,6 +114,8 @@ internal static class Arithmetic
     /// <summary>d = x ∘ y over one range.</summary>
     private readonly struct ForwardKernel(OpKind op) : IElementKernel
     {
+        public bool Accumulates => false;
+
         public void Apply(ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<double> unused, Span<double> d) => Kernel(op, x, y, d);
     }
 
@@ -396,6 +398,8 @@ internal static class Arithmetic
     /// <summary>target (=|+=) g, −g or g·other over one range (the same-shape fast paths of the rule).</summary>
     private readonly struct BackwardKernel(OpKind op, int wrt, bool assign) : IElementKernel
     {
+        public bool Accumulates => !assign;
+
         public void Apply(ReadOnlySpan<double> g, ReadOnlySpan<double> other, ReadOnlySpan<double> unused, Span<double> target)
         {
             if (op == OpKind.Multiply)

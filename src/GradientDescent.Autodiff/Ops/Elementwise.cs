@@ -185,6 +185,8 @@ internal static class Elementwise
     /// <summary>y = op(x) over one range.</summary>
     private readonly struct ForwardKernel(OpKind op, double c) : IElementKernel
     {
+        public bool Accumulates => false;
+
         public void Apply(ReadOnlySpan<double> x, ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, Span<double> y) => Forward(op, x, y, c);
     }
 
@@ -388,6 +390,8 @@ internal static class Elementwise
     /// <summary>gx (=|+=) g·dy/dx for one number g, over one range.</summary>
     private readonly struct UniformBackwardKernel(OpKind op, double c, bool assign, double g) : IElementKernel
     {
+        public bool Accumulates => !assign;
+
         public void Apply(ReadOnlySpan<double> unused, ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gx)
         {
             switch (op)
@@ -413,6 +417,8 @@ internal static class Elementwise
     /// <summary>gx (=|+=) g·dy/dx over one range.</summary>
     private readonly struct BackwardKernel(OpKind op, double c, bool assign) : IElementKernel
     {
+        public bool Accumulates => !assign;
+
         public void Apply(ReadOnlySpan<double> g, ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gx)
         {
             switch (op)

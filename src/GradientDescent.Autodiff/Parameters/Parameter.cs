@@ -60,6 +60,8 @@ public abstract class Parameter
 
     private readonly struct AddKernel : IElementKernel
     {
+        public bool Accumulates => true;
+
         public void Apply(ReadOnlySpan<double> gradient, ReadOnlySpan<double> unused1, ReadOnlySpan<double> unused2, Span<double> grad) =>
             System.Numerics.Tensors.TensorPrimitives.Add(grad, gradient, grad);
     }

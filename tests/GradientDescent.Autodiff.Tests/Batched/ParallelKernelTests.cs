@@ -119,4 +119,35 @@ public sealed class ParallelKernelTests : IDisposable
             Assert.Equal(BitConverter.DoubleToInt64Bits(expected), BitConverter.DoubleToInt64Bits(y[k]));
         }
     }
+
+    [Theory]
+    [InlineData(1, 4_097)]
+    [InlineData(2, 3 * 4_096 + 3)]
+    [InlineData(2, (1 << 19) + 9)]
+    [InlineData(3, 100_003)]
+    public void KernelsCalledInChunks_AreTheElementRulesBitForBit(int threads, int n)
+    {
+        // Elementwise kernels run in calls of 4,096 elements (and whole, for a write-only output above 2¹⁹ elements):
+        // every element is still its own rule's value. y = a·b + a, L = Σ y: ∂L/∂a = b + 1, ∂L/∂b = a, added into
+        // Parameter.Grad on top of what it holds (1 here), element by element the same numbers as scalar arithmetic.
+        Parallelism.ThreadCount = threads;
+        var rng = new Random(n);
+        double[] a0 = [.. Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 4 - 2)];
+        double[] b0 = [.. Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 4 - 2)];
+        var a = new VectorParameter("a", a0);
+        var b = new VectorParameter("b", b0);
+        Array.Fill(a.Grad, 1.0);
+        Array.Fill(b.Grad, 1.0);
+        var tape = new Tape();
+        Vector av = tape.Use(a);
+        Vector y = av * tape.Use(b) + av;
+        double[] values = y.Value;
+        Ops.Sum(y).Backward();
+        for (int k = 0; k < n; k++)
+        {
+            Assert.Equal(BitConverter.DoubleToInt64Bits(a0[k] * b0[k] + a0[k]), BitConverter.DoubleToInt64Bits(values[k]));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(1.0 + (b0[k] + 1.0)), BitConverter.DoubleToInt64Bits(a.Grad[k]));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(1.0 + a0[k]), BitConverter.DoubleToInt64Bits(b.Grad[k]));
+        }
+    }
 }
