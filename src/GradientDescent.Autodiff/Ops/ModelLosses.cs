@@ -546,7 +546,7 @@ internal static unsafe class ModelLosses
     /// <paramref name="loss"/> and returns the residuals. The logistic loss's e^−|z| is
     /// <see cref="VectorMath.Exp(Vector256{double})"/> (as the composed graph's BinaryCrossEntropyWithLogits computes
     /// it four at a time) and ln(1 + e^−|z|) is <see cref="VectorMath.Log1PUnit"/> (within 3 ulps of the scalar
-    /// log1p, in about half the time of the composed graph's <see cref="VectorMath.Log1P(Vector256{double})"/>).
+    /// log1p, as the composed graph's).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<double> LinearRows(OpKind op, Vector256<double> z, Vector256<double> y, ref Vector256<double> loss)
