@@ -48,7 +48,7 @@ public class VectorMathTests
         // Each lane alone and next to ordinary lanes: a lane outside [−708, 709] sends the vector to Math.Exp.
         Vector256<double> v = VectorMath.Exp(Vector256.Create(x, 1.0, -1.0, 0.5));
         Assert.True(Ulps(Math.Exp(x), v[0]) <= 1, string.Create(CultureInfo.InvariantCulture, $"e^{x:R}: {v[0]:R}, Math.Exp {Math.Exp(x):R}"));
-        Assert.Equal(Math.E, v[1], 15);
+        Assert.True(Ulps(Math.E, v[1]) <= 1, string.Create(CultureInfo.InvariantCulture, $"e^1 next to it: {v[1]:R}"));
         Assert.True(Ulps(Math.Exp(x), VectorMath.Exp(Vector256.Create(x))[0]) <= 1);
     }
 
