@@ -292,12 +292,25 @@ public sealed partial class Tape
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int AppendScalar(OpKind op, int a, int b, ShapeKind kind, NodeFlags flags, double aux, double value)
     {
-        // The caller checked IsFastScalar (the graph is not freed); NoGrad is the mask.
+        // The caller checked IsFastScalar (the graph is not freed); NoGrad is the mask. The arrays and counters are
+        // read once into locals (the JIT would read the fields again after every store to the record), and the
+        // unsigned tests against the lengths let it drop the bounds checks.
         int offset = ValueCount;
-        if (offset == Values.Length) GrowValues(1);
+        double[] values = Values;
+        if ((uint)offset >= (uint)values.Length)
+        {
+            GrowValues(1);
+            values = Values;
+        }
         int i = Count;
-        if (i == Nodes.Length) GrowNodes();
-        ref NodeRecord n = ref Nodes[i];
+        NodeRecord[] nodes = Nodes;
+        if ((uint)i >= (uint)nodes.Length)
+        {
+            GrowNodes();
+            nodes = Nodes;
+        }
+        NodeFlags mask = _gradMask;
+        ref NodeRecord n = ref nodes[i];
         n.A = a;
         n.B = b;
         n.Offset = offset;
@@ -305,10 +318,10 @@ public sealed partial class Tape
         n.Cols = 1;
         n.Kind = kind;
         n.Op = op;
-        n.Flags = (flags & _gradMask) | NodeFlags.OneElement;
+        n.Flags = (flags & mask) | NodeFlags.OneElement;
         n.Aux = aux;
+        values[offset] = value;
         Count = i + 1;
-        Values[offset] = value;
         ValueCount = offset + 1;
         return i;
     }

@@ -31,11 +31,14 @@ internal static class Arithmetic
         Tape? t = a.TapeOrNull;
         if (t is not null && t.AreFastScalars(a, b))
         {
-            ref readonly NodeRecord na = ref t.Nodes[a.Index];
-            ref readonly NodeRecord nb = ref t.Nodes[b.Index];
-            int i = t.AppendScalar(op, a.Index, b.Index, na.Kind > nb.Kind ? na.Kind : nb.Kind, (na.Flags | nb.Flags) & NodeFlags.RequiresGrad, 0,
-                ApplyScalar(op, t.Values[na.Offset], t.Values[nb.Offset]));
-            return new Node(t, i);
+            NodeRecord[] nodes = t.Nodes;
+            double[] values = t.Values;
+            ref readonly NodeRecord na = ref nodes[a.Index];
+            ref readonly NodeRecord nb = ref nodes[b.Index];
+            double value = ApplyScalar(op, values[na.Offset], values[nb.Offset]);
+            ShapeKind kind = na.Kind > nb.Kind ? na.Kind : nb.Kind;
+            NodeFlags flags = (na.Flags | nb.Flags) & NodeFlags.RequiresGrad;
+            return new Node(t, t.AppendScalar(op, a.Index, b.Index, kind, flags, 0, value));
         }
         return General(op, a, b);
     }

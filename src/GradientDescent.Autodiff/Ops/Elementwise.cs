@@ -69,8 +69,10 @@ internal static class Elementwise
         if (t is not null && t.IsFastScalar(x))
         {
             ref readonly NodeRecord s = ref t.Nodes[x.Index];
-            int i = t.AppendScalar(op, x.Index, -1, s.Kind, s.Flags & NodeFlags.RequiresGrad, c, ApplyScalar(op, t.Values[s.Offset], c));
-            return new Node(t, i);
+            double value = ApplyScalar(op, t.Values[s.Offset], c);
+            ShapeKind kind = s.Kind;
+            NodeFlags flags = s.Flags & NodeFlags.RequiresGrad;
+            return new Node(t, t.AppendScalar(op, x.Index, -1, kind, flags, c, value));
         }
         return General(op, x, c);
     }
