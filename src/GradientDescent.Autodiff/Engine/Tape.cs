@@ -260,10 +260,15 @@ public sealed partial class Tape
     /// Throws if a parameter read in place by a node up to <paramref name="output"/> has been updated (an optimizer
     /// step) since it was used: the recorded values are no longer the parameter's.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void VerifyParameterVersions(int output, string caller)
     {
-        if (_inPlaceGeneration != _generation) return;
+        if (_inPlaceGeneration == _generation) VerifyInPlaceUses(output, caller);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void VerifyInPlaceUses(int output, string caller)
+    {
         foreach (var (node, parameter, version) in _inPlaceUses)
         {
             if (node > output || parameter.Version == version) continue;
