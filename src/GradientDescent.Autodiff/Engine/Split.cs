@@ -56,7 +56,7 @@ internal static unsafe class Split
     /// 256 KB, which write past the cache: right for a large output written once, wrong for d += … (d was just read
     /// into the cache) and for an output the next op reads while it is still cached. AMD EPYC, two threads, c = a + b
     /// then Σc then both gradients added into Parameter.Grad, 10⁶ elements (c of 8 MB still written past the cache):
-    /// the two in-place adds 470–660 → 220–310 µs.
+    /// the two in-place adds 450–650 → 220–510 µs over several processes.
     /// </summary>
     internal const int Chunk = 1 << 12;
 
