@@ -144,12 +144,47 @@ internal static unsafe class Split
     /// </summary>
     internal static double Sum(ReadOnlySpan<double> x, ReadOnlySpan<double> y = default)
     {
-        int parts = WorkerPool.PartsFor(x.Length, ElementGrain);
-        if (parts == 1) return y.IsEmpty ? System.Numerics.Tensors.TensorPrimitives.Sum(x) : System.Numerics.Tensors.TensorPrimitives.Dot(x, y);
-        Span<double> partials = stackalloc double[parts];
-        fixed (double* px = x, py = y, pp = partials)
+        if (WorkerPool.PartsFor(x.Length, ElementGrain) == 1)
         {
-            var body = new SumBody { X = px, Y = py, Partials = pp, Length = x.Length };
+            return y.IsEmpty ? System.Numerics.Tensors.TensorPrimitives.Sum(x) : System.Numerics.Tensors.TensorPrimitives.Dot(x, y);
+        }
+        fixed (double* px = x, py = y)
+        {
+            return Sum(x.Length, new SumOrDot { X = px, Y = py });
+        }
+    }
+
+    /// <summary>Σ x or Σ xₖyₖ over one range.</summary>
+    private struct SumOrDot : IRangeSum
+    {
+        public double* X, Y;
+
+        public readonly double Sum(int start, int end)
+        {
+            var x = new ReadOnlySpan<double>(X + start, end - start);
+            return Y == null ? System.Numerics.Tensors.TensorPrimitives.Sum(x) : System.Numerics.Tensors.TensorPrimitives.Dot(x, new ReadOnlySpan<double>(Y + start, end - start));
+        }
+    }
+
+    /// <summary>A sum over a range of elements [start, end), one term of an ordered sum (see <see cref="Sum{TSum}"/>).</summary>
+    internal interface IRangeSum
+    {
+        double Sum(int start, int end);
+    }
+
+    /// <summary>
+    /// Σ over 0…<paramref name="length"/> as one partial sum per range (fixed ranges, <see cref="WorkerPool.Range"/>),
+    /// added in range order: the result depends on the thread count only. Below two grains, one range on the caller.
+    /// The kernel holds its own pointers: the caller pins the storage for the duration of the call.
+    /// </summary>
+    internal static double Sum<TSum>(int length, TSum kernel) where TSum : struct, IRangeSum
+    {
+        int parts = WorkerPool.PartsFor(length, ElementGrain);
+        if (parts == 1) return kernel.Sum(0, length);
+        Span<double> partials = stackalloc double[parts];
+        fixed (double* pp = partials)
+        {
+            var body = new SumBody<TSum> { Kernel = kernel, Partials = pp, Length = length };
             WorkerPool.Run(parts, ref body);
         }
         double s = 0;
@@ -157,16 +192,16 @@ internal static unsafe class Split
         return s;
     }
 
-    private struct SumBody : IRangeBody
+    private struct SumBody<TSum> : IRangeBody where TSum : struct, IRangeSum
     {
-        public double* X, Y, Partials;
+        public TSum Kernel;
+        public double* Partials;
         public int Length;
 
         public readonly void Run(int part, int parts)
         {
             (int start, int end) = WorkerPool.Range(Length, part, parts);
-            var x = new ReadOnlySpan<double>(X + start, end - start);
-            Partials[part] = Y == null ? System.Numerics.Tensors.TensorPrimitives.Sum(x) : System.Numerics.Tensors.TensorPrimitives.Dot(x, new ReadOnlySpan<double>(Y + start, end - start));
+            Partials[part] = Kernel.Sum(start, end);
         }
     }
 

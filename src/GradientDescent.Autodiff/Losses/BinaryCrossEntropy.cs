@@ -65,30 +65,19 @@ internal static class BinaryCrossEntropyOps
     /// <summary>Σₖ ℓ(pₖ, yₖ): one range on the calling thread, or fixed ranges over the pool with the partial sums added in order.</summary>
     private static unsafe double Sum(OpKind op, ReadOnlySpan<double> p, ReadOnlySpan<double> y)
     {
-        int parts = WorkerPool.PartsFor(p.Length, Split.ElementGrain);
-        if (parts == 1) return RangeSum(op, p, y);
-        Span<double> partials = stackalloc double[parts];
-        fixed (double* pp = p, py = y, ps = partials)
+        fixed (double* pp = p, py = y)
         {
-            var body = new SumBody { Op = op, P = pp, Y = py, Partials = ps, Length = p.Length };
-            WorkerPool.Run(parts, ref body);
+            return Split.Sum(p.Length, new LossSum { Op = op, P = pp, Y = py });
         }
-        double sum = 0;
-        foreach (double s in partials) sum += s;
-        return sum;
     }
 
-    private unsafe struct SumBody : IRangeBody
+    private unsafe struct LossSum : Split.IRangeSum
     {
         public OpKind Op;
-        public double* P, Y, Partials;
-        public int Length;
+        public double* P, Y;
 
-        public readonly void Run(int part, int parts)
-        {
-            (int start, int end) = WorkerPool.Range(Length, part, parts);
-            Partials[part] = RangeSum(Op, new ReadOnlySpan<double>(P + start, end - start), new ReadOnlySpan<double>(Y + start, end - start));
-        }
+        public readonly double Sum(int start, int end) =>
+            RangeSum(Op, new ReadOnlySpan<double>(P + start, end - start), new ReadOnlySpan<double>(Y + start, end - start));
     }
 
     /// <summary>Σₖ ℓ(pₖ, yₖ) over one range: on logits four lanes at a time, the lanes added at the end, then the tail.</summary>

@@ -92,27 +92,26 @@ internal static class LinearAlgebra
     /// </summary>
     internal static unsafe void MatVecSplit(ReadOnlySpan<double> m, ReadOnlySpan<double> v, Span<double> y, int rows, int cols)
     {
-        int parts = Math.Min(WorkerPool.PartsFor((long)rows * cols, MatVecGrain), rows);
-        if (parts <= 1)
+        if (Math.Min(WorkerPool.PartsFor((long)rows * cols, MatVecGrain), rows) <= 1)
         {
             MatVecKernel(m, v, y, rows, cols);
             return;
         }
         fixed (double* pm = m, pv = v, py = y)
         {
-            var body = new MatVecBody { M = pm, V = pv, Y = py, Rows = rows, Cols = cols };
-            WorkerPool.Run(parts, ref body);
+            Split.Rows(rows, cols, new MatVecRows { M = pm, V = pv, Y = py, Cols = cols }, MatVecGrain);
         }
     }
 
-    private unsafe struct MatVecBody : IRangeBody
+    /// <summary><see cref="MatVecKernel"/> on rows [first, last).</summary>
+    private unsafe struct MatVecRows : Split.IRowKernel
     {
         public double* M, V, Y;
-        public int Rows, Cols;
+        public int Cols;
 
-        public readonly void Run(int part, int parts)
+        public readonly void Rows(int first, int last)
         {
-            int first = (int)((long)Rows * part / parts), last = (int)((long)Rows * (part + 1) / parts), n = last - first;
+            int n = last - first;
             MatVecKernel(new ReadOnlySpan<double>(M + (long)first * Cols, n * Cols), new ReadOnlySpan<double>(V, Cols), new Span<double>(Y + first, n), n, Cols);
         }
     }
