@@ -63,6 +63,21 @@ public sealed class HarnessTests
         Assert.True(gbps > 0 && double.IsFinite(gbps), $"{gbps} GB/s");
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(7)]
+    [InlineData(512)]
+    [InlineData(16_384 + 513)]
+    [InlineData(100_003)]
+    public void PagedSum_AnyLength_IsTheSumOfEveryElement(int n)
+    {
+        // The paged reader sums whole 4 KB pages in four vector accumulators and the rest with TensorPrimitives:
+        // integers below 2⁵³ sum exactly in any order, so Σ k for k < n is n(n − 1)/2 exactly; a lost tail or page
+        // would show.
+        double[] data = [.. Enumerable.Range(0, n).Select(k => (double)k)];
+        Assert.Equal(n * (n - 1.0) / 2, MemoryBandwidth.PagedSum(data));
+    }
+
     [Fact]
     public void ReadGBpsAllCores_NoThreadsOrMoreThreadsThanElements_Throws()
     {

@@ -188,7 +188,7 @@ public sealed class LogRegFullBatch : IWorkload
                 new TargetCheck("0 bytes allocated per step (tape reused with Clear)", $"{allocPerStep:0} B", allocPerStep == 0),
             ],
             GradientCheck.Compare("∂L/∂w, ∂L/∂b", oursGrad, torchGrad),
-            $"X is {bytes / 1e6:0} MB; read bandwidth from TensorPrimitives.Sum over X itself, {readGBps:0.0} GB/s on one thread and {readAllGBps:0.0} GB/s on {Environment.ProcessorCount} threads each reading its own range; × bound is against two reads of X at the all-cores figure (a figure, no longer a target: issue 10 bounds the fused path, one read); this library uses {Parallelism.ThreadCount} threads, TorchSharp {TorchEnvironment.Threads}.",
+            $"X is {bytes / 1e6:0} MB; read bandwidth over X itself (the faster of TensorPrimitives.Sum and a sum prefetching a page ahead), {readGBps:0.0} GB/s on one thread and {readAllGBps:0.0} GB/s on {Environment.ProcessorCount} threads each reading its own range; × bound is against two reads of X at the all-cores figure (a figure, no longer a target: issue 10 bounds the fused path, one read); this library uses {Parallelism.ThreadCount} threads, TorchSharp {TorchEnvironment.Threads}.",
             oursGrad, torchGrad);
         return [composedRow, fusedRow];
     }
