@@ -90,11 +90,30 @@ internal static unsafe class Split
         where TKernel : struct, IElementKernel
     {
         int length = d.Length;
-        for (int at = 0; at < length; at += Chunk)
+        fixed (double* pa = a, pb = b, pc = c, pd = d)
         {
-            int n = Math.Min(Chunk, length - at);
-            kernel.Apply(Cut(a, length, at, n), Cut(b, length, at, n), Cut(c, length, at, n), d.Slice(at, n));
+            for (int at = 0; at < length; at += Chunk)
+            {
+                int n = Math.Min(Chunk, length - at);
+                Ahead(pa, a.Length, pb, b.Length, pc, c.Length, pd, length, at, n, length);
+                kernel.Apply(Cut(a, length, at, n), Cut(b, length, at, n), Cut(c, length, at, n), d.Slice(at, n));
+            }
         }
+    }
+
+    /// <summary>
+    /// <see cref="PageAhead"/> for the chunk [at, at + n) of an elementwise kernel over d of <paramref name="length"/>
+    /// elements whose range ends at <paramref name="stop"/>: the pages the chunks after it read, in d and in each
+    /// operand as long as d (a broadcast operand is in L1 already).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Ahead(double* a, int aLength, double* b, int bLength, double* c, int cLength, double* d, int length, int at, int n, int stop)
+    {
+        long bytes = (long)n * sizeof(double);
+        if (aLength == length) PageAhead.Read(a + at, bytes, a + stop);
+        if (bLength == length) PageAhead.Read(b + at, bytes, b + stop);
+        if (cLength == length) PageAhead.Read(c + at, bytes, c + stop);
+        PageAhead.Read(d + at, bytes, d + stop);
     }
 
     private static ReadOnlySpan<double> Cut(ReadOnlySpan<double> x, int length, int at, int n) => x.Length == length ? x.Slice(at, n) : x;
@@ -126,10 +145,12 @@ internal static unsafe class Split
         public readonly void Run(int part, int parts)
         {
             (int start, int end) = WorkerPool.Range(Length, part, parts);
-            int chunk = Chunks(Kernel, Length) ? Chunk : end - start;
+            bool chunks = Chunks(Kernel, Length);
+            int chunk = chunks ? Chunk : end - start;
             for (int at = start; at < end; at += chunk)
             {
                 int n = Math.Min(chunk, end - at);
+                if (chunks) Ahead(A, ALength, B, BLength, C, CLength, D, Length, at, n, end);
                 Kernel.Apply(Cut(A, ALength, at, n), Cut(B, BLength, at, n), Cut(C, CLength, at, n), new Span<double>(D + at, n));
             }
         }

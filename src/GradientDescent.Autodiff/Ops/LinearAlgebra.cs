@@ -58,28 +58,31 @@ internal static class LinearAlgebra
     /// runs at the machine's streaming read bandwidth.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MatVecKernel(ReadOnlySpan<double> m, ReadOnlySpan<double> v, Span<double> y, int rows, int cols)
+    private static unsafe void MatVecKernel(ReadOnlySpan<double> m, ReadOnlySpan<double> v, Span<double> y, int rows, int cols)
     {
         if (!Vector256.IsHardwareAccelerated || cols < 8)
         {
             for (int r = 0; r < rows; r++) y[r] = TensorPrimitives.Dot(m.Slice(r * cols, cols), v);
             return;
         }
-        ref double mr = ref MemoryMarshal.GetReference(m);
-        ref double vr = ref MemoryMarshal.GetReference(v);
-        for (int r = 0; r < rows; r++)
+        fixed (double* pm = m, pv = v)
         {
-            nuint row = (nuint)r * (nuint)cols;
-            Vector256<double> a0 = default, a1 = default;
-            int k = 0;
-            for (; k + 8 <= cols; k += 8)
+            double* end = pm + (long)rows * cols;
+            for (int r = 0; r < rows; r++)
             {
-                a0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref mr, row + (nuint)k), Vector256.LoadUnsafe(ref vr, (nuint)k), a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref mr, row + (nuint)k + 4), Vector256.LoadUnsafe(ref vr, (nuint)k + 4), a1);
+                double* row = pm + (long)r * cols;
+                PageAhead.Read(row, cols * sizeof(double), end);
+                Vector256<double> a0 = default, a1 = default;
+                int k = 0;
+                for (; k + 8 <= cols; k += 8)
+                {
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(row + k), Vector256.Load(pv + k), a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(row + k + 4), Vector256.Load(pv + k + 4), a1);
+                }
+                double s = Vector256.Sum(a0 + a1);
+                for (; k < cols; k++) s += row[k] * pv[k];
+                y[r] = s;
             }
-            double s = Vector256.Sum(a0 + a1);
-            for (; k < cols; k++) s += Unsafe.Add(ref mr, row + (nuint)k) * Unsafe.Add(ref vr, k);
-            y[r] = s;
         }
     }
 
@@ -162,27 +165,29 @@ internal static class LinearAlgebra
     /// gv += Mᵀ g = Σᵢ gᵢ·Mᵢ: the second streaming pass over M, a row at a time (gv stays in L1).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransposedMatVecKernel(ReadOnlySpan<double> m, ReadOnlySpan<double> g, Span<double> gv, int rows, int cols)
+    private static unsafe void TransposedMatVecKernel(ReadOnlySpan<double> m, ReadOnlySpan<double> g, Span<double> gv, int rows, int cols)
     {
         if (!Vector256.IsHardwareAccelerated || cols < 4)
         {
             for (int r = 0; r < rows; r++) TensorPrimitives.MultiplyAdd(m.Slice(r * cols, cols), g[r], gv, gv);
             return;
         }
-        ref double mr = ref MemoryMarshal.GetReference(m);
-        ref double gr = ref MemoryMarshal.GetReference(gv);
-        for (int r = 0; r < rows; r++)
+        fixed (double* pm = m, pgv = gv)
         {
-            nuint row = (nuint)r * (nuint)cols;
-            double gs = g[r];
-            var g0 = Vector256.Create(gs);
-            int k = 0;
-            for (; k + 4 <= cols; k += 4)
+            double* end = pm + (long)rows * cols;
+            for (int r = 0; r < rows; r++)
             {
-                var acc = Vector256.LoadUnsafe(ref gr, (nuint)k);
-                Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref mr, row + (nuint)k), g0, acc).StoreUnsafe(ref gr, (nuint)k);
+                double* row = pm + (long)r * cols;
+                PageAhead.Read(row, cols * sizeof(double), end);
+                double gs = g[r];
+                var g0 = Vector256.Create(gs);
+                int k = 0;
+                for (; k + 4 <= cols; k += 4)
+                {
+                    Vector256.FusedMultiplyAdd(Vector256.Load(row + k), g0, Vector256.Load(pgv + k)).Store(pgv + k);
+                }
+                for (; k < cols; k++) pgv[k] += row[k] * gs;
             }
-            for (; k < cols; k++) Unsafe.Add(ref gr, k) += Unsafe.Add(ref mr, row + (nuint)k) * gs;
         }
     }
 

@@ -228,8 +228,10 @@ internal static unsafe class ModelLosses
                 if (NeedB) gb[0] = sumR;
                 return;
             }
+            double* end = X + (long)last * d;
             for (int i = first; i < last; i++)
             {
+                PageAhead.Read(X + (long)i * d, d * sizeof(double), end);
                 var x = new ReadOnlySpan<double>(X + (long)i * d, d);
                 for (int c = 0; c < k; c++) z[c] = TensorPrimitives.Dot(x, new ReadOnlySpan<double>(Wt + (long)c * d, d)) + B[c];
                 // z now holds the row's residual r = ∂ℓ/∂z.
@@ -325,13 +327,18 @@ internal static unsafe class ModelLosses
         Vector256<double> loss4 = Vector256<double>.Zero, sumR4 = Vector256<double>.Zero, b4 = Vector256.Create(bias);
         int i = first;
         if (i + 4 > last) return i;
+        double* end = x + (long)last * d;
+        long blockBytes = 4L * d * sizeof(double);
+        PageAhead.Read(x + (long)i * d, blockBytes, end);
         Vector256<double> z = TLanes.Dot4(x + (long)i * d, w, d) + b4;
         for (; i + 4 <= last; i += 4)
         {
             // Software-pipelined: the residuals of this block (a long chain of dependent operations for the logistic
             // loss) are started, then the next block's dot products, which do not depend on them, run while they
-            // finish, and then this block's gradient, which does.
+            // finish, and then this block's gradient, which does. The pages a little further on are prefetched
+            // (PageAhead) as each block's dot products start.
             double* x0 = x + (long)i * d;
+            PageAhead.Read(x0 + 4 * d, blockBytes, end);
             Vector256<double> r = LinearRows(op, z, Vector256.Load(y + i), ref loss4);
             if (i + 8 <= last) z = TLanes.Dot4(x0 + 4 * d, w, d) + b4;
             sumR4 += r;

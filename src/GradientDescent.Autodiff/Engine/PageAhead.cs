@@ -1,0 +1,42 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace GradientDescent.Autodiff;
+
+/// <summary>
+/// Software prefetch of the 4 KB pages a streaming kernel reads next, <see cref="Distance"/> bytes ahead of where it
+/// reads now: one prefetch per page.
+/// </summary>
+/// <remarks>
+/// The hardware prefetchers follow a stream only within a 4 KB page. At each new page the stream starts again with
+/// demand misses and, in a virtual machine, a two-level page walk. A kernel that does more than load (a dot product
+/// and a gradient update per row) then streams well below a plain sum. One prefetch per page, 128 KB ahead, fills the
+/// TLB and starts each page's stream before the kernel gets there. Measured on the AMD EPYC development machine (a
+/// virtual machine), one thread, X of 10⁶ × 100 (800 MB), alternated with the code before: the fused logistic loss
+/// 15.5–16.6 → 18.8–19.9 GB/s, the composed MatVec + MᵀG step 97–101 → 85 ms; in a probe of the same loop, 64 and
+/// 256 KB ahead measured alike, and prefetches into L2 or L3 only (T1, T2) did not help. A prefetch is a hint: it
+/// never faults and changes no result, and none goes at or past the end the caller gives. Without SSE (not x86) it
+/// does nothing.
+/// </remarks>
+internal static unsafe class PageAhead
+{
+    /// <summary>How far ahead of the read position the prefetches go, in bytes.</summary>
+    internal const int Distance = 128 << 10;
+
+    private const int PageBytes = 4096;
+
+    /// <summary>
+    /// Prefetches one line in each page of [<paramref name="at"/> + <see cref="Distance"/>, … + <paramref name="bytes"/>),
+    /// none at or past <paramref name="end"/>: call it once per piece the kernel reads (a row, a block of rows), with
+    /// the piece's start and length. A piece shorter than a page takes one prefetch, so consecutive pieces still reach
+    /// every page.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Read(void* at, long bytes, void* end)
+    {
+        if (!Sse.IsSupported) return;
+        byte* p = (byte*)at + Distance, stop = p + bytes;
+        if (stop > (byte*)end) stop = (byte*)end;
+        for (; p < stop; p += PageBytes) Sse.Prefetch0(p);
+    }
+}
