@@ -3,8 +3,9 @@ using GradientDescent.Autodiff.Tests.Support;
 namespace GradientDescent.Autodiff.Tests;
 
 /// <summary>
-/// The inlined paths for one-element nodes — recording (+ − × ÷, a + c, c·a, −a, relu folded in place) and the
-/// backward rules written out for +, ×, a + c, c·a and relu — give what the general paths give, and every state
+/// The inlined paths for one-element nodes — recording (+ − × ÷, a + c, c·a, −a, relu folded in place; Σ and mean
+/// of one element) and the backward rules written out for +, ×, a + c, c·a, relu, Σ and mean — give what the general
+/// paths give, and every state
 /// that must leave them (NoGrad, a freed graph, anomaly detection, one-element nodes whose value is not a plain
 /// arena slot) does.
 /// </summary>
@@ -137,5 +138,37 @@ public class ScalarFastPathTests
         total.Backward();
         // ∂L/∂w = e·1 + s·[0, 0, 1] + mean((h − y)x) = [2, 2, 2] + [0, 0, 1.5] + [0.25, −0.5, 0]
         Assert.Equal([2.25, 1.5, 3.5], w.Grad);
+    }
+
+    [Fact]
+    public void SumAndMean_OfOneElement_AreTheElementWithGradientOne_AsTheGeneralRule()
+    {
+        // Σ and mean of one element are that element, ∂/∂x = 1 (mean: g/n with n = 1). Three one-element inputs take
+        // the inlined path (an arena slot, a one-element parameter, a one-element slice — a view of an arena vector);
+        // a three-element input, recorded in the same graph, takes the general rule. L = Σ(v·v) + mean(v·v)
+        // + Σ(u·2)[1..2] + Σ(u·2) with v = [3], u = [1, 2, 4]: ∂L/∂v = 2·2v = 12, ∂L/∂u = [2, 4, 2].
+        var v = new VectorParameter("v", [3.0]);
+        var u = new VectorParameter("u", [1.0, 2.0, 4.0]);
+        var t = new Tape();
+        Vector vv = t.Use(v);
+        Vector sq = vv * vv;
+        Vector u2 = t.Use(u) * 2.0;
+        Scalar total = Ops.Sum(sq) + Ops.Mean(sq) + Ops.Sum(u2.Slice(1..2)) + Ops.Sum(u2);
+        Assert.Equal(9 + 9 + 4 + 14, total.Value);
+        Assert.Equal(3.0, Ops.Mean(vv).Value);
+        // A one-element input that needs no gradient gives a sum that needs none.
+        Assert.False(((Node)Ops.Sum(t.Constant([5.0]) * 2.0)).RequiresGrad);
+        total.Backward();
+        Assert.Equal([12.0], v.Grad);
+        Assert.Equal([2.0, 4.0, 2.0], u.Grad);
+
+        // The same under NoGrad: values, no gradient.
+        t.Clear();
+        using (t.NoGrad())
+        {
+            Scalar s = Ops.Sum(t.Use(v) * 2.0);
+            Assert.Equal(6.0, s.Value);
+            Assert.False(((Node)s).RequiresGrad);
+        }
     }
 }

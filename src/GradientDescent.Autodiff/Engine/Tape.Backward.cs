@@ -429,6 +429,14 @@ public sealed partial class Tape
                 // A one-element parameter: add ∂L/∂p straight into Parameter.Grad.
                 ParameterTable[n.A].Grad[0] += g;
                 return true;
+            case OpKind.Sum or OpKind.Mean:
+            {
+                // Σ or mean of one element: ∂/∂x = 1. A longer input takes the general rule.
+                ref NodeRecord a = ref nodes[n.A];
+                if (a.Rows != 1 || a.Cols != 1) return false;
+                Contribute(ref a, g, grads);
+                return true;
+            }
             default:
                 return false;
         }
