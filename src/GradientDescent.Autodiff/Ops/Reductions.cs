@@ -17,26 +17,17 @@ namespace GradientDescent.Autodiff;
 internal static class Reductions
 {
     /// <summary>
-    /// Records Σ x or its mean. A one-element x takes an inlined fast path: its sum and mean are x itself (x/1 is
+    /// Records Σ x or its mean. A one-element x takes the scalar fast path: its sum and mean are x itself (x/1 is
     /// exact), recorded as the same op, whose backward is the scalar rules' (∂/∂x = g).
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static Node Sum(Node x, bool mean)
     {
-        Tape? t = x.TapeOrNull;
-        if (t is not null && t.IsFastScalar(x))
+        Tape t = x.Tape;
+        if (t.IsFastScalar(x))
         {
             ref readonly NodeRecord n = ref t.Nodes[x.Index];
-            double value = t.Values[n.Offset];
-            return new Node(t, t.AppendScalar(mean ? OpKind.Mean : OpKind.Sum, x.Index, -1, ShapeKind.Scalar, n.Flags & NodeFlags.RequiresGrad, 0, value));
+            return new Node(t, t.AppendScalar(mean ? OpKind.Mean : OpKind.Sum, x.Index, -1, ShapeKind.Scalar, n.Flags & NodeFlags.RequiresGrad, 0, t.Values[n.Offset]));
         }
-        return SumGeneral(x, mean);
-    }
-
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static Node SumGeneral(Node x, bool mean)
-    {
-        Tape t = x.Tape;
         OpKind op = mean ? OpKind.Mean : OpKind.Sum;
         int ix = x.Resolve(t, op);
         int i = t.Append(op, ix, -1, Shape.Scalar, t.GradFlag(ix));
