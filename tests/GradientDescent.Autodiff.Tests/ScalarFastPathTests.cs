@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GradientDescent.Autodiff.Tests.Support;
 
 namespace GradientDescent.Autodiff.Tests;
@@ -170,5 +171,32 @@ public class ScalarFastPathTests
             Assert.Equal(6.0, s.Value);
             Assert.False(((Node)s).RequiresGrad);
         }
+    }
+
+    [Fact]
+    public void NodeRecord_FieldOffsets_AreTheOnesAppendScalarPacksItsStoresFor()
+    {
+        // AppendScalar writes a record as (A, B), (Offset, Rows), (Cols, Op, Flags, Kind, padding) and Aux: 64-bit
+        // stores at bytes 0, 8, 16 and 24 that are only right for this layout.
+        var r = new NodeRecord();
+        static long At<T>(ref NodeRecord record, ref T field) =>
+            (long)Unsafe.ByteOffset(ref Unsafe.As<NodeRecord, byte>(ref record), ref Unsafe.As<T, byte>(ref field));
+        Assert.Equal(32, Unsafe.SizeOf<NodeRecord>());
+        Assert.Equal([0L, 4, 8, 12, 16, 20, 21, 22, 24],
+            [At(ref r, ref r.A), At(ref r, ref r.B), At(ref r, ref r.Offset), At(ref r, ref r.Rows), At(ref r, ref r.Cols),
+             At(ref r, ref r.Op), At(ref r, ref r.Flags), At(ref r, ref r.Kind), At(ref r, ref r.Aux)]);
+
+        // And what the packed stores leave in the fields, read back one by one: x·y + relu(−x) with x = 3, y = −2.
+        var t = new Tape();
+        Scalar x = t.Use(new ScalarParameter("x", 3.0));
+        Scalar y = t.Use(new ScalarParameter("y", -2.0));
+        Scalar p = x * y;
+        ref NodeRecord n = ref t.Nodes[((Node)p).Index];
+        Assert.Equal((((Node)x).Index, ((Node)y).Index, 1, 1, OpKind.Multiply, ShapeKind.Scalar, 0.0), (n.A, n.B, n.Rows, n.Cols, n.Op, n.Kind, n.Aux));
+        Assert.Equal(NodeFlags.RequiresGrad | NodeFlags.OneElement, n.Flags);
+        Assert.Equal(-6.0, t.Values[n.Offset]);
+        Scalar q = Ops.Relu(-x) * 0.5;
+        ref NodeRecord m = ref t.Nodes[((Node)q).Index];
+        Assert.Equal((OpKind.MultiplyConstant, -1, 0.5), (m.Op, m.B, m.Aux));
     }
 }

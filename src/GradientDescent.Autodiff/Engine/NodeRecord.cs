@@ -55,6 +55,11 @@ internal enum NodeFlags : byte
 /// One recorded operation: 32 bytes. With its value and gradient (8 bytes each for a scalar) a scalar node costs
 /// 48 bytes of tape and no heap object.
 /// </summary>
+/// <remarks>
+/// The field order is part of the scalar fast path: <see cref="Tape.AppendScalar"/> writes (A, B), (Offset, Rows) and
+/// (Cols, Op, Flags, Kind) as one 64-bit store each, so the fields sit at bytes 0, 4, 8, 12, 16, 20, 21, 22 and Aux at
+/// 24 (a test checks it). Reorder them only together with that method.
+/// </remarks>
 [StructLayout(LayoutKind.Sequential)]
 internal struct NodeRecord
 {
