@@ -29,16 +29,20 @@ internal static class Arithmetic
     internal static Node Binary(OpKind op, Node a, Node b)
     {
         Tape? t = a.TapeOrNull;
-        if (t is not null && t.AreFastScalars(a, b))
+        if (t is not null && t.AreCurrentFast(b.TapeOrNull, a.Generation, b.Generation))
         {
+            // The records are read once, for the one-element test and for the op.
             NodeRecord[] nodes = t.Nodes;
-            double[] values = t.Values;
             ref readonly NodeRecord na = ref nodes[a.Index];
             ref readonly NodeRecord nb = ref nodes[b.Index];
-            double value = ApplyScalar(op, values[na.Offset], values[nb.Offset]);
-            ShapeKind kind = na.Kind > nb.Kind ? na.Kind : nb.Kind;
-            NodeFlags flags = (na.Flags | nb.Flags) & NodeFlags.RequiresGrad;
-            return new Node(t, t.AppendScalar(op, a.Index, b.Index, kind, flags, 0, value));
+            if ((na.Flags & nb.Flags & NodeFlags.OneElement) != 0)
+            {
+                double[] values = t.Values;
+                double value = ApplyScalar(op, values[na.Offset], values[nb.Offset]);
+                ShapeKind kind = na.Kind > nb.Kind ? na.Kind : nb.Kind;
+                NodeFlags flags = (na.Flags | nb.Flags) & NodeFlags.RequiresGrad;
+                return new Node(t, t.AppendScalar(op, a.Index, b.Index, kind, flags, 0, value));
+            }
         }
         return General(op, a, b);
     }
