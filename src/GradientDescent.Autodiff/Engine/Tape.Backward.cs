@@ -130,6 +130,7 @@ public sealed partial class Tape
     {
         NodeRecord[] nodes = Nodes;
         double[] grads = Grads;
+        double[] values = Values;
         bool detect = DetectAnomalies;
         for (int i = output; i >= 0; i--)
         {
@@ -137,8 +138,9 @@ public sealed partial class Tape
             if ((n.Flags & NodeFlags.Reached) == 0) continue;
             n.Flags &= ~NodeFlags.Reached;
             observer.BeforeRule(this, i);
-            if (!detect && n.Rows == 1 && n.Cols == 1 && ScalarRule(ref n, grads[n.Offset])) continue;
+            if (!detect && n.Rows == 1 && n.Cols == 1 && ScalarRule(ref n, grads[n.Offset], nodes, values, grads)) continue;
             Propagate(i, ref n);
+            values = Values; // a general rule (a custom op's) may have grown the value arena
             MarkInputs(ref n);
             if (detect) CheckInputGradients(i);
         }
@@ -368,10 +370,8 @@ public sealed partial class Tape
     /// the arenas. Returns false for every other op, which takes the general path.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private bool ScalarRule(ref NodeRecord n, double g)
+    private bool ScalarRule(ref NodeRecord n, double g, NodeRecord[] nodes, double[] values, double[] grads)
     {
-        NodeRecord[] nodes = Nodes;
-        double[] grads = Grads;
         switch (n.Op)
         {
             case OpKind.Add:
@@ -384,8 +384,8 @@ public sealed partial class Tape
                 // ∂(a·b)/∂a = b, ∂(a·b)/∂b = a.
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
-                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
-                double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ExternalValue(n.B);
+                double x = (a.Flags & NodeFlags.External) == 0 ? values[a.Offset] : ExternalValue(n.A);
+                double y = (b.Flags & NodeFlags.External) == 0 ? values[b.Offset] : ExternalValue(n.B);
                 Contribute(ref a, g * y, grads);
                 Contribute(ref b, g * x, grads);
                 return true;
@@ -394,9 +394,9 @@ public sealed partial class Tape
             {
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
-                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
-                double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ExternalValue(n.B);
-                double result = Values[n.Offset];
+                double x = (a.Flags & NodeFlags.External) == 0 ? values[a.Offset] : ExternalValue(n.A);
+                double y = (b.Flags & NodeFlags.External) == 0 ? values[b.Offset] : ExternalValue(n.B);
+                double result = values[n.Offset];
                 Contribute(ref a, Arithmetic.Local(n.Op, 0, g, x, y, result), grads);
                 Contribute(ref b, Arithmetic.Local(n.Op, 1, g, x, y, result), grads);
                 return true;
@@ -413,7 +413,7 @@ public sealed partial class Tape
             {
                 ref NodeRecord a = ref nodes[n.A];
                 if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
-                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
+                double x = (a.Flags & NodeFlags.External) == 0 ? values[a.Offset] : ExternalValue(n.A);
                 Contribute(ref a, x > 0 ? g : g * 0, grads);
                 return true;
             }
@@ -421,8 +421,8 @@ public sealed partial class Tape
             {
                 ref NodeRecord a = ref nodes[n.A];
                 if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
-                double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
-                Contribute(ref a, g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux), grads);
+                double x = (a.Flags & NodeFlags.External) == 0 ? values[a.Offset] : ExternalValue(n.A);
+                Contribute(ref a, g * Elementwise.Derivative(n.Op, x, values[n.Offset], n.Aux), grads);
                 return true;
             }
             case OpKind.Parameter:

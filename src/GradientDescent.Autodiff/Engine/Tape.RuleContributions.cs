@@ -92,7 +92,7 @@ public sealed partial class Tape
             }
 
             // The loop's dispatch, verbatim: the scalar fast path where the loop takes it, else the general rule.
-            if (!(!DetectAnomalies && n.Rows == 1 && n.Cols == 1 && ScalarRule(ref n, Grads[n.Offset]))) Propagate(i, ref n);
+            if (!(!DetectAnomalies && n.Rows == 1 && n.Cols == 1 && ScalarRule(ref n, Grads[n.Offset], Nodes, Values, Grads))) Propagate(i, ref n);
 
             for (int k = 0; k < count; k++)
             {
