@@ -128,21 +128,45 @@ public sealed partial class Tape
     private void Sweep<TObserver>(int output, ref TObserver observer)
         where TObserver : struct, IBackwardObserver
     {
+        if (DetectAnomalies)
+        {
+            SweepChecked(output, ref observer);
+            return;
+        }
         NodeRecord[] nodes = Nodes;
         double[] grads = Grads;
         double[] values = Values;
-        bool detect = DetectAnomalies;
         for (int i = output; i >= 0; i--)
         {
             ref NodeRecord n = ref nodes[i];
             if ((n.Flags & NodeFlags.Reached) == 0) continue;
             n.Flags &= ~NodeFlags.Reached;
             observer.BeforeRule(this, i);
-            if (!detect && n.Rows == 1 && n.Cols == 1 && ScalarRule(ref n, grads[n.Offset], nodes, values, grads)) continue;
+            if (n.Rows == 1 && n.Cols == 1 && ScalarRule(ref n, grads[n.Offset], nodes, values, grads)) continue;
             Propagate(i, ref n);
             values = Values; // a general rule (a custom op's) may have grown the value arena
             MarkInputs(ref n);
-            if (detect) CheckInputGradients(i);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Sweep"/> under <see cref="DetectAnomalies"/>: every node by its general rule, and each rule's
+    /// contributions checked. A loop of its own, so that the plain one carries no test of the setting (and has a
+    /// register more).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void SweepChecked<TObserver>(int output, ref TObserver observer)
+        where TObserver : struct, IBackwardObserver
+    {
+        for (int i = output; i >= 0; i--)
+        {
+            ref NodeRecord n = ref Nodes[i];
+            if ((n.Flags & NodeFlags.Reached) == 0) continue;
+            n.Flags &= ~NodeFlags.Reached;
+            observer.BeforeRule(this, i);
+            Propagate(i, ref n);
+            MarkInputs(ref n);
+            CheckInputGradients(i);
         }
     }
 
