@@ -398,20 +398,27 @@ public sealed partial class Tape
     {
         switch (n.Op)
         {
+            // + and ×, what scalar models are made of, on operands in the arena (not a view, not read in place; the
+            // others take the general rule): no call on these paths, so the JIT keeps g and the loop in registers.
             case OpKind.Add:
+            {
                 // ∂(a + b)/∂a = ∂(a + b)/∂b = 1: no values to read.
-                Contribute(ref nodes[n.A], g, grads);
-                Contribute(ref nodes[n.B], g, grads);
+                ref NodeRecord a = ref nodes[n.A];
+                ref NodeRecord b = ref nodes[n.B];
+                if (((a.Flags | b.Flags) & (NodeFlags.External | NodeFlags.View)) != 0) return false;
+                ContributeToSlot(ref a, g, grads);
+                ContributeToSlot(ref b, g, grads);
                 return true;
+            }
             case OpKind.Multiply:
             {
                 // ∂(a·b)/∂a = b, ∂(a·b)/∂b = a.
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
-                double x = (a.Flags & NodeFlags.External) == 0 ? values[a.Offset] : ExternalValue(n.A);
-                double y = (b.Flags & NodeFlags.External) == 0 ? values[b.Offset] : ExternalValue(n.B);
-                Contribute(ref a, g * y, grads);
-                Contribute(ref b, g * x, grads);
+                if (((a.Flags | b.Flags) & (NodeFlags.External | NodeFlags.View)) != 0) return false;
+                double x = values[a.Offset], y = values[b.Offset];
+                ContributeToSlot(ref a, g * y, grads);
+                ContributeToSlot(ref b, g * x, grads);
                 return true;
             }
             case > OpKind.Add and <= OpKind.Minimum:
@@ -482,6 +489,17 @@ public sealed partial class Tape
             if ((f & NodeFlags.RequiresGrad) != 0) ContributeToView(ref a, contribution);
             return;
         }
+        a.Flags = f | NodeFlags.Reached | NodeFlags.Initialized;
+    }
+
+    /// <summary><see cref="Contribute"/> for an input that is not a view: its own slot, nothing to call.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void ContributeToSlot(ref NodeRecord a, double contribution, double[] grads)
+    {
+        NodeFlags f = a.Flags;
+        if ((f & NodeFlags.Initialized) != 0) grads[a.Offset] += contribution;
+        else if ((f & NodeFlags.RequiresGrad) != 0) grads[a.Offset] = contribution;
+        else return;
         a.Flags = f | NodeFlags.Reached | NodeFlags.Initialized;
     }
 
