@@ -39,7 +39,7 @@ internal static class Arithmetic
             {
                 double[] values = t.Values;
                 double value = ApplyScalar(op, values[na.Offset], values[nb.Offset]);
-                ShapeKind kind = na.Kind > nb.Kind ? na.Kind : nb.Kind;
+                ShapeKind kind = (ShapeKind)Math.Max((int)na.Kind, (int)nb.Kind);
                 NodeFlags flags = (na.Flags | nb.Flags) & NodeFlags.RequiresGrad;
                 return new Node(t, t.AppendScalar(op, a.Index, b.Index, kind, flags, 0, value));
             }
