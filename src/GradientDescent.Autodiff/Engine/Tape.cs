@@ -51,7 +51,8 @@ public sealed partial class Tape
 
     /// <summary>
     /// Whether one-element ops may take the inlined recording fast path: the graph is not freed and anomaly detection
-    /// is off (one field, so that the fast path tests once; kept by <see cref="UpdateFastScalars"/>).
+    /// is off (kept by <see cref="UpdateFastScalars"/>, which folds it into <see cref="_fastGeneration"/>, what the
+    /// fast path tests).
     /// </summary>
     private bool _fastScalars = true;
 
@@ -59,7 +60,18 @@ public sealed partial class Tape
     private NodeFlags _gradMask = NodeFlags.RequiresGrad;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void UpdateFastScalars() => _fastScalars = !_freed && !_detectAnomalies;
+    private void UpdateFastScalars()
+    {
+        _fastScalars = !_freed && !_detectAnomalies;
+        _fastGeneration = _fastScalars ? _generation : ~_generation;
+    }
+
+    /// <summary>
+    /// The generation a handle must have to take the scalar fast paths: the current one while they are open
+    /// (<see cref="_fastScalars"/>), else its complement, which no current handle has — one comparison per operand
+    /// tests both. (A handle 2³¹ clears old could match it; the generation check itself wraps at 2³² clears.)
+    /// </summary>
+    private int _fastGeneration;
 
     /// <summary>An empty tape with room for 64 nodes and 256 values; its arenas grow by doubling as needed.</summary>
     public Tape() : this(InitialNodes, InitialValues) { }
@@ -558,7 +570,7 @@ public sealed partial class Tape
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool IsFastScalar(Node a) =>
-        ReferenceEquals(a.TapeOrNull, this) && a.Generation == _generation && _fastScalars && (Nodes[a.Index].Flags & NodeFlags.OneElement) != 0;
+        ReferenceEquals(a.TapeOrNull, this) && a.Generation == _fastGeneration && (Nodes[a.Index].Flags & NodeFlags.OneElement) != 0;
 
     /// <summary>
     /// For a binary op whose first operand is a current handle of this tape: whether the second one is too
@@ -568,7 +580,7 @@ public sealed partial class Tape
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool AreCurrentFast(Tape? other, int generationA, int generationB) =>
-        ReferenceEquals(other, this) && generationA == _generation && generationB == _generation && _fastScalars;
+        ReferenceEquals(other, this) && generationA == _fastGeneration && generationB == _fastGeneration;
 
     /// <summary>A scratch buffer of at least <paramref name="length"/> doubles, reused across calls.</summary>
     internal Span<double> Scratch(int length)
