@@ -398,14 +398,18 @@ public sealed partial class Tape
     {
         switch (n.Op)
         {
-            // + and ×, what scalar models are made of, on operands in the arena (not a view, not read in place; the
-            // others take the general rule): no call on these paths, so the JIT keeps g and the loop in registers.
+            // + and ×, what scalar models are made of, on operands in the arena: no call on these paths, so the JIT
+            // keeps g and the loop in registers. A view or an operand read in place goes out of line.
             case OpKind.Add:
             {
                 // ∂(a + b)/∂a = ∂(a + b)/∂b = 1: no values to read.
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
-                if (((a.Flags | b.Flags) & (NodeFlags.External | NodeFlags.View)) != 0) return false;
+                if (((a.Flags | b.Flags) & (NodeFlags.External | NodeFlags.View)) != 0)
+                {
+                    BinaryRuleOutOfLine(ref n, g);
+                    return true;
+                }
                 ContributeToSlot(ref a, g, grads);
                 ContributeToSlot(ref b, g, grads);
                 return true;
@@ -415,7 +419,11 @@ public sealed partial class Tape
                 // ∂(a·b)/∂a = b, ∂(a·b)/∂b = a.
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
-                if (((a.Flags | b.Flags) & (NodeFlags.External | NodeFlags.View)) != 0) return false;
+                if (((a.Flags | b.Flags) & (NodeFlags.External | NodeFlags.View)) != 0)
+                {
+                    BinaryRuleOutOfLine(ref n, g);
+                    return true;
+                }
                 double x = values[a.Offset], y = values[b.Offset];
                 ContributeToSlot(ref a, g * y, grads);
                 ContributeToSlot(ref b, g * x, grads);
@@ -490,6 +498,27 @@ public sealed partial class Tape
             return;
         }
         a.Flags = f | NodeFlags.Reached | NodeFlags.Initialized;
+    }
+
+    /// <summary>
+    /// The + and × scalar rules for operands that are views (their slot is part of their root's) or read in place
+    /// (their value is not in the arena): out of line, so that the common case calls nothing.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void BinaryRuleOutOfLine(ref NodeRecord n, double g)
+    {
+        ref NodeRecord a = ref Nodes[n.A];
+        ref NodeRecord b = ref Nodes[n.B];
+        if (n.Op == OpKind.Add)
+        {
+            Contribute(ref a, g, Grads);
+            Contribute(ref b, g, Grads);
+            return;
+        }
+        double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
+        double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ExternalValue(n.B);
+        Contribute(ref a, g * y, Grads);
+        Contribute(ref b, g * x, Grads);
     }
 
     /// <summary><see cref="Contribute"/> for an input that is not a view: its own slot, nothing to call.</summary>
