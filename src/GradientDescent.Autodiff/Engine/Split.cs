@@ -76,28 +76,30 @@ internal static unsafe class Split
         where TKernel : struct, IElementKernel
     {
         int parts = WorkerPool.PartsFor(d.Length, grain);
-        if (parts == 1)
-        {
-            if (d.Length <= Chunk || !Chunks(kernel, d.Length)) kernel.Apply(a, b, c, d);
-            else Chunked(a, b, c, d, kernel);
-            return;
-        }
-        Parallel(a, b, c, d, kernel, parts);
+        if (parts == 1 && (d.Length <= Chunk || !Chunks(kernel, d.Length))) kernel.Apply(a, b, c, d);
+        else Run(a, b, c, d, kernel, parts);
     }
 
-    /// <summary>The kernel over d in calls of at most <see cref="Chunk"/> elements (operands as long as d are cut alike).</summary>
-    private static void Chunked<TKernel>(ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> c, Span<double> d, TKernel kernel)
+    /// <summary>
+    /// The kernel over ranges of d (on the caller alone when <paramref name="parts"/> is 1), in chunks when it adds
+    /// into d or d fits in the cache.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Run<TKernel>(ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> c, Span<double> d, TKernel kernel, int parts)
         where TKernel : struct, IElementKernel
     {
-        int length = d.Length;
         fixed (double* pa = a, pb = b, pc = c, pd = d)
         {
-            for (int at = 0; at < length; at += Chunk)
+            var body = new ElementBody<TKernel>
             {
-                int n = Math.Min(Chunk, length - at);
-                Ahead(pa, a.Length, pb, b.Length, pc, c.Length, pd, length, at, n, length);
-                kernel.Apply(Cut(a, length, at, n), Cut(b, length, at, n), Cut(c, length, at, n), d.Slice(at, n));
-            }
+                Kernel = kernel,
+                A = pa, ALength = a.Length,
+                B = pb, BLength = b.Length,
+                C = pc, CLength = c.Length,
+                D = pd, Length = d.Length,
+            };
+            if (parts == 1) body.Run(0, 1);
+            else WorkerPool.Run(parts, ref body);
         }
     }
 
@@ -114,26 +116,6 @@ internal static unsafe class Split
         if (bLength == length) PageAhead.Read(b + at, bytes, b + stop);
         if (cLength == length) PageAhead.Read(c + at, bytes, c + stop);
         PageAhead.Read(d + at, bytes, d + stop);
-    }
-
-    private static ReadOnlySpan<double> Cut(ReadOnlySpan<double> x, int length, int at, int n) => x.Length == length ? x.Slice(at, n) : x;
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Parallel<TKernel>(ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> c, Span<double> d, TKernel kernel, int parts)
-        where TKernel : struct, IElementKernel
-    {
-        fixed (double* pa = a, pb = b, pc = c, pd = d)
-        {
-            var body = new ElementBody<TKernel>
-            {
-                Kernel = kernel,
-                A = pa, ALength = a.Length,
-                B = pb, BLength = b.Length,
-                C = pc, CLength = c.Length,
-                D = pd, Length = d.Length,
-            };
-            WorkerPool.Run(parts, ref body);
-        }
     }
 
     private struct ElementBody<TKernel> : IRangeBody where TKernel : struct, IElementKernel
@@ -160,15 +142,61 @@ internal static unsafe class Split
     }
 
     /// <summary>
+    /// y = op(a, b) over ranges of y, as <see cref="Elementwise{TKernel}"/> splits them, returning Σ y as
+    /// <see cref="Sum(ReadOnlySpan{double}, ReadOnlySpan{double})"/> computes it, bit for bit, added up as y is written
+    /// (<see cref="StreamSum.Apply{TOp}"/>, which stores past the cache): for outputs longer than
+    /// <see cref="CachedOutput"/>. Operands shorter than y (a broadcast scalar) are the op's to read.
+    /// </summary>
+    internal static double ElementwiseSummed<TOp>(TOp op, ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> y)
+        where TOp : struct, IStreamOp
+    {
+        int parts = WorkerPool.PartsFor(y.Length, ElementGrain);
+        double* partials = stackalloc double[parts];
+        fixed (double* pa = a, pb = b, py = y)
+        {
+            var body = new SummedBody<TOp>
+            {
+                Op = op, A = pa, B = pb, Y = py, Length = y.Length, Partials = partials,
+                AStream = a.Length == y.Length, BStream = b.Length == y.Length,
+            };
+            if (parts == 1) body.Run(0, 1);
+            else WorkerPool.Run(parts, ref body);
+        }
+        return Total(partials, parts);
+    }
+
+    private struct SummedBody<TOp> : IRangeBody where TOp : struct, IStreamOp
+    {
+        public TOp Op;
+        public double* A, B, Y, Partials;
+        public int Length;
+        public bool AStream, BStream;
+
+        public readonly void Run(int part, int parts)
+        {
+            (int start, int end) = WorkerPool.Range(Length, part, parts);
+            Partials[part] = StreamSum.Apply(Op, A, B, Y, start, end, AStream, BStream);
+        }
+    }
+
+    /// <summary>The range sums added in range order; one range is its own sum.</summary>
+    private static double Total(double* partials, int parts)
+    {
+        if (parts == 1) return partials[0];
+        double s = 0;
+        for (int p = 0; p < parts; p++) s += partials[p];
+        return s;
+    }
+
+    /// <summary>
     /// Σ x (<paramref name="y"/> empty) or Σ xₖyₖ: one partial sum per range, added in range order, so the result
-    /// depends on the thread count only (one range: exactly TensorPrimitives' sum).
+    /// depends on the thread count only. A range of Σ x is added up in <see cref="StreamSum.Range"/>'s order, the one
+    /// in which <see cref="ElementwiseSummed{TOp}"/> adds up the output it writes; a range of Σ xₖyₖ is TensorPrimitives'
+    /// dot.
     /// </summary>
     internal static double Sum(ReadOnlySpan<double> x, ReadOnlySpan<double> y = default)
     {
-        if (WorkerPool.PartsFor(x.Length, ElementGrain) == 1)
-        {
-            return y.IsEmpty ? System.Numerics.Tensors.TensorPrimitives.Sum(x) : System.Numerics.Tensors.TensorPrimitives.Dot(x, y);
-        }
+        if (!y.IsEmpty && WorkerPool.PartsFor(x.Length, ElementGrain) == 1) return System.Numerics.Tensors.TensorPrimitives.Dot(x, y);
         fixed (double* px = x, py = y)
         {
             return Sum(x.Length, new SumOrDot { X = px, Y = py });
@@ -180,11 +208,10 @@ internal static unsafe class Split
     {
         public double* X, Y;
 
-        public readonly double Sum(int start, int end)
-        {
-            var x = new ReadOnlySpan<double>(X + start, end - start);
-            return Y == null ? System.Numerics.Tensors.TensorPrimitives.Sum(x) : System.Numerics.Tensors.TensorPrimitives.Dot(x, new ReadOnlySpan<double>(Y + start, end - start));
-        }
+        public readonly double Sum(int start, int end) =>
+            Y == null
+                ? StreamSum.Range(X, start, end)
+                : System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<double>(X + start, end - start), new ReadOnlySpan<double>(Y + start, end - start));
     }
 
     /// <summary>A sum over a range of elements [start, end), one term of an ordered sum (see <see cref="Sum{TSum}"/>).</summary>
@@ -202,15 +229,10 @@ internal static unsafe class Split
     {
         int parts = WorkerPool.PartsFor(length, ElementGrain);
         if (parts == 1) return kernel.Sum(0, length);
-        Span<double> partials = stackalloc double[parts];
-        fixed (double* pp = partials)
-        {
-            var body = new SumBody<TSum> { Kernel = kernel, Partials = pp, Length = length };
-            WorkerPool.Run(parts, ref body);
-        }
-        double s = 0;
-        foreach (double p in partials) s += p;
-        return s;
+        double* partials = stackalloc double[parts];
+        var body = new SumBody<TSum> { Kernel = kernel, Partials = partials, Length = length };
+        WorkerPool.Run(parts, ref body);
+        return Total(partials, parts);
     }
 
     private struct SumBody<TSum> : IRangeBody where TSum : struct, IRangeSum

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace GradientDescent.Autodiff;
 
@@ -65,6 +66,10 @@ internal static class Arithmetic
                 Kernel(op, Row(va, r, cols, y.Length), Row(vb, r, cols, y.Length), y.Slice(r * cols, cols));
             }
         }
+        else if (y.Length > Split.CachedOutput && va.Length == y.Length && vb.Length == y.Length && Summed(op, va, vb, y, out double sum))
+        {
+            t.RememberSum(i, sum);
+        }
         else
         {
             Split.Elementwise(va, vb, default, y, new ForwardKernel(op));
@@ -117,6 +122,50 @@ internal static class Arithmetic
         OpKind.Minimum => double.IsNaN(x) || double.IsNaN(y) ? double.NaN : Math.Min(x, y),
         _ => throw new InvalidOperationException($"Arithmetic: {op} is not a binary elementwise op."),
     };
+
+    /// <summary>
+    /// y = a ∘ b for + − × ÷ of operands as long as y, with Σ y as it is written (<see cref="Split.ElementwiseSummed{TOp}"/>,
+    /// for a long output that a sum or mean would otherwise read back); false for the other ops.
+    /// </summary>
+    private static bool Summed(OpKind op, ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> y, out double sum)
+    {
+        switch (op)
+        {
+            case OpKind.Add: sum = Split.ElementwiseSummed(default(AddOp), a, b, y); return true;
+            case OpKind.Subtract: sum = Split.ElementwiseSummed(default(SubtractOp), a, b, y); return true;
+            case OpKind.Multiply: sum = Split.ElementwiseSummed(default(MultiplyOp), a, b, y); return true;
+            case OpKind.Divide: sum = Split.ElementwiseSummed(default(DivideOp), a, b, y); return true;
+            default: sum = 0; return false;
+        }
+    }
+
+    private readonly unsafe struct AddOp : IStreamOp
+    {
+        public Vector256<double> Four(double* a, double* b, nint i) => Vector256.Load(a + i) + Vector256.Load(b + i);
+
+        public double One(double* a, double* b, nint i) => a[i] + b[i];
+    }
+
+    private readonly unsafe struct SubtractOp : IStreamOp
+    {
+        public Vector256<double> Four(double* a, double* b, nint i) => Vector256.Load(a + i) - Vector256.Load(b + i);
+
+        public double One(double* a, double* b, nint i) => a[i] - b[i];
+    }
+
+    private readonly unsafe struct MultiplyOp : IStreamOp
+    {
+        public Vector256<double> Four(double* a, double* b, nint i) => Vector256.Load(a + i) * Vector256.Load(b + i);
+
+        public double One(double* a, double* b, nint i) => a[i] * b[i];
+    }
+
+    private readonly unsafe struct DivideOp : IStreamOp
+    {
+        public Vector256<double> Four(double* a, double* b, nint i) => Vector256.Load(a + i) / Vector256.Load(b + i);
+
+        public double One(double* a, double* b, nint i) => a[i] / b[i];
+    }
 
     /// <summary>d = x ∘ y over one range.</summary>
     private readonly struct ForwardKernel(OpKind op) : IElementKernel

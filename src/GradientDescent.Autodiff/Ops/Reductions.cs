@@ -32,7 +32,7 @@ internal static class Reductions
         int ix = x.Resolve(t, op);
         int i = t.Append(op, ix, -1, Shape.Scalar, t.GradFlag(ix));
         ReadOnlySpan<double> v = t.ValueSpan(ix);
-        double s = Split.Sum(v);
+        if (!t.RecalledSum(ix, out double s)) s = Split.Sum(v);
         t.Values[t.Nodes[i].Offset] = mean ? s / v.Length : s;
         return new Node(t, t.Checked(i));
     }

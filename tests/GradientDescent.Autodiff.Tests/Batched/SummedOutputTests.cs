@@ -1,0 +1,190 @@
+using System.Runtime.Intrinsics;
+
+namespace GradientDescent.Autodiff.Tests.Batched;
+
+/// <summary>
+/// Long elementwise outputs summed as they are written (Split.ElementwiseSummed, StreamSum): the output's values are
+/// each element's rule, a Σ or mean of the output is the same bits as a Σ that reads the values, the order of that sum
+/// is the documented one wherever the array lies, and a remembered sum is never used for anything else.
+/// </summary>
+[Collection(nameof(ThreadCountCollection))]
+public sealed unsafe class SummedOutputTests : IDisposable
+{
+    private readonly int _saved = Parallelism.ThreadCount;
+
+    public void Dispose() => Parallelism.ThreadCount = _saved;
+
+    private static long Bits(double x) => BitConverter.DoubleToInt64Bits(x);
+
+    /// <summary>Values of mixed sign and magnitude (1e-3 … 1e3), so that a different order of the sum changes its bits.</summary>
+    private static double[] Mixed(Random rng, int n) =>
+        [.. Enumerable.Range(0, n).Select(_ => (rng.NextDouble() - 0.3) * Math.Pow(10, rng.Next(-3, 4)))];
+
+    /// <summary>The ops that sum their long outputs as they write them, with each element's rule.</summary>
+    public static TheoryData<string> Ops_ => ["a+b", "a-b", "a*b", "a/b", "-a", "a+c", "a-c", "c*a", "square", "relu"];
+
+    private static Vector Record(string op, Vector a, Vector b) => op switch
+    {
+        "a+b" => a + b,
+        "a-b" => a - b,
+        "a*b" => a * b,
+        "a/b" => a / b,
+        "-a" => -a,
+        "a+c" => a + 0.375,
+        "a-c" => a - 1.25,
+        "c*a" => 3.5 * a,
+        "square" => Autodiff.Ops.Square(a),
+        _ => Autodiff.Ops.Relu(a),
+    };
+
+    private static double Rule(string op, double a, double b) => op switch
+    {
+        "a+b" => a + b,
+        "a-b" => a - b,
+        "a*b" => a * b,
+        "a/b" => a / b,
+        "-a" => -a,
+        "a+c" => a + 0.375,
+        "a-c" => a - 1.25,
+        "c*a" => 3.5 * a,
+        "square" => a * a,
+        _ => a > 0 || double.IsNaN(a) ? a : 0,
+    };
+
+    [Theory]
+    [MemberData(nameof(Ops_))]
+    public void SumAndMeanOfALongOutput_AreTheSumOfItsValues_BitForBit(string op)
+    {
+        // Above 2¹⁹ elements the op sums what it writes; Σ y must then be exactly what Σ over y's values gives when
+        // they are read (here: a constant holding a copy, in another array at another address), on 1, 2 and 3
+        // threads, for lengths that end inside a block of sixteen, inside a group of four, and on a page.
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            foreach (int n in new[] { (1 << 19) + 1, (1 << 19) + 4_099, 3 * (1 << 18) + 16 })
+            {
+                Parallelism.ThreadCount = threads;
+                var rng = new Random(n + threads);
+                double[] a0 = Mixed(rng, n), b0 = Mixed(rng, n);
+                var tape = new Tape();
+                Vector y = Record(op, tape.Constant(a0), tape.Constant(b0));
+                double[] values = y.Value;
+                for (int k = 0; k < n; k++)
+                {
+                    if (Bits(values[k]) != Bits(Rule(op, a0[k], b0[k]))) Assert.Fail($"{op}, {threads} threads, n = {n}: y[{k}] = {values[k]:R}, the rule gives {Rule(op, a0[k], b0[k]):R}");
+                }
+                var reader = new Tape();
+                Vector copy = reader.Constant(values);
+                Assert.Equal(Bits(Autodiff.Ops.Sum(copy).Value), Bits(Autodiff.Ops.Sum(y).Value));
+                Assert.Equal(Bits(Autodiff.Ops.Mean(copy).Value), Bits(Autodiff.Ops.Mean(y).Value));
+            }
+        }
+    }
+
+    /// <summary>The documented order of StreamSum, written out: 4 × 4 lanes over blocks of 16, (s₀ + s₁) + (s₂ + s₃), lanes (l₀ + l₁) + (l₂ + l₃), then the rest one by one.</summary>
+    private static double ReferenceSum(double[] x, int start, int end)
+    {
+        var acc = new double[16];
+        int k = start;
+        for (; k + 16 <= end; k += 16)
+        {
+            for (int j = 0; j < 16; j++) acc[j] += x[k + j];
+        }
+        var lanes = new double[4];
+        for (int j = 0; j < 4; j++) lanes[j] = (acc[j] + acc[4 + j]) + (acc[8 + j] + acc[12 + j]);
+        double s = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        for (; k < end; k++) s += x[k];
+        return s;
+    }
+
+    private readonly struct AddOp : IStreamOp
+    {
+        public Vector256<double> Four(double* a, double* b, nint i) => Vector256.Load(a + i) + Vector256.Load(b + i);
+
+        public double One(double* a, double* b, nint i) => a[i] + b[i];
+    }
+
+    [Fact]
+    public void StreamSum_AddsInTheDocumentedOrder_WhetherTheOutputIsAlignedOrNot()
+    {
+        // Range (the sum that reads) and Apply (the op that sums what it writes, with aligned non-temporal stores or
+        // plain ones) against the order written out, over lengths around a block, a page and none, at every start
+        // alignment of the output within a 32-byte boundary.
+        var rng = new Random(3);
+        foreach (int n in new[] { 0, 1, 3, 4, 15, 16, 17, 31, 33, 511, 512, 513, 4_099, 100_003 })
+        {
+            double[] a = Mixed(rng, n), b = Mixed(rng, n), sum = new double[n];
+            for (int k = 0; k < n; k++) sum[k] = a[k] + b[k];
+            double expected = ReferenceSum(sum, 0, n);
+            fixed (double* ps = sum) Assert.Equal(Bits(expected), Bits(StreamSum.Range(ps, 0, n)));
+            double* raw = (double*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(n + 8) * sizeof(double), 64);
+            try
+            {
+                for (int shift = 0; shift < 4; shift++)
+                {
+                    double* y = raw + shift;
+                    double got;
+                    fixed (double* pa = a, pb = b) got = StreamSum.Apply(default(AddOp), pa, pb, y, 0, n, aStream: true, bStream: true);
+                    Assert.Equal(Bits(expected), Bits(got));
+                    for (int k = 0; k < n; k++) Assert.Equal(Bits(sum[k]), Bits(y[k]));
+                }
+            }
+            finally
+            {
+                System.Runtime.InteropServices.NativeMemory.AlignedFree(raw);
+            }
+        }
+    }
+
+    private const int Long = (1 << 19) + 1_001;
+
+    [Fact]
+    public void ARememberedSum_IsForgottenByClear()
+    {
+        // y = a + b is node 2 and its sum is remembered; after Clear, node 2 is a constant with other values.
+        var rng = new Random(5);
+        double[] a = Mixed(rng, Long), b = Mixed(rng, Long), c = Mixed(rng, Long);
+        var tape = new Tape();
+        Vector y = tape.Constant(a) + tape.Constant(b);
+        _ = Autodiff.Ops.Sum(y).Value;
+        tape.Clear();
+        tape.Constant(a);
+        tape.Constant(b);
+        Vector z = tape.Constant(c);
+        Assert.Equal(y.Handle.Index, z.Handle.Index);
+        Assert.Equal(Bits(Autodiff.Ops.Sum(new Tape().Constant(c)).Value), Bits(Autodiff.Ops.Sum(z).Value));
+    }
+
+    [Fact]
+    public void ARememberedSum_IsForgottenWhenItsNodeIsTruncated()
+    {
+        // A failed call truncates the tape back to where it was; the next node takes the truncated node's index.
+        var rng = new Random(7);
+        double[] a = Mixed(rng, Long), b = Mixed(rng, Long), c = Mixed(rng, Long);
+        var tape = new Tape();
+        Vector av = tape.Constant(a), bv = tape.Constant(b);
+        (int count, int values, int operands, int objects) = (tape.Count, tape.ValueCount, tape.Operands.Count, tape.Objects.Count);
+        Vector y = av + bv;
+        tape.Truncate(count, values, operands, objects);
+        Vector z = tape.Constant(c);
+        Assert.Equal(y.Handle.Index, z.Handle.Index);
+        Assert.Equal(Bits(Autodiff.Ops.Sum(new Tape().Constant(c)).Value), Bits(Autodiff.Ops.Sum(z).Value));
+    }
+
+    [Fact]
+    public void ARememberedSum_IsNotUsedAfterTheThreadCountChanged()
+    {
+        // Summed on two threads (two ranges), summed again on one: the one-range sum of the values, which differs in
+        // its last bits from the two-range one for these values (checked, so the test can tell the two apart).
+        var rng = new Random(9);
+        double[] a = Mixed(rng, Long), b = Mixed(rng, Long);
+        Parallelism.ThreadCount = 2;
+        var tape = new Tape();
+        Vector y = tape.Constant(a) + tape.Constant(b);
+        double[] values = y.Value;
+        double twoRanges = Autodiff.Ops.Sum(new Tape().Constant(values)).Value;
+        Parallelism.ThreadCount = 1;
+        double oneRange = Autodiff.Ops.Sum(new Tape().Constant(values)).Value;
+        Assert.NotEqual(Bits(twoRanges), Bits(oneRange));
+        Assert.Equal(Bits(oneRange), Bits(Autodiff.Ops.Sum(y).Value));
+    }
+}
