@@ -86,25 +86,10 @@ internal static unsafe class StreamSum
             int stop = Math.Min(k + PageElements, end);
             for (; k + 16 <= stop; k += 16)
             {
-                Vector256<double> v0 = op.Four(a, b, k), v1 = op.Four(a, b, k + 4), v2 = op.Four(a, b, k + 8), v3 = op.Four(a, b, k + 12);
-                if (stream)
-                {
-                    Avx.StoreAlignedNonTemporal(y + k, v0);
-                    Avx.StoreAlignedNonTemporal(y + k + 4, v1);
-                    Avx.StoreAlignedNonTemporal(y + k + 8, v2);
-                    Avx.StoreAlignedNonTemporal(y + k + 12, v3);
-                }
-                else
-                {
-                    v0.Store(y + k);
-                    v1.Store(y + k + 4);
-                    v2.Store(y + k + 8);
-                    v3.Store(y + k + 12);
-                }
-                s0 += v0;
-                s1 += v1;
-                s2 += v2;
-                s3 += v3;
+                s0 += Put(op.Four(a, b, k), y + k, stream);
+                s1 += Put(op.Four(a, b, k + 4), y + k + 4, stream);
+                s2 += Put(op.Four(a, b, k + 8), y + k + 8, stream);
+                s3 += Put(op.Four(a, b, k + 12), y + k + 12, stream);
             }
         }
         if (stream) Sse.StoreFence();
@@ -125,6 +110,15 @@ internal static unsafe class StreamSum
             s += v;
         }
         return s;
+    }
+
+    /// <summary>Stores v at y (past the cache when <paramref name="stream"/>) and returns it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Put(Vector256<double> v, double* y, bool stream)
+    {
+        if (stream) Avx.StoreAlignedNonTemporal(y, v);
+        else v.Store(y);
+        return v;
     }
 
     /// <summary>(l₀ + l₁) + (l₂ + l₃): the lanes in a fixed order (Vector256.Sum's is the runtime's to choose).</summary>
