@@ -20,36 +20,22 @@ public sealed unsafe class SummedOutputTests : IDisposable
     private static double[] Mixed(Random rng, int n) =>
         [.. Enumerable.Range(0, n).Select(_ => (rng.NextDouble() - 0.3) * Math.Pow(10, rng.Next(-3, 4)))];
 
-    /// <summary>The ops that sum their long outputs as they write them, with each element's rule.</summary>
-    public static TheoryData<string> Ops_ => ["a+b", "a-b", "a*b", "a/b", "-a", "a+c", "a-c", "c*a", "square", "relu"];
-
-    private static Vector Record(string op, Vector a, Vector b) => op switch
+    /// <summary>The ops that sum their long outputs as they write them: how each is recorded, and each element's rule.</summary>
+    private static readonly Dictionary<string, (Func<Vector, Vector, Vector> Record, Func<double, double, double> Rule)> Cases = new()
     {
-        "a+b" => a + b,
-        "a-b" => a - b,
-        "a*b" => a * b,
-        "a/b" => a / b,
-        "-a" => -a,
-        "a+c" => a + 0.375,
-        "a-c" => a - 1.25,
-        "c*a" => 3.5 * a,
-        "square" => Autodiff.Ops.Square(a),
-        _ => Autodiff.Ops.Relu(a),
+        ["a+b"] = ((a, b) => a + b, (a, b) => a + b),
+        ["a-b"] = ((a, b) => a - b, (a, b) => a - b),
+        ["a*b"] = ((a, b) => a * b, (a, b) => a * b),
+        ["a/b"] = ((a, b) => a / b, (a, b) => a / b),
+        ["-a"] = ((a, _) => -a, (a, _) => -a),
+        ["a+c"] = ((a, _) => a + 0.375, (a, _) => a + 0.375),
+        ["a-c"] = ((a, _) => a - 1.25, (a, _) => a - 1.25),
+        ["c*a"] = ((a, _) => 3.5 * a, (a, _) => 3.5 * a),
+        ["square"] = ((a, _) => Autodiff.Ops.Square(a), (a, _) => a * a),
+        ["relu"] = ((a, _) => Autodiff.Ops.Relu(a), (a, _) => a > 0 || double.IsNaN(a) ? a : 0),
     };
 
-    private static double Rule(string op, double a, double b) => op switch
-    {
-        "a+b" => a + b,
-        "a-b" => a - b,
-        "a*b" => a * b,
-        "a/b" => a / b,
-        "-a" => -a,
-        "a+c" => a + 0.375,
-        "a-c" => a - 1.25,
-        "c*a" => 3.5 * a,
-        "square" => a * a,
-        _ => a > 0 || double.IsNaN(a) ? a : 0,
-    };
+    public static TheoryData<string> Ops_ => [.. Cases.Keys];
 
     [Theory]
     [MemberData(nameof(Ops_))]
@@ -66,11 +52,13 @@ public sealed unsafe class SummedOutputTests : IDisposable
                 var rng = new Random(n + threads);
                 double[] a0 = Mixed(rng, n), b0 = Mixed(rng, n);
                 var tape = new Tape();
-                Vector y = Record(op, tape.Constant(a0), tape.Constant(b0));
+                (Func<Vector, Vector, Vector> record, Func<double, double, double> rule) = Cases[op];
+                Vector y = record(tape.Constant(a0), tape.Constant(b0));
                 double[] values = y.Value;
                 for (int k = 0; k < n; k++)
                 {
-                    if (Bits(values[k]) != Bits(Rule(op, a0[k], b0[k]))) Assert.Fail($"{op}, {threads} threads, n = {n}: y[{k}] = {values[k]:R}, the rule gives {Rule(op, a0[k], b0[k]):R}");
+                    double expected = rule(a0[k], b0[k]);
+                    if (Bits(values[k]) != Bits(expected)) Assert.Fail($"{op}, {threads} threads, n = {n}: y[{k}] = {values[k]:R}, the rule gives {expected:R}");
                 }
                 var reader = new Tape();
                 Vector copy = reader.Constant(values);
@@ -137,6 +125,13 @@ public sealed unsafe class SummedOutputTests : IDisposable
 
     private const int Long = (1 << 19) + 1_001;
 
+    /// <summary>z, recorded at the index of y (whose sum the tape remembered), sums to Σ c, its own values.</summary>
+    private static void AssertSumReads(Vector z, double[] c, Vector sameIndexAs)
+    {
+        Assert.Equal(sameIndexAs.Handle.Index, z.Handle.Index);
+        Assert.Equal(Bits(Autodiff.Ops.Sum(new Tape().Constant(c)).Value), Bits(Autodiff.Ops.Sum(z).Value));
+    }
+
     [Fact]
     public void ARememberedSum_IsForgottenByClear()
     {
@@ -150,8 +145,7 @@ public sealed unsafe class SummedOutputTests : IDisposable
         tape.Constant(a);
         tape.Constant(b);
         Vector z = tape.Constant(c);
-        Assert.Equal(y.Handle.Index, z.Handle.Index);
-        Assert.Equal(Bits(Autodiff.Ops.Sum(new Tape().Constant(c)).Value), Bits(Autodiff.Ops.Sum(z).Value));
+        AssertSumReads(z, c, sameIndexAs: y);
     }
 
     [Fact]
@@ -166,8 +160,7 @@ public sealed unsafe class SummedOutputTests : IDisposable
         Vector y = av + bv;
         tape.Truncate(count, values, operands, objects);
         Vector z = tape.Constant(c);
-        Assert.Equal(y.Handle.Index, z.Handle.Index);
-        Assert.Equal(Bits(Autodiff.Ops.Sum(new Tape().Constant(c)).Value), Bits(Autodiff.Ops.Sum(z).Value));
+        AssertSumReads(z, c, sameIndexAs: y);
     }
 
     [Fact]
