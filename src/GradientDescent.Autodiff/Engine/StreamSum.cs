@@ -36,8 +36,9 @@ internal unsafe interface IStreamOp
 /// no read of the lines first), the output costs one write and the sum nothing. Probe, AMD EPYC, one thread, 10⁶
 /// elements, c = a + b then Σ c then the two gradient adds: 1.33–1.40 ms with TensorPrimitives' add and sum,
 /// 1.04–1.10 ms fused; the op into a buffer on the stack then copied out did not pay (1.75 ms), nor plain stores with the
-/// sum fused (1.29–1.34 ms). In the library, op_overhead at 10⁶ on two threads (a step: the op, Σ, backward): add
-/// 0.99–1.05 → 0.74–0.79 ms, × 1.04–1.09 → 0.61–0.82 ms.</para>
+/// sum fused (1.29–1.34 ms). In the library, op_overhead at 10⁶ on two threads (a step: the op, Σ, backward), over
+/// the day's runs of each build (bimodal between processes on that host): add 0.53–1.05 → 0.37–0.79 ms, ×
+/// 1.01–1.73 → 0.50–1.09 ms.</para>
 /// </remarks>
 internal static unsafe class StreamSum
 {

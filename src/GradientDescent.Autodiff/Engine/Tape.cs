@@ -153,7 +153,7 @@ public sealed partial class Tape
     private int _summedParts;
 
     /// <summary>
-    /// Keeps Σ of node <paramref name="node"/>'s values, computed by <see cref="Split.ElementwiseSummed{TKernel}"/>
+    /// Keeps Σ of node <paramref name="node"/>'s values, computed by <see cref="Split.ElementwiseSummed{TOp}"/>
     /// as the op wrote them, so that a Σ or mean of that node (<see cref="RecalledSum"/>) does not read them again:
     /// a long output written once and summed next is the shape of every loss, and the second read of a vector that no
     /// longer fits in the cache cost as much as the op (Σ of 10⁶ elements after c = a + b: 140–220 µs of a 0.9 ms
