@@ -544,6 +544,8 @@ public sealed partial class Tape
     {
         ref readonly NodeRecord n = ref Nodes[i];
         if ((n.Flags & NodeFlags.External) == 0) return Values.AsSpan(n.Offset, n.Length);
+        // A parameter read in place: its whole array, without the walk a view of it needs.
+        if (n.Op == OpKind.Parameter) return ParameterTable[n.A].Value;
         var (array, start) = ExternalStorage(i);
         return array.AsSpan(start, n.Length);
     }

@@ -391,14 +391,14 @@ internal static class Arithmetic
     /// </summary>
     private static void Accumulate(Tape t, OpKind op, int wrt, int i, int ia, int ib, ReadOnlySpan<double> g, int cols)
     {
-        ReadOnlySpan<double> x = t.ValueSpan(ia), y = t.ValueSpan(ib);
-        ReadOnlySpan<double> other = wrt == 0 ? y : x;
         int n = g.Length;
 
-        // Fast paths: same shape and the common ops need no scratch; split over the pool when long.
+        // Fast paths: same shape and the common ops need no scratch; split over the pool when long. + and − read no
+        // values, × the other factor's.
         if (SameShapePath(t, op, wrt, i, ia, ib))
         {
             int input = wrt == 0 ? ia : ib;
+            ReadOnlySpan<double> other = op == OpKind.Multiply ? t.ValueSpan(wrt == 0 ? ib : ia) : default;
             Span<double> same = t.GradTarget(input, out bool assign);
             if (t.IsUniform(i))
             {
@@ -421,6 +421,7 @@ internal static class Arithmetic
             return;
         }
         Span<double> target = t.AddTarget(wrt == 0 ? ia : ib);
+        ReadOnlySpan<double> x = t.ValueSpan(ia), y = t.ValueSpan(ib);
 
         // A broadcast operand of a sum or difference receives g itself, reduced: no contribution to compute.
         if (op == OpKind.Add || (op == OpKind.Subtract && wrt == 0))
