@@ -49,26 +49,19 @@ public sealed partial class Tape
     private bool _freed;
     private bool _detectAnomalies;
 
-    /// <summary>
-    /// Whether one-element ops may take the inlined recording fast path: the graph is not freed and anomaly detection
-    /// is off (kept by <see cref="UpdateFastScalars"/>, which folds it into <see cref="_fastGeneration"/>, what the
-    /// fast path tests).
-    /// </summary>
-    private bool _fastScalars = true;
-
     /// <summary><see cref="NodeFlags.RequiresGrad"/>, or none inside <see cref="NoGrad"/>: the fast path masks with it.</summary>
     private NodeFlags _gradMask = NodeFlags.RequiresGrad;
 
+    /// <summary>
+    /// Keeps <see cref="_fastGeneration"/>: one-element ops may take the inlined recording fast paths while the graph
+    /// is not freed and anomaly detection is off.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void UpdateFastScalars()
-    {
-        _fastScalars = !_freed && !_detectAnomalies;
-        _fastGeneration = _fastScalars ? _generation : ~_generation;
-    }
+    private void UpdateFastScalars() => _fastGeneration = !_freed && !_detectAnomalies ? _generation : ~_generation;
 
     /// <summary>
-    /// The generation a handle must have to take the scalar fast paths: the current one while they are open
-    /// (<see cref="_fastScalars"/>), else its complement, which no current handle has — one comparison per operand
+    /// The generation a handle must have to take the scalar fast paths: the current one while they are open (see
+    /// <see cref="UpdateFastScalars"/>), else its complement, which no current handle has — one comparison per operand
     /// tests both. (A handle 2³¹ clears old could match it; the generation check itself wraps at 2³² clears.)
     /// </summary>
     private int _fastGeneration;
