@@ -22,6 +22,49 @@ public sealed class HarnessTests
     }
 
     [Fact]
+    public void TimePhases_BeforeEach_RunsOnceBeforeEveryTimedRepetitionAndNotDuringWarmUp()
+    {
+        var log = new List<string>();
+        var settings = new RunSettings(Scale.Tiny, Warmup: 2, Reps: 3);
+        (Timing first, Timing second, Timing total) = Harness.TimePhases(
+            () =>
+            {
+                log.Add("first");
+                return log.Count;
+            },
+            _ => log.Add("second"),
+            settings,
+            beforeEach: () => log.Add("before"));
+        Assert.Equal(3, total.SamplesMs.Length);
+        Assert.Equal(3, first.SamplesMs.Length);
+        Assert.Equal(3, second.SamplesMs.Length);
+        string[] warmUp = ["first", "second", "first", "second"];
+        string[] timed = ["before", "first", "second", "before", "first", "second", "before", "first", "second"];
+        Assert.Equal([.. warmUp, .. timed], log);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void ParallelReader_PassesOnDemand_EachAPositiveTime_ThenStopsItsThreads(int threads)
+    {
+        // Only the plumbing: the threads wait between passes, every pass of either reader finishes, a pass is a
+        // rate, and Dispose joins the threads (a reader thread left waiting would hang here) and refuses later passes.
+        double[] data = [.. Enumerable.Range(0, 10_007).Select(k => (double)k)];
+        var reader = new ParallelReader(data, threads);
+        Assert.Equal(10_007L * sizeof(double), reader.Bytes);
+        for (int pass = 0; pass < 5; pass++)
+        {
+            double ms = reader.PassMs(paged: pass % 2 == 0);
+            Assert.True(ms > 0 && double.IsFinite(reader.GBps(ms)), $"pass {pass}: {ms} ms");
+        }
+        reader.Dispose();
+        reader.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => reader.PassMs(paged: false));
+    }
+
+    [Fact]
     public void RelativeError_IsRelativeToEachValue_WithAFloorAtAThousandthOfTheLargest()
     {
         Assert.Equal(0.0, GradientCheck.RelativeError([1.0, -2.0], [1.0, -2.0]));
@@ -82,7 +125,7 @@ public sealed class HarnessTests
     public void ReadGBpsAllCores_NoThreadsOrMoreThreadsThanElements_Throws()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => MemoryBandwidth.ReadGBpsAllCores(new double[4], 3, 0));
-        Assert.Contains("ReadGBpsAllCores", e.Message, StringComparison.Ordinal);
+        Assert.Contains("4 elements", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => MemoryBandwidth.ReadGBpsAllCores(new double[4], 3, 5));
     }
 

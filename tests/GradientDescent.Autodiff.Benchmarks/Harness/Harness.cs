@@ -108,8 +108,10 @@ public static class Harness
     /// <summary>
     /// Times a step made of two phases (forward, then backward), each repetition timing both phases of the same
     /// iteration: returns the first phase's, the second phase's and the whole step's samples.
+    /// <paramref name="beforeEach"/>, when given, runs untimed before every timed repetition (not during warm-up):
+    /// to alternate the step with the measurement it is compared with, so that both see the same machine.
     /// </summary>
-    public static (Timing First, Timing Second, Timing Total) TimePhases<T>(Func<T> first, Action<T> second, RunSettings settings)
+    public static (Timing First, Timing Second, Timing Total) TimePhases<T>(Func<T> first, Action<T> second, RunSettings settings, Action? beforeEach = null)
     {
         ArgumentNullException.ThrowIfNull(first);
         ArgumentNullException.ThrowIfNull(second);
@@ -120,6 +122,7 @@ public static class Harness
         var total = new double[settings.Reps];
         for (int r = 0; r < settings.Reps; r++)
         {
+            beforeEach?.Invoke();
             long t0 = Stopwatch.GetTimestamp();
             T value = first();
             long t1 = Stopwatch.GetTimestamp();

@@ -73,65 +73,22 @@ public static class MemoryBandwidth
     /// the last-level cache (<see cref="ArrayLength"/>) so that it streams from memory.
     /// </summary>
     /// <remarks>
-    /// Its own threads, started for the call, rather than the library's pool: the figure is the machine's, the bound
-    /// the library's kernels are measured against, and must not depend on the code it judges. With
-    /// <paramref name="threads"/> = 1 it measures what <see cref="ReadGBps"/> does.
+    /// A <see cref="ParallelReader"/> started for the call (its own threads rather than the library's pool: the figure is
+    /// the machine's). With <paramref name="threads"/> = 1 it measures what <see cref="ReadGBps"/> does.
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is less than 1 or more than the array's length.</exception>
     public static double ReadGBpsAllCores(double[] data, int reps, int threads)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        if (threads < 1 || threads > Math.Max(1, data.Length))
-        {
-            throw new ArgumentOutOfRangeException(nameof(threads), threads,
-                $"MemoryBandwidth.ReadGBpsAllCores: {threads} threads for an array of {data.Length} elements; use 1 to {Math.Max(1, data.Length)}, typically Environment.ProcessorCount ({Environment.ProcessorCount}).");
-        }
-        return Math.Max(ReadAllCores(data, reps, threads, paged: false), ReadAllCores(data, reps, threads, paged: true));
+        using var reader = new ParallelReader(data, threads);
+        return Math.Max(Rate(reader, reps, paged: false), Rate(reader, reps, paged: true));
     }
 
-    private static double ReadAllCores(double[] data, int reps, int threads, bool paged)
+    private static double Rate(ParallelReader reader, int reps, bool paged)
     {
-        int passes = 1 + Math.Max(3, reps);
-        // One slot per thread, a cache line apart, so that the threads' results do not share a line.
-        var sums = new double[threads * 8];
-        using var start = new Barrier(threads);
-        using var finish = new Barrier(threads);
-
-        void Pass(int part)
-        {
-            int from = (int)((long)data.Length * part / threads), to = (int)((long)data.Length * (part + 1) / threads);
-            var range = data.AsSpan(from, to - from);
-            sums[part * 8] += paged ? PagedSum(range) : TensorPrimitives.Sum<double>(range);
-        }
-
-        var workers = new Thread[threads - 1];
-        for (int k = 0; k < workers.Length; k++)
-        {
-            int part = k + 1;
-            workers[k] = new Thread(() =>
-            {
-                for (int p = 0; p < passes; p++)
-                {
-                    start.SignalAndWait();
-                    Pass(part);
-                    finish.SignalAndWait();
-                }
-            })
-            { IsBackground = true, Name = $"bandwidth reader {part}" };
-            workers[k].Start();
-        }
-        var samples = new double[passes - 1];
-        for (int p = 0; p < passes; p++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            start.SignalAndWait();
-            Pass(0);
-            finish.SignalAndWait();
-            if (p > 0) samples[p - 1] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-        }
-        foreach (Thread w in workers) w.Join();
-        GC.KeepAlive(sums);
-        return data.Length * (double)sizeof(double) / (Harness.Median(samples) * 1e6);
+        reader.PassMs(paged);
+        var samples = new double[Math.Max(3, reps)];
+        for (int p = 0; p < samples.Length; p++) samples[p] = reader.PassMs(paged);
+        return reader.GBps(Harness.Median(samples));
     }
 
     /// <summary>
@@ -175,5 +132,107 @@ public sealed record MeasuredBandwidth(double SingleThreadGBps, double AllCoresG
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         string cache = LastLevelCacheBytes is { } c ? string.Create(inv, $"{(double)ArrayBytes / c:0.#}× the {c >> 20} MB last-level cache") : "last-level cache unknown";
         return string.Create(inv, $"Memory: streaming read {AllCoresGBps:0.0} GB/s on {Threads} threads together (each summing its own range), {SingleThreadGBps:0.0} GB/s on one thread ({AllCoresGBps / SingleThreadGBps:0.00}×); the faster of TensorPrimitives.Sum and a sum prefetching a page ahead, over a {ArrayBytes >> 20} MB array ({cache}), median of {Passes} passes each");
+    }
+}
+
+/// <summary>
+/// Threads that read one array together, one pass at a time on demand: each sums its own contiguous, disjoint range
+/// (equal ranges, the calling thread taking the first) with one of <see cref="MemoryBandwidth"/>'s two readers, and a
+/// pass lasts from the common start to the last thread's end. The threads wait between passes, so that passes can
+/// alternate with the steps of the kernel they bound (the two then see the same machine, the same neighbours and
+/// what the last-level cache holds at the time).
+/// </summary>
+/// <remarks>
+/// Its own threads, started by the constructor and stopped by <see cref="Dispose"/>, rather than the library's pool:
+/// the figure is the machine's, the bound the library's kernels are measured against, and must not depend on the
+/// code it judges.
+/// </remarks>
+public sealed class ParallelReader : IDisposable
+{
+    private readonly double[] _data;
+    private readonly int _threads;
+    private readonly Barrier _start;
+    private readonly Barrier _finish;
+    private readonly Thread[] _workers;
+    // One slot per thread, a cache line apart, so that the threads' results do not share a line.
+    private readonly double[] _sums;
+    private bool _paged;
+    private bool _stopping;
+    private bool _disposed;
+
+    /// <summary>Starts <paramref name="threads"/> − 1 reader threads (the caller is the first reader) over <paramref name="data"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is less than 1 or more than the array's length.</exception>
+    public ParallelReader(double[] data, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (threads < 1 || threads > Math.Max(1, data.Length))
+        {
+            throw new ArgumentOutOfRangeException(nameof(threads), threads,
+                $"MemoryBandwidth: {threads} reader threads for an array of {data.Length} elements; use 1 to {Math.Max(1, data.Length)}, typically Environment.ProcessorCount ({Environment.ProcessorCount}).");
+        }
+        _data = data;
+        _threads = threads;
+        _sums = new double[threads * 8];
+        _start = new Barrier(threads);
+        _finish = new Barrier(threads);
+        _workers = new Thread[threads - 1];
+        for (int k = 0; k < _workers.Length; k++)
+        {
+            int part = k + 1;
+            _workers[k] = new Thread(() =>
+            {
+                while (true)
+                {
+                    _start.SignalAndWait();
+                    if (_stopping) return;
+                    Read(part);
+                    _finish.SignalAndWait();
+                }
+            })
+            { IsBackground = true, Name = $"bandwidth reader {part}" };
+            _workers[k].Start();
+        }
+    }
+
+    /// <summary>Bytes one pass reads: the whole array.</summary>
+    public long Bytes => _data.LongLength * sizeof(double);
+
+    /// <summary>
+    /// Milliseconds of one pass over the array by all the threads, each summing its range with
+    /// <see cref="MemoryBandwidth.PagedSum"/> (<paramref name="paged"/>) or TensorPrimitives.Sum.
+    /// </summary>
+    public double PassMs(bool paged)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        // The barriers are full fences: the workers read _paged after the start barrier.
+        _paged = paged;
+        long t0 = Stopwatch.GetTimestamp();
+        _start.SignalAndWait();
+        Read(0);
+        _finish.SignalAndWait();
+        return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+    }
+
+    /// <summary>GB/s (10⁹ bytes) of a pass that lasted <paramref name="passMs"/> milliseconds.</summary>
+    public double GBps(double passMs) => Bytes / (passMs * 1e6);
+
+    private void Read(int part)
+    {
+        int from = (int)((long)_data.Length * part / _threads), to = (int)((long)_data.Length * (part + 1) / _threads);
+        var range = _data.AsSpan(from, to - from);
+        _sums[part * 8] += _paged ? MemoryBandwidth.PagedSum(range) : TensorPrimitives.Sum<double>(range);
+    }
+
+    /// <summary>Stops and joins the reader threads.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _stopping = true;
+        _start.SignalAndWait();
+        foreach (Thread w in _workers) w.Join();
+        _start.Dispose();
+        _finish.Dispose();
+        GC.KeepAlive(_sums);
     }
 }
