@@ -138,7 +138,8 @@ public sealed partial class Tape
         double[] values = Values;
         for (int i = output; i >= 0; i--)
         {
-            ref NodeRecord n = ref nodes[i];
+            // output < Count ≤ nodes.Length (see Unchecked).
+            ref NodeRecord n = ref Unchecked(nodes, i);
             if ((n.Flags & NodeFlags.Reached) == 0) continue;
             n.Flags &= ~NodeFlags.Reached;
             observer.BeforeRule(this, i);
@@ -400,11 +401,13 @@ public sealed partial class Tape
         {
             // + and ×, what scalar models are made of, on operands in the arena: no call on these paths, so the JIT
             // keeps g and the loop in registers. A view or an operand read in place goes out of line.
+            // The operands of a node come before it, and an operand that is neither a view nor read in place has its
+            // value and gradient in the arenas (Grads is at least ValueCount long during a pass): no bounds checks.
             case OpKind.Add:
             {
                 // ∂(a + b)/∂a = ∂(a + b)/∂b = 1: no values to read.
-                ref NodeRecord a = ref nodes[n.A];
-                ref NodeRecord b = ref nodes[n.B];
+                ref NodeRecord a = ref Unchecked(nodes, n.A);
+                ref NodeRecord b = ref Unchecked(nodes, n.B);
                 if (((a.Flags | b.Flags) & (NodeFlags.External | NodeFlags.View)) != 0)
                 {
                     BinaryRuleOutOfLine(ref n, g);
@@ -417,14 +420,14 @@ public sealed partial class Tape
             case OpKind.Multiply:
             {
                 // ∂(a·b)/∂a = b, ∂(a·b)/∂b = a.
-                ref NodeRecord a = ref nodes[n.A];
-                ref NodeRecord b = ref nodes[n.B];
+                ref NodeRecord a = ref Unchecked(nodes, n.A);
+                ref NodeRecord b = ref Unchecked(nodes, n.B);
                 if (((a.Flags | b.Flags) & (NodeFlags.External | NodeFlags.View)) != 0)
                 {
                     BinaryRuleOutOfLine(ref n, g);
                     return true;
                 }
-                double x = values[a.Offset], y = values[b.Offset];
+                double x = Unchecked(values, a.Offset), y = Unchecked(values, b.Offset);
                 ContributeToSlot(ref a, g * y, grads);
                 ContributeToSlot(ref b, g * x, grads);
                 return true;
@@ -443,16 +446,16 @@ public sealed partial class Tape
             // The unary ops of scalar models whose derivative needs no value (a + c, c·a) or only the sign of the
             // input (relu) are written out here; the rest go through Elementwise.Derivative.
             case OpKind.AddConstant:
-                Contribute(ref nodes[n.A], g, grads);
+                Contribute(ref Unchecked(nodes, n.A), g, grads);
                 return true;
             case OpKind.MultiplyConstant:
-                Contribute(ref nodes[n.A], g * n.Aux, grads);
+                Contribute(ref Unchecked(nodes, n.A), g * n.Aux, grads);
                 return true;
             case OpKind.Relu:
             {
-                ref NodeRecord a = ref nodes[n.A];
+                ref NodeRecord a = ref Unchecked(nodes, n.A);
                 if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
-                double x = (a.Flags & NodeFlags.External) == 0 ? values[a.Offset] : ExternalValue(n.A);
+                double x = (a.Flags & NodeFlags.External) == 0 ? Unchecked(values, a.Offset) : ExternalValue(n.A);
                 Contribute(ref a, x > 0 ? g : g * 0, grads);
                 return true;
             }
@@ -489,9 +492,10 @@ public sealed partial class Tape
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void Contribute(ref NodeRecord a, double contribution, double[] grads)
     {
+        // A node that requires a gradient has its slot in the arena, read in place or not (see Unchecked).
         NodeFlags f = a.Flags;
-        if ((f & (NodeFlags.Initialized | NodeFlags.View)) == NodeFlags.Initialized) grads[a.Offset] += contribution;
-        else if ((f & (NodeFlags.RequiresGrad | NodeFlags.View)) == NodeFlags.RequiresGrad) grads[a.Offset] = contribution;
+        if ((f & (NodeFlags.Initialized | NodeFlags.View)) == NodeFlags.Initialized) Unchecked(grads, a.Offset) += contribution;
+        else if ((f & (NodeFlags.RequiresGrad | NodeFlags.View)) == NodeFlags.RequiresGrad) Unchecked(grads, a.Offset) = contribution;
         else
         {
             if ((f & NodeFlags.RequiresGrad) != 0) ContributeToView(ref a, contribution);
@@ -521,13 +525,16 @@ public sealed partial class Tape
         Contribute(ref b, g * x, Grads);
     }
 
-    /// <summary><see cref="Contribute"/> for an input that is not a view: its own slot, nothing to call.</summary>
+    /// <summary>
+    /// <see cref="Contribute"/> for an input that is neither a view nor read in place: its own slot in the arena,
+    /// nothing to call.
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void ContributeToSlot(ref NodeRecord a, double contribution, double[] grads)
     {
         NodeFlags f = a.Flags;
-        if ((f & NodeFlags.Initialized) != 0) grads[a.Offset] += contribution;
-        else if ((f & NodeFlags.RequiresGrad) != 0) grads[a.Offset] = contribution;
+        if ((f & NodeFlags.Initialized) != 0) Unchecked(grads, a.Offset) += contribution;
+        else if ((f & NodeFlags.RequiresGrad) != 0) Unchecked(grads, a.Offset) = contribution;
         else return;
         a.Flags = f | NodeFlags.Reached | NodeFlags.Initialized;
     }

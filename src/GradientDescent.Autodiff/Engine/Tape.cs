@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.CompilerServices;
 
 namespace GradientDescent.Autodiff;
@@ -372,7 +373,7 @@ public sealed partial class Tape
             nodes = Nodes;
         }
         NodeFlags mask = _gradMask;
-        ref NodeRecord n = ref nodes[i];
+        ref NodeRecord n = ref Unchecked(nodes, i);
         NodeFlags recorded = (flags & mask) | NodeFlags.OneElement;
         if (BitConverter.IsLittleEndian)
         {
@@ -395,7 +396,7 @@ public sealed partial class Tape
             n.Kind = kind;
         }
         n.Aux = aux;
-        values[offset] = value;
+        Unchecked(values, offset) = value;
         Count = i + 1;
         ValueCount = offset + 1;
         return i;
@@ -612,13 +613,22 @@ public sealed partial class Tape
     internal int Generation => _generation;
 
     /// <summary>
+    /// Element <paramref name="i"/> of a tape array without a bounds check, for the scalar fast paths. Safe where the
+    /// handle checks have passed (this tape, the current generation): a current handle's index is below
+    /// <see cref="Count"/>, a one-element record's offset below <see cref="ValueCount"/>, both at most the arrays'
+    /// lengths, and the arrays only grow.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ref T Unchecked<T>(T[] array, int i) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(array), (nint)(uint)i);
+
+    /// <summary>
     /// Whether <paramref name="a"/> can take the scalar fast path on this tape: a current handle of this tape to a
     /// one-element node held in the arena, with anomaly detection off. Anything else takes the general path, which
     /// checks and reports everything.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool IsFastScalar(Node a) =>
-        ReferenceEquals(a.TapeOrNull, this) && a.Generation == _fastGeneration && (Nodes[a.Index].Flags & NodeFlags.OneElement) != 0;
+        ReferenceEquals(a.TapeOrNull, this) && a.Generation == _fastGeneration && (Unchecked(Nodes, a.Index).Flags & NodeFlags.OneElement) != 0;
 
     /// <summary>
     /// For a binary op whose first operand is a current handle of this tape: whether the second one is too

@@ -34,12 +34,12 @@ internal static class Arithmetic
         {
             // The records are read once, for the one-element test and for the op.
             NodeRecord[] nodes = t.Nodes;
-            ref readonly NodeRecord na = ref nodes[a.Index];
-            ref readonly NodeRecord nb = ref nodes[b.Index];
+            ref readonly NodeRecord na = ref Tape.Unchecked(nodes, a.Index);
+            ref readonly NodeRecord nb = ref Tape.Unchecked(nodes, b.Index);
             if ((na.Flags & nb.Flags & NodeFlags.OneElement) != 0)
             {
                 double[] values = t.Values;
-                double value = ApplyScalar(op, values[na.Offset], values[nb.Offset]);
+                double value = ApplyScalar(op, Tape.Unchecked(values, na.Offset), Tape.Unchecked(values, nb.Offset));
                 ShapeKind kind = (ShapeKind)Math.Max((int)na.Kind, (int)nb.Kind);
                 NodeFlags flags = (na.Flags | nb.Flags) & NodeFlags.RequiresGrad;
                 return new Node(t, t.AppendScalar(op, a.Index, b.Index, kind, flags, 0, value));

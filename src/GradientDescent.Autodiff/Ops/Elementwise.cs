@@ -68,8 +68,8 @@ internal static class Elementwise
         Tape? t = x.TapeOrNull;
         if (t is not null && t.IsFastScalar(x))
         {
-            ref readonly NodeRecord s = ref t.Nodes[x.Index];
-            double value = ApplyScalar(op, t.Values[s.Offset], c);
+            ref readonly NodeRecord s = ref Tape.Unchecked(t.Nodes, x.Index);
+            double value = ApplyScalar(op, Tape.Unchecked(t.Values, s.Offset), c);
             ShapeKind kind = s.Kind;
             NodeFlags flags = s.Flags & NodeFlags.RequiresGrad;
             return new Node(t, t.AppendScalar(op, x.Index, -1, kind, flags, c, value));
