@@ -280,20 +280,16 @@ public sealed partial class Tape
             return s;
         }
         int i = Append(OpKind.Parameter, ParameterTable.Count, -1, parameter.Shape, flags | NodeFlags.External);
-        ParameterTable.Add(parameter);
-        if (_inPlaceGeneration != _generation)
-        {
-            _inPlaceUses.Clear();
-            _inPlaceGeneration = _generation;
-        }
-        _inPlaceUses.Add((i, parameter, parameter.Version));
+        ParameterTable.AddInPlace(parameter, i);
+        _inPlaceGeneration = _generation;
         if (DetectAnomalies) (_constantChecksums ??= []).Add((i, Checksum(parameter.Value)));
         return i;
     }
 
-    /// <summary>The vector and matrix parameters read in place on this recording, with their versions then (see <see cref="UseParameter"/>).</summary>
-    private readonly List<(int Node, Parameter Parameter, int Version)> _inPlaceUses = [];
-    /// <summary>The generation <see cref="_inPlaceUses"/> belongs to (a stale list is cleared on the next use, not by <see cref="Clear"/>).</summary>
+    /// <summary>
+    /// The generation in which a parameter was last read in place (its version is then in <see cref="ParameterTable"/>):
+    /// a recording without one skips the version check.
+    /// </summary>
     private int _inPlaceGeneration = -1;
 
     /// <summary>
@@ -309,9 +305,8 @@ public sealed partial class Tape
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void VerifyInPlaceUses(int output, string caller)
     {
-        foreach (var (node, parameter, version) in _inPlaceUses)
+        if (ParameterTable.FirstModified(output) is (int node, Parameter parameter, int version))
         {
-            if (node > output || parameter.Version == version) continue;
             throw new InvalidOperationException(
                 $"{caller}: parameter {parameter.Name} {parameter.Shape} was modified in place after tape.Use recorded it (node {node}; version {version} then, {parameter.Version} now — an optimizer Step between the forward pass and {caller}). The graph reads vector and matrix parameters in place, so its gradient would mix old and new values. Call {caller} before optimizer.Step(), or Clear() the tape and record the step again with the new values.");
         }

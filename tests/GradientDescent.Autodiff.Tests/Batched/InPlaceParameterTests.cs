@@ -43,6 +43,35 @@ public sealed class InPlaceParameterTests
     }
 
     [Fact]
+    public void VersionCheck_NamesTheParameterThatChanged_AmongScalarAndVectorOnes_OnlyForNodesTheLossUses()
+    {
+        // The versions are kept with the tape's parameter entries: a scalar parameter (copied) between two vector
+        // ones, the second vector changed after recording. A loss recorded before the second vector's leaf does not
+        // read it and differentiates; one that does names it, with the node and both versions.
+        var u = new VectorParameter("u", [1.0, 2]);
+        var b = new ScalarParameter("b", 0.5);
+        var v = new VectorParameter("v", [3.0, 4]);
+        var tape = new Tape();
+        Scalar first = Ops.Sum(Ops.Square(tape.Use(u))) + tape.Use(b);
+        Vector vv = tape.Use(v);
+        Scalar both = first + Ops.Sum(vv);
+        int before = v.Version;
+        new Sgd([v], 0.1).Step(); // a step (its gradient is 0, so the values stay) marks v modified
+        first.Backward(retainGraph: true);
+        Assert.Equal([2.0, 4], u.Grad);
+        Assert.Equal(1.0, b.Grad);
+        var e = Assert.Throws<InvalidOperationException>(() => both.Backward());
+        Assert.Contains($"Backward: parameter v [2] was modified in place after tape.Use recorded it (node {vv.Handle.Index}; version {before} then, {v.Version} now", e.Message);
+
+        // A new recording after Clear checks the versions it recorded, not the earlier ones.
+        tape.Clear();
+        u.ZeroGrad();
+        v.ZeroGrad();
+        Ops.Sum(tape.Use(u) * tape.Use(v)).Backward();
+        Assert.Equal([3.0, 4], u.Grad);
+    }
+
+    [Fact]
     public void Jvp_AndGrad_AfterAnOptimizerStep_AreClearErrors()
     {
         var w = new MatrixParameter("W", new double[,] { { 1, 2 }, { 3, 4 } });
