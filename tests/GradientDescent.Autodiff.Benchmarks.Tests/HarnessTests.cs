@@ -65,6 +65,36 @@ public sealed class HarnessTests
     }
 
     [Fact]
+    public void Spread_IsTheMiddleHalfOverTheMedian_NotMeasuredBelowFourSamples()
+    {
+        // 1..9 ms: quartiles 3 and 7 (interpolated ranks 2 and 6), median 5: (7 − 3)/5. The order of the samples
+        // does not matter; an outlier outside the middle half does not move it.
+        Assert.Equal(0.8, new Timing([9.0, 1, 8, 2, 7, 3, 6, 4, 5]).Spread, 12);
+        Assert.Equal(0.8, new Timing([900.0, 1, 8, 2, 7, 3, 6, 4, 5]).Spread, 12);
+        // 10, 11, 12, 13: quartiles 10.75 and 12.25, median 11.5.
+        Assert.Equal(1.5 / 11.5, new Timing([13.0, 10, 12, 11]).Spread, 12);
+        // Three samples or fewer say too little.
+        Assert.True(double.IsNaN(new Timing([2.0, 3, 4]).Spread));
+        Assert.True(double.IsNaN(new Timing([2.0]).Spread));
+    }
+
+    [Fact]
+    public void Unsteady_ListsRowsWhoseSamplesSpreadMoreThanAFifth_AndTheBenchLineCarriesBothSpreads()
+    {
+        WorkloadResult Row(string name, double ours, double torch) =>
+            new(name, 1, 2, "step", [], [], GradientCheck.Compare("g", [1.0], [1.0]), null, [1.0], [1.0]) { OursSpread = ours, TorchSpread = torch };
+        WorkloadResult[] rows = [Row("steady", 0.02, 0.19), Row("ours_moved", 0.25, 0.01), Row("torch_moved", 0.01, 0.21), Row("unmeasured", double.NaN, double.NaN)];
+        Assert.Equal([false, true, true, false], rows.Select(r => r.Unsteady));
+        string report = Report.Unsteady(rows);
+        Assert.DoesNotContain("steady:", report, StringComparison.Ordinal);
+        Assert.Contains("- ours_moved: spread 25 % of the median (this library), 1 % (TorchSharp)", report, StringComparison.Ordinal);
+        Assert.Contains("- torch_moved: spread 1 % of the median (this library), 21 % (TorchSharp)", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("unmeasured", report, StringComparison.Ordinal);
+        Assert.Contains(" ours_spread=0.25 torch_spread=0.01 ", Report.BenchLine(rows[1]), StringComparison.Ordinal);
+        Assert.DoesNotContain("spread", Report.BenchLine(rows[3]), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RelativeError_IsRelativeToEachValue_WithAFloorAtAThousandthOfTheLargest()
     {
         Assert.Equal(0.0, GradientCheck.RelativeError([1.0, -2.0], [1.0, -2.0]));

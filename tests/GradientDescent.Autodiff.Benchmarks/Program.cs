@@ -88,6 +88,12 @@ Console.Write(Report.Notes(results));
 Console.WriteLine();
 foreach (WorkloadResult row in results) Console.WriteLine(Report.BenchLine(row));
 Console.WriteLine();
+string unsteady = Report.Unsteady(results);
+if (unsteady.Length > 0)
+{
+    Console.WriteLine($"UNSTEADY rows (the middle half of the samples spread over more than {WorkloadResult.UnsteadySpread:0 %} of the median: the machine changed while they were measured, and their medians and the targets judged on them are less certain; re-run to confirm):");
+    Console.Write(unsteady);
+}
 if (disturbed.Count > 0)
 {
     Console.WriteLine($"WARNING: other processes competed for the CPUs during {string.Join(", ", disturbed)}; those timings (TorchSharp's most) are unreliable. Re-run on a quiet machine.");

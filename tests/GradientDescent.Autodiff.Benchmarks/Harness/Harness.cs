@@ -47,6 +47,33 @@ public sealed record Timing(double[] SamplesMs)
 
     /// <summary>The slowest sample.</summary>
     public double MaxMs => SamplesMs.Max();
+
+    /// <summary>
+    /// How widely the samples spread, relative to the median: the middle half's width (third quartile minus first,
+    /// linearly interpolated) over the median; NaN with fewer than four samples (the slow engines' few steps), which
+    /// say too little about it. A quiet machine keeps it to a few percent; a neighbour that comes and goes during the
+    /// samples widens it, and the median is then less certain than its digits suggest.
+    /// </summary>
+    public double Spread
+    {
+        get
+        {
+            if (SamplesMs.Length < 4) return double.NaN;
+            double[] s = [.. SamplesMs];
+            Array.Sort(s);
+            double median = Harness.Median(s);
+            return median > 0 ? (Quantile(s, 0.75) - Quantile(s, 0.25)) / median : double.NaN;
+        }
+    }
+
+    /// <summary>The <paramref name="q"/> quantile of sorted samples, linearly interpolated between ranks.</summary>
+    private static double Quantile(double[] sorted, double q)
+    {
+        double at = q * (sorted.Length - 1);
+        int low = (int)Math.Floor(at);
+        int high = Math.Min(low + 1, sorted.Length - 1);
+        return sorted[low] + (at - low) * (sorted[high] - sorted[low]);
+    }
 }
 
 /// <summary>

@@ -31,6 +31,8 @@ public static class Report
         var s = new StringBuilder();
         s.Append(Inv, $"BENCH {r.Name} ours_ms={G(r.OursMs)} torch_ms={G(r.TorchMs)} speedup={G(r.Speedup)}");
         foreach (Extra e in r.Extras) s.Append(Inv, $" {e.Key}={G(e.Value)}");
+        if (!double.IsNaN(r.OursSpread)) s.Append(Inv, $" ours_spread={G(r.OursSpread)}");
+        if (!double.IsNaN(r.TorchSpread)) s.Append(Inv, $" torch_spread={G(r.TorchSpread)}");
         s.Append(Inv, $" grad_max_rel_err={r.Check.MaxRelativeError.ToString("0.###e+0", Inv)} grad_ok={(r.Check.Passed ? "true" : "false")}");
         return s.ToString();
     }
@@ -72,6 +74,23 @@ public static class Report
         }
         return s.ToString();
     }
+
+    /// <summary>
+    /// The rows whose samples spread more than <see cref="WorkloadResult.UnsteadySpread"/> of their median (either
+    /// engine), one line each with both spreads; empty when every row was steady.
+    /// </summary>
+    public static string Unsteady(IEnumerable<WorkloadResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var s = new StringBuilder();
+        foreach (WorkloadResult r in results.Where(r => r.Unsteady))
+        {
+            s.AppendLine(Inv, $"- {r.Name}: spread {Percent(r.OursSpread)} of the median (this library), {Percent(r.TorchSpread)} (TorchSharp)");
+        }
+        return s.ToString();
+    }
+
+    private static string Percent(double spread) => double.IsNaN(spread) ? "n/a" : (100 * spread).ToString("0", Inv) + " %";
 
     /// <summary>A duration in the most readable unit.</summary>
     public static string Time(double ms) => ms switch

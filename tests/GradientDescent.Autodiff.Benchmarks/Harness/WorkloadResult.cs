@@ -117,6 +117,21 @@ public sealed record WorkloadResult(
     /// </summary>
     public bool NoSlowerThanBefore { get; init; }
 
+    /// <summary>The spread of this library's samples (<see cref="Timing.Spread"/>), or NaN if not measured.</summary>
+    public double OursSpread { get; init; } = double.NaN;
+
+    /// <summary>The spread of TorchSharp's samples (<see cref="Timing.Spread"/>), or NaN if not measured.</summary>
+    public double TorchSpread { get; init; } = double.NaN;
+
+    /// <summary>
+    /// A spread above which a row is reported as unsteady: its samples moved with the machine while it was measured.
+    /// On the quiet development machine most rows spread 1–10 %; a fifth of the median is well outside that.
+    /// </summary>
+    public const double UnsteadySpread = 0.20;
+
+    /// <summary>Whether either engine's samples spread more than <see cref="UnsteadySpread"/> (NaN, unmeasured, does not count).</summary>
+    public bool Unsteady => OursSpread > UnsteadySpread || TorchSpread > UnsteadySpread;
+
     /// <summary>TorchSharp's time over ours: above 1 means this library is faster.</summary>
     public double Speedup => TorchMs / OursMs;
 

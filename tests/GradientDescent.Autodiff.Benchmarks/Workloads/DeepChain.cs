@@ -103,6 +103,7 @@ public sealed class DeepChain : IWorkload
                 ours, theirs)
             {
                 NoSlowerThanBefore = true,
+                OursSpread = total.Spread, TorchSpread = torchTiming.Spread,
             },
         ];
     }

@@ -121,6 +121,6 @@ public sealed class HessianVectorProduct : IWorkload
             ],
             GradientCheck.Compare("H·v (w, b)", oursHv, torchHv),
             $"Reverse-over-reverse on one reused tape; TorchSharp: autograd.grad(create_graph) then backward, {TorchEnvironment.Threads} threads.",
-            oursHv, torchHv);
+            oursHv, torchHv) { OursSpread = ours.Spread, TorchSpread = torchTiming.Spread };
     }
 }

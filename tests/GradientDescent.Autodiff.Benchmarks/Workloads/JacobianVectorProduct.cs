@@ -94,7 +94,7 @@ public sealed class JacobianVectorProduct : IWorkload
                 ],
                 GradientCheck.Compare($"J·v along (ȧ, ḃ) = ({VA}, {VB}) after {torchOps:N0} ops", ours, theirs),
                 $"TorchSharp ran a {torchOps:N0}-op chain ({Report.Time(torchTiming.MedianMs)}), double backward; its time is scaled ×{oursOps / torchOps} per op to {oursOps:N0} ops. {nodes:N0} nodes on our tape.",
-                ours, theirs),
+                ours, theirs) { OursSpread = jvp.Spread, TorchSpread = torchTiming.Spread },
         ];
     }
 

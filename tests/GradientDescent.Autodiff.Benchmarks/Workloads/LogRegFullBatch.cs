@@ -188,7 +188,7 @@ public sealed class LogRegFullBatch : IWorkload
             ],
             GradientCheck.Compare("∂L/∂w, ∂L/∂b (fused)", fusedGrad, torchGrad),
             $"Loss.LogisticRegression: z, the loss, σ(z) − y and its product with the row, per row while it is in L1, rows split over {Parallelism.ThreadCount} threads; one read of X ({bytes / 1e6:0} MB) at {readAllGBps:0.0} GB/s is the bound, its passes alternating with the timed steps; TorchSharp as the row above.",
-            fusedGrad, torchGrad);
+            fusedGrad, torchGrad) { OursSpread = fused.Spread, TorchSpread = torchTiming.Spread };
 
         double speedup = torchTiming.MedianMs / ours.MedianMs;
         double ofBound = ours.MedianMs / boundMs;
@@ -209,7 +209,7 @@ public sealed class LogRegFullBatch : IWorkload
             ],
             GradientCheck.Compare("∂L/∂w, ∂L/∂b", oursGrad, torchGrad),
             $"X is {bytes / 1e6:0} MB; read bandwidth over X itself (the faster of TensorPrimitives.Sum and a sum prefetching a page ahead), {readGBps:0.0} GB/s on one thread and {readAllGBps:0.0} GB/s on {Environment.ProcessorCount} threads each reading its own range (measured alternating with the fused row's steps); × bound is against two reads of X at the all-cores figure (a figure, no longer a target: issue 10 bounds the fused path, one read); this library uses {Parallelism.ThreadCount} threads, TorchSharp {TorchEnvironment.Threads}.",
-            oursGrad, torchGrad);
+            oursGrad, torchGrad) { OursSpread = ours.Spread, TorchSpread = torchTiming.Spread };
         return [composedRow, fusedRow];
     }
 }

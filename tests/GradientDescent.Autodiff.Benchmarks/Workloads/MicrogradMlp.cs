@@ -112,6 +112,7 @@ public sealed class MicrogradMlp : IWorkload
                         oursGrad, torchScalarGrad)
                     {
                         NoSlowerThanBefore = true,
+                        OursSpread = ours.Spread, TorchSpread = torchScalar.Spread,
                     },
                 ];
             }

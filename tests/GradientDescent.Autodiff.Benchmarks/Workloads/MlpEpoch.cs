@@ -178,7 +178,7 @@ public sealed class MlpEpoch : IWorkload
                 [target, new TargetCheck("0 bytes allocated per step (tape reused with Clear)", $"{allocPerStep:0} B", allocPerStep == 0)],
                 check,
                 rows == 10_000 ? null : $"{rows} rows (tiny).",
-                oursFirstGrad, torchFirstGrad);
+                oursFirstGrad, torchFirstGrad) { OursSpread = ours.Spread, TorchSpread = torchTiming.Spread };
         }
         finally
         {

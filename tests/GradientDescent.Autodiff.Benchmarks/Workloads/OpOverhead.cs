@@ -105,6 +105,6 @@ public sealed class OpOverhead : IWorkload
             extras, targets,
             GradientCheck.Compare(binary ? "∂L/∂a, ∂L/∂b" : "∂L/∂a", oursGrad, torchGrad),
             n == 1 ? $"step = Clear + Use + {op} + Sum + Backward ({tape.NodeCount} nodes); {inner} steps per timed sample (TorchSharp {torchInner})." : null,
-            oursGrad, torchGrad);
+            oursGrad, torchGrad) { OursSpread = ours.Spread, TorchSpread = torchTiming.Spread };
     }
 }

@@ -110,6 +110,7 @@ public sealed class SmallBatchSgd : IWorkload
                     oursCompared, torchCompared)
                 {
                     NoSlowerThanBefore = true,
+                    OursSpread = ours.Spread, TorchSpread = torchTiming.Spread,
                 },
             ];
         }

@@ -127,7 +127,7 @@ public sealed class TrainerOverhead : IWorkload
                 [new TargetCheck("≤ 5 % over the hand-written loop", $"{overhead:0.0} %", overhead <= 5)],
                 GradientCheck.Compare($"w, b after {steps:N0} steps, Trainer vs hand loop", trained, byHand),
                 $"no TorchSharp side: Trainer.Fit against the same loop written by hand ({Harness.Median(handMs):0.###} ms); overhead = median over {reps} alternated pairs of trainer/hand − 1.",
-                trained, byHand),
+                trained, byHand) { OursSpread = new Timing(trainerMs).Spread },
         ];
     }
 
