@@ -141,27 +141,23 @@ public sealed class LogRegFullBatch : IWorkload
         // the other tenants of a shared machine decide (this row at n = 10⁵ still gave 1.1–1.4 over ten runs).
         var plainReads = new List<double>(settings.Reps);
         var pagedReads = new List<double>(settings.Reps);
-        (Timing fusedForward, Timing fusedBackward, Timing fused) fusedTiming;
-        using (var reader = new ParallelReader(x, Environment.ProcessorCount))
-        {
-            reader.PassMs(paged: false);
-            reader.PassMs(paged: true);
-            fusedTiming = Harness.TimePhases(
-                () =>
-                {
-                    w.ZeroGrad();
-                    b.ZeroGrad();
-                    return FusedForward();
-                },
-                loss => loss.Backward(),
-                settings,
-                beforeEach: () =>
-                {
-                    plainReads.Add(reader.PassMs(paged: false));
-                    pagedReads.Add(reader.PassMs(paged: true));
-                });
-        }
-        (Timing fusedForward, Timing fusedBackward, Timing fused) = fusedTiming;
+        using var reader = new ParallelReader(x, Environment.ProcessorCount);
+        reader.PassMs(paged: false);
+        reader.PassMs(paged: true);
+        (Timing fusedForward, Timing fusedBackward, Timing fused) = Harness.TimePhases(
+            () =>
+            {
+                w.ZeroGrad();
+                b.ZeroGrad();
+                return FusedForward();
+            },
+            loss => loss.Backward(),
+            settings,
+            beforeEach: () =>
+            {
+                plainReads.Add(reader.PassMs(paged: false));
+                pagedReads.Add(reader.PassMs(paged: true));
+            });
         double readAllGBps = bytes / (Math.Min(Harness.Median(plainReads), Harness.Median(pagedReads)) * 1e6);
         double boundMs = 2 * bytes / (readAllGBps * 1e6);
         double fusedAlloc = Harness.AllocatedBytesPerCall(FusedStep, calls: 3, warmup: 1);
