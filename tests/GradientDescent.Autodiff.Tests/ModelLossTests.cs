@@ -251,6 +251,121 @@ public sealed class ModelLossTests
     [Theory]
     [InlineData(OpKind.LinearRegressionLoss)]
     [InlineData(OpKind.LogisticRegressionLoss)]
+    public unsafe void LinearRange_XAndSumsAnywhereInMemory_SameBitsAsAtALineStart(OpKind op)
+    {
+        // The kernel starts ∂L/∂w's vector sums where X's rows meet a vector boundary (when d is a multiple of the
+        // width), so its loads and stores do not straddle cache lines; the sums must not depend on it. X and Σ r·x at
+        // every 8-byte offset from a 64-byte line, at 4 and 8 lanes, for widths that are and are not multiples of the
+        // vector: loss, Σr and Σ r·x bit for bit as with both at a line's start. Rows [1, 10) leave rows over at
+        // both ends of the blocks of four.
+        const int N = 13;
+        foreach (int d in new[] { 4, 8, 13, 16, 100 })
+        {
+            var rng = new System.Random(d);
+            double[] w = [.. Enumerable.Range(0, d).Select(_ => rng.NextDouble() - 0.5)];
+            double[] values = [.. Enumerable.Range(0, N * d).Select(_ => 2 * rng.NextDouble() - 1)];
+            double[] y = [.. Enumerable.Range(0, N).Select(i => op == OpKind.LogisticRegressionLoss ? i % 2 : rng.NextDouble())];
+            double[] xBuffer = GC.AllocateArray<double>(N * d + 16, pinned: true), gBuffer = GC.AllocateArray<double>(d + 16, pinned: true);
+            fixed (double* px = xBuffer, pg = gBuffer, pw = w, py = y)
+            {
+                double* xLine = (double*)(((nint)px + 63) & ~(nint)63), gLine = (double*)(((nint)pg + 63) & ~(nint)63), wp = pw, yp = py;
+                foreach (int lanes in new[] { 4, 8 })
+                {
+                    foreach (var (first, last) in new[] { (0, N), (1, 10) })
+                    {
+                        (double Loss, double SumR, double[] Gw) Run(int xOffset, int gOffset)
+                        {
+                            double* x = xLine + xOffset, g = gLine + gOffset;
+                            values.CopyTo(new Span<double>(x, N * d));
+                            new Span<double>(g, d).Clear();
+                            double loss = ModelLosses.LinearRange(op, x, wp, 0.25, yp, d, first, last, g, null, lanes, out double sumR);
+                            return (loss, sumR, new Span<double>(g, d).ToArray());
+                        }
+                        var atLine = Run(0, 0);
+                        for (int xOffset = 0; xOffset < 8; xOffset++)
+                        {
+                            for (int gOffset = 0; gOffset < 8; gOffset++)
+                            {
+                                var moved = Run(xOffset, gOffset);
+                                string what = $"{op} d={d} {lanes} lanes rows [{first}, {last}), X +{xOffset} and Σ r·x +{gOffset} doubles from a line";
+                                Assert.True(atLine.Loss.Equals(moved.Loss), $"{what}: Σℓ {moved.Loss:R}, at the line {atLine.Loss:R}");
+                                Assert.True(atLine.SumR.Equals(moved.SumR), $"{what}: Σr {moved.SumR:R}, at the line {atLine.SumR:R}");
+                                Assert.Equal(atLine.Gw, moved.Gw);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(Kind.Linear)]
+    [InlineData(Kind.Logistic)]
+    public unsafe void ModelLoss_XArraysAtDifferentAlignments_SameBitsOnOneAndTwoThreads(Kind kind)
+    {
+        // The same X in arrays that start at different places within a 32-byte span (pinned, so that they stay
+        // there): the fused loss moves each range's Σ r·x to lie as X's rows do and back; the value and every gradient
+        // must come out bit for bit the same, and as the composed graph's to rounding. n·d = 400·96 splits into two
+        // ranges on two threads.
+        const int N = 400, D = 96;
+        var problem = Problem.Random(kind, N, D, k: 1, seed: 7);
+        var arrays = new List<double[]>();
+        var seen = new HashSet<long>();
+        var keep = new List<double[]>();
+        for (int k = 0; k < 32 && seen.Count < 4; k++)
+        {
+            keep.Add(GC.AllocateArray<double>(1 + k % 5, pinned: true));
+            double[] x = GC.AllocateArray<double>(N * D, pinned: true);
+            problem.X.CopyTo(x, 0);
+            fixed (double* p = x)
+            {
+                if (seen.Add((nint)p & 31)) arrays.Add(x);
+            }
+        }
+        Assert.True(seen.Count >= 3, $"pinned arrays fell at {seen.Count} place(s) within 32 bytes; the test needs at least 3");
+        int saved = Parallelism.ThreadCount;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                Parallelism.ThreadCount = threads;
+                (double Value, double[] W, double B) Run(double[] x, bool fused)
+                {
+                    var w = new VectorParameter("w", (double[])problem.W.Clone());
+                    var b = new ScalarParameter("b", problem.B[0]);
+                    var t = new Tape();
+                    Matrix xm = t.Constant(x, N, D);
+                    Scalar loss = kind == Kind.Linear
+                        ? (fused ? Autodiff.Loss.LinearRegression(xm, t.Use(w), t.Use(b), problem.Y) : Autodiff.Loss.HalfMeanSquaredError(Ops.MatVec(xm, t.Use(w)) + t.Use(b), t.Constant(problem.Y)))
+                        : (fused ? Autodiff.Loss.LogisticRegression(xm, t.Use(w), t.Use(b), problem.Y) : Autodiff.Loss.BinaryCrossEntropyWithLogits(Ops.MatVec(xm, t.Use(w)) + t.Use(b), problem.Y));
+                    double value = loss.Value;
+                    loss.Backward();
+                    return (value, (double[])w.Grad.Clone(), b.Grad);
+                }
+                var first = Run(arrays[0], fused: true);
+                var composed = Run(arrays[0], fused: false);
+                Approx.Equal(composed.Value, first.Value, 1e-12, 1e-15, $"{kind} {threads} thread(s): loss against the composed graph");
+                Approx.Equal(composed.W, first.W, 1e-10, 1e-13, $"{kind} {threads} thread(s): ∂L/∂w against the composed graph");
+                foreach (double[] x in arrays.Skip(1))
+                {
+                    var other = Run(x, fused: true);
+                    Assert.True(first.Value.Equals(other.Value), $"{kind} {threads} thread(s): loss {other.Value:R} against {first.Value:R}");
+                    Assert.Equal(first.W, other.W);
+                    Assert.True(first.B.Equals(other.B), $"{kind} {threads} thread(s): ∂L/∂b {other.B:R} against {first.B:R}");
+                }
+            }
+        }
+        finally
+        {
+            Parallelism.ThreadCount = saved;
+        }
+        GC.KeepAlive(keep);
+    }
+
+    [Theory]
+    [InlineData(OpKind.LinearRegressionLoss)]
+    [InlineData(OpKind.LogisticRegressionLoss)]
     public void LinearRange_EveryVectorWidthAndRange_MatchesRowByRowSums(OpKind op)
     {
         // The kernel itself at 1 (row at a time), 4 (Vector256) and 8 (Vector512, in software where the CPU lacks

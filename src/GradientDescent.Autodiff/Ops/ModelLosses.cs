@@ -41,6 +41,9 @@ internal static unsafe class ModelLosses
     /// <summary>Multiply-adds per range below which the rows stay on one thread (as <see cref="Split.ElementGrain"/>).</summary>
     private const long Grain = Split.ElementGrain;
 
+    /// <summary>Doubles in a 64-byte cache line.</summary>
+    private const int LineDoubles = 64 / sizeof(double);
+
     /// <summary>Records the linear or logistic regression loss of X [n × d], w [d], b and y [n].</summary>
     internal static Node Linear(OpKind op, Node x, Node w, Node b, Node y)
     {
@@ -120,10 +123,14 @@ internal static unsafe class ModelLosses
         public int GradW => 1;
         public int GradB => 1 + K * D;
         public int Residual => GradB + K;
+        /// <summary>The weights as the kernel reads them: Wᵀ [k × d] for k &gt; 1; for k = 1, w copied to a 64-byte line (room for d + 8).</summary>
         public int Transposed => Residual + (Residuals ? N * K : 0);
-        public int Partials => Transposed + (K > 1 ? K * D : 0);
-        /// <summary>One range's block: its loss sum, Σ rᵢᵀxᵢ [k × d], Σ rᵢ [k], and z of the current row [k].</summary>
-        public int PartialLength => 1 + K * D + 2 * K;
+        public int Partials => Transposed + (K > 1 ? K * D : D + LineDoubles);
+        /// <summary>
+        /// One range's block: its loss sum, Σ rᵢᵀxᵢ [k × d], Σ rᵢ [k], z of the current row [k], and room for Σ rᵢxᵢ
+        /// to be moved up to 8 places on while the range runs (k = 1; see <see cref="RowsBody.Run"/>).
+        /// </summary>
+        public int PartialLength => 1 + K * D + 2 * K + LineDoubles;
         public int Total => Partials + Parts * PartialLength;
     }
 
@@ -174,9 +181,17 @@ internal static unsafe class ModelLosses
         fixed (double* px = t.ValueSpan(ix), pw = wt, pb = t.ValueSpan(ib), py = iy >= 0 ? t.ValueSpan(iy) : default, pstore = store)
         fixed (int* pl = labels)
         {
+            // k = 1: w copied to the start of a 64-byte line, so that the dot products' loads of w never straddle two
+            // lines (a parameter's own array starts wherever the collector put it). The same values, the same sums.
+            double* weights = pw;
+            if (k == 1)
+            {
+                weights = LineUp(pstore + layout.Transposed);
+                new ReadOnlySpan<double>(pw, d).CopyTo(new Span<double>(weights, d));
+            }
             var body = new RowsBody
             {
-                Op = op, X = px, Wt = pw, B = pb, Y = py, Labels = pl,
+                Op = op, X = px, Wt = weights, B = pb, Y = py, Labels = pl,
                 Residuals = residuals ? pstore + layout.Residual : null,
                 Partials = pstore + layout.Partials,
                 N = n, D = d, K = k, PartialLength = layout.PartialLength, Lanes = VectorLanes,
@@ -224,7 +239,14 @@ internal static unsafe class ModelLosses
             double loss = 0;
             if (k == 1 && Op != OpKind.SoftmaxRegressionLoss)
             {
-                block[0] = LinearRange(Op, X, Wt, B[0], Y, d, first, last, NeedW ? block + 1 : null, Residuals, Lanes, out double sumR);
+                // Σ rᵢxᵢ is summed s places further on, s < Lanes, so that it lies in memory as the rows of X do, a
+                // vector's width apart: when d is a multiple of the width, the kernel's vector loads of X and loads and
+                // stores of Σ rᵢxᵢ then all start on a vector boundary, none straddling two cache lines
+                // (see LinearRange); it moves back once the range is done.
+                int s = (int)(((nint)X - (nint)(block + 1)) / sizeof(double)) & (Lanes - 1);
+                double* gw = block + 1 + s;
+                block[0] = LinearRange(Op, X, Wt, B[0], Y, d, first, last, NeedW ? gw : null, Residuals, Lanes, out double sumR);
+                if (NeedW && s != 0) new ReadOnlySpan<double>(gw, d).CopyTo(gwt);
                 if (NeedB) gb[0] = sumR;
                 return;
             }
@@ -253,6 +275,9 @@ internal static unsafe class ModelLosses
     /// (Vector256), 1 (the row-at-a-time loop) otherwise.
     /// </summary>
     internal static readonly int VectorLanes = Vector512.IsHardwareAccelerated ? 8 : Vector256.IsHardwareAccelerated ? 4 : 1;
+
+    /// <summary>The first address at or after <paramref name="p"/> that starts a 64-byte line (at most 7 doubles on).</summary>
+    private static double* LineUp(double* p) => (double*)(((nint)p + 63) & ~(nint)63);
 
     /// <summary>
     /// The linear or logistic loss summed over rows [first, last) of X [· × d] (k = 1): returns Σ ℓᵢ, sets
@@ -327,6 +352,12 @@ internal static unsafe class ModelLosses
         Vector256<double> loss4 = Vector256<double>.Zero, sumR4 = Vector256<double>.Zero, b4 = Vector256.Create(bias);
         int i = first;
         if (i + 4 > last) return i;
+        // When d is a multiple of the vector width, every row of X starts at the same place in a vector-wide span of
+        // memory; ∂L/∂w's sums then start `head` columns into the row, where the next vector boundary is, and go a
+        // vector at a time from there, so that no load of X (and, when g lies as the rows do, no load or store of g)
+        // straddles two cache lines. Each column's sum is the same expression whatever head is.
+        int width = TLanes.Width;
+        int head = d % width == 0 ? (width - (int)((nint)x / sizeof(double) % width)) % width : 0;
         double* end = x + (long)last * d;
         long blockBytes = 4L * d * sizeof(double);
         PageAhead.Read(x + (long)i * d, blockBytes, end);
@@ -343,7 +374,7 @@ internal static unsafe class ModelLosses
             if (i + 8 <= last) z = TLanes.Dot4(x0 + 4 * d, w, d) + b4;
             sumR4 += r;
             if (residuals != null) r.Store(residuals + i);
-            if (gw != null) TLanes.AddRows4(x0, d, r, gw);
+            if (gw != null) TLanes.AddRows4(x0, d, head, r, gw);
         }
         loss += Vector256.Sum(loss4);
         sumR += Vector256.Sum(sumR4);
@@ -353,25 +384,33 @@ internal static unsafe class ModelLosses
     /// <summary>The two kernels of a block of four rows at one vector width, for <see cref="Blocks"/>.</summary>
     private interface IBlockLanes
     {
+        /// <summary>Doubles in a vector.</summary>
+        static abstract int Width { get; }
+
         /// <summary>(x₀·w, x₁·w, x₂·w, x₃·w) for the four rows of d doubles from x₀.</summary>
         static abstract Vector256<double> Dot4(double* x0, double* w, int d);
 
-        /// <summary>g += (r₀x₀ + r₁x₁) + (r₂x₂ + r₃x₃) over d columns for the four rows from x₀.</summary>
-        static abstract void AddRows4(double* x0, int d, Vector256<double> r, double* g);
+        /// <summary>
+        /// g += (r₀x₀ + r₁x₁) + (r₂x₂ + r₃x₃) over d columns for the four rows from x₀: the first
+        /// <paramref name="head"/> columns one at a time, then vectors.
+        /// </summary>
+        static abstract void AddRows4(double* x0, int d, int head, Vector256<double> r, double* g);
     }
 
     /// <summary>Vector256 (AVX2).</summary>
     private readonly struct Lanes4 : IBlockLanes
     {
+        public static int Width => 4;
         public static Vector256<double> Dot4(double* x0, double* w, int d) => ModelLosses.Dot4(x0, w, d);
-        public static void AddRows4(double* x0, int d, Vector256<double> r, double* g) => ModelLosses.AddRows4(x0, d, r, g);
+        public static void AddRows4(double* x0, int d, int head, Vector256<double> r, double* g) => ModelLosses.AddRows4(x0, d, head, r, g);
     }
 
     /// <summary>Vector512 (AVX-512).</summary>
     private readonly struct Lanes8 : IBlockLanes
     {
+        public static int Width => 8;
         public static Vector256<double> Dot4(double* x0, double* w, int d) => Dot4Wide(x0, w, d);
-        public static void AddRows4(double* x0, int d, Vector256<double> r, double* g) => AddRows4Wide(x0, d, r, g);
+        public static void AddRows4(double* x0, int d, int head, Vector256<double> r, double* g) => AddRows4Wide(x0, d, head, r, g);
     }
 
     /// <summary>
@@ -496,29 +535,34 @@ internal static unsafe class ModelLosses
         return Vector256.Create(t0, t1, t2, t3);
     }
 
-    /// <summary>g += (r₀x₀ + r₁x₁) + (r₂x₂ + r₃x₃) over d columns for the four rows from x₀: one load and store of g.</summary>
+    /// <summary>
+    /// g += (r₀x₀ + r₁x₁) + (r₂x₂ + r₃x₃) over d columns for the four rows from x₀, one load and store of g: columns
+    /// [0, head) one at a time, then four at a time.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRows4(double* x0, int d, Vector256<double> r, double* g)
+    private static void AddRows4(double* x0, int d, int head, Vector256<double> r, double* g)
     {
         double* x1 = x0 + d, x2 = x1 + d, x3 = x2 + d;
         Vector256<double> r0 = Vector256.Create(r[0]), r1 = Vector256.Create(r[1]), r2 = Vector256.Create(r[2]), r3 = Vector256.Create(r[3]);
-        int j = 0;
+        AddRowsScalar(x0, d, r, g, 0, head);
+        int j = head;
         for (; j + 4 <= d; j += 4)
         {
             Vector256<double> p = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + j), r1, Vector256.Load(x0 + j) * r0);
             Vector256<double> q = Vector256.FusedMultiplyAdd(Vector256.Load(x3 + j), r3, Vector256.Load(x2 + j) * r2);
             (Vector256.Load(g + j) + (p + q)).Store(g + j);
         }
-        AddRowsTail(x0, d, r, g, j);
+        AddRowsScalar(x0, d, r, g, j, d);
     }
 
     /// <summary><see cref="AddRows4"/> with Vector512 loads (AVX-512).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRows4Wide(double* x0, int d, Vector256<double> r, double* g)
+    private static void AddRows4Wide(double* x0, int d, int head, Vector256<double> r, double* g)
     {
         double* x1 = x0 + d, x2 = x1 + d, x3 = x2 + d;
         Vector512<double> r0 = Vector512.Create(r[0]), r1 = Vector512.Create(r[1]), r2 = Vector512.Create(r[2]), r3 = Vector512.Create(r[3]);
-        int j = 0;
+        AddRowsScalar(x0, d, r, g, 0, head);
+        int j = head;
         for (; j + 8 <= d; j += 8)
         {
             Vector512<double> p = Vector512.FusedMultiplyAdd(Vector512.Load(x1 + j), r1, Vector512.Load(x0 + j) * r0);
@@ -532,17 +576,17 @@ internal static unsafe class ModelLosses
             (Vector256.Load(g + j) + (p + q)).Store(g + j);
             j += 4;
         }
-        AddRowsTail(x0, d, r, g, j);
+        AddRowsScalar(x0, d, r, g, j, d);
     }
 
-    /// <summary>The same sum over the last columns [j, d), fewer than a vector's width.</summary>
+    /// <summary>The same sum, one column at a time, over columns [j, end) (fewer than a vector's width).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRowsTail(double* x0, int d, Vector256<double> r, double* g, int j)
+    private static void AddRowsScalar(double* x0, int d, Vector256<double> r, double* g, int j, int end)
     {
-        if (j == d) return;
+        if (j == end) return;
         double* x1 = x0 + d, x2 = x1 + d, x3 = x2 + d;
         double r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
-        for (; j < d; j++)
+        for (; j < end; j++)
         {
             g[j] += Math.FusedMultiplyAdd(x1[j], r1, x0[j] * r0) + Math.FusedMultiplyAdd(x3[j], r3, x2[j] * r2);
         }
