@@ -32,7 +32,7 @@ namespace GradientDescent.Autodiff;
 /// or when no input requires a gradient, only the value is computed.</para>
 /// <para>Storage: the node's value slot is followed by extra arena slots that hold, in order, (1/n)·Σ rᵢᵀxᵢ laid out
 /// k × d (Wᵀ's layout), (1/n)·Σ rᵢ [k], the residuals r [n × k] (only when X or y requires a gradient), Wᵀ [k × d] (for
-/// k &gt; 1) and one block of partial sums per range. Inputs are an operand list (X, W, b, y); the softmax labels sit
+/// k &gt; 1; for k = 1 a copy of w that starts a 64-byte line) and one block of partial sums per range. Inputs are an operand list (X, W, b, y); the softmax labels sit
 /// in the object table at the slot in Aux.</para>
 /// <para>Forward rule: L̇ = (1/n) Σᵢ rᵢ·żᵢ with żᵢ = ẋᵢ W + xᵢ Ẇ + ḃ (and − (1/n) Σᵢ rᵢ ẏᵢ for the linear loss's target).</para>
 /// </remarks>
@@ -239,10 +239,10 @@ internal static unsafe class ModelLosses
             double loss = 0;
             if (k == 1 && Op != OpKind.SoftmaxRegressionLoss)
             {
-                // Σ rᵢxᵢ is summed s places further on, s < Lanes, so that it lies in memory as the rows of X do, a
-                // vector's width apart: when d is a multiple of the width, the kernel's vector loads of X and loads and
-                // stores of Σ rᵢxᵢ then all start on a vector boundary, none straddling two cache lines
-                // (see LinearRange); it moves back once the range is done.
+                // Σ rᵢxᵢ is summed s < Lanes places further on in the block, where its address and X's agree modulo a
+                // vector's width: when d is a multiple of the width, the kernel's vector loads of X and its loads and
+                // stores of Σ rᵢxᵢ in the gradient's sums then all start on a vector boundary, none straddling two
+                // cache lines (see LinearRange). It moves back to its place once the range is done.
                 int s = (int)(((nint)X - (nint)(block + 1)) / sizeof(double)) & (Lanes - 1);
                 double* gw = block + 1 + s;
                 block[0] = LinearRange(Op, X, Wt, B[0], Y, d, first, last, NeedW ? gw : null, Residuals, Lanes, out double sumR);
@@ -290,7 +290,12 @@ internal static unsafe class ModelLosses
     /// logits in one pass of the vector exp/log1p, and ∂L/∂w loaded and stored once per block:
     /// g += (r₀x₀ + r₁x₁) + (r₂x₂ + r₃x₃). A remainder of n mod 4 rows, and lanes = 1 (no
     /// Vector256 hardware), take the row-at-a-time loop. The blocks start at <paramref name="first"/>: for a fixed
-    /// range the operations and their order are fixed, so the result repeats bit for bit.
+    /// range the operations and their order are fixed, so the result repeats bit for bit. When d is a multiple of the
+    /// vector width, g's vector sums start at the first column where X's rows meet a vector boundary (the columns
+    /// before it one at a time), so that none of their loads of X straddles two cache lines, nor, when the caller
+    /// places g as the rows lie (RowsBody does), any load or store of g; each column's sum is the same expression, so
+    /// where X and g lie does not change a bit of the result. (The dot products keep their order from column 0,
+    /// which fixes how their sums are rounded.)
     /// </remarks>
     internal static double LinearRange(OpKind op, double* x, double* w, double bias, double* y, int d, int first, int last,
         double* gw, double* residuals, int lanes, out double sumR)
