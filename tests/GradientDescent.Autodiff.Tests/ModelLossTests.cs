@@ -306,9 +306,10 @@ public sealed class ModelLossTests
     {
         // The same X in arrays that start at different places within a 32-byte span (pinned, so that they stay
         // there): the fused loss moves each range's Σ r·x to lie as X's rows do and back; the value and every gradient
-        // must come out bit for bit the same, and as the composed graph's to rounding. n·d = 400·96 splits into two
-        // ranges on two threads.
-        const int N = 400, D = 96;
+        // must come out bit for bit the same, and as the composed graph's to rounding. n·d = 1,000·96 multiply-adds
+        // split into two ranges on two threads (at least 2 × 2¹⁵), whose blocks of partial sums lie at different
+        // places within a line.
+        const int N = 1000, D = 96;
         var problem = Problem.Random(kind, N, D, k: 1, seed: 7);
         var arrays = new List<double[]>();
         var seen = new HashSet<long>();
