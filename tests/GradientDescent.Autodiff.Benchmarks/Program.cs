@@ -3,12 +3,24 @@ using GradientDescent.Autodiff;
 using GradientDescent.Autodiff.Benchmarks;
 
 // Runs every selected workload with this library and with TorchSharp, then prints the table, the BENCH lines, the
-// targets, the comparison with an earlier run (--compare) and the notes. Exit code 1 if any workload's gradients disagree, 2 on a command-line error.
+// targets, the comparison with an earlier run (--compare) and the notes; or, with --summarize, summarises saved runs.
+// Exit code 1 if any workload's gradients disagree, 2 on a command-line error.
 Options? options = Options.Parse(args, out string? message);
 if (options is null)
 {
     Console.Error.WriteLine(message);
     return message == Options.Usage ? 0 : 2;
+}
+if (options.Summarize is { Count: > 0 } files)
+{
+    Summary? summary = Summary.Read(files, out string? summaryMessage);
+    if (summary is null)
+    {
+        Console.Error.WriteLine(summaryMessage);
+        return 2;
+    }
+    Console.Write(summary.Table());
+    return 0;
 }
 IWorkload[] selected = [.. WorkloadCatalog.All.Where(w => options.Selects(w.Name))];
 if (selected.Length == 0)

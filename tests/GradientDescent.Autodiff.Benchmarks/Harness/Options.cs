@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace GradientDescent.Autodiff.Benchmarks;
 
-/// <summary>The command line: <c>[--quick] [--only name[,name…]] [--threads N] [--compare FILE]</c>.</summary>
+/// <summary>
+/// The command line: <c>[--quick] [--only name[,name…]] [--threads N] [--compare FILE]</c>, or
+/// <c>--summarize FILE…</c> alone.
+/// </summary>
 /// <remarks>
 /// Parsed by hand: four flags do not justify a dependency (System.CommandLine would also need a central package
 /// version, outside this program's folder).
@@ -11,11 +14,13 @@ namespace GradientDescent.Autodiff.Benchmarks;
 /// <param name="Only">Workload names (or prefixes) to run; empty = all.</param>
 /// <param name="Threads">The library's thread count (<see cref="Parallelism.ThreadCount"/>), or null for its default (the machine's cores).</param>
 /// <param name="Compare">The output of an earlier run whose BENCH lines this run is compared with, or null.</param>
-public sealed record Options(bool Quick, IReadOnlyList<string> Only, int? Threads = null, string? Compare = null)
+/// <param name="Summarize">Saved outputs of earlier runs to summarise (<see cref="Summary"/>) instead of running anything; empty otherwise.</param>
+public sealed record Options(bool Quick, IReadOnlyList<string> Only, int? Threads = null, string? Compare = null, IReadOnlyList<string>? Summarize = null)
 {
     /// <summary>The usage text.</summary>
     public const string Usage = """
         Usage: GradientDescent.Autodiff.Benchmarks [--quick] [--only <name>[,<name>...]] [--threads <N>] [--compare <file>]
+               GradientDescent.Autodiff.Benchmarks --summarize <file> [<file>...]
           --quick           smaller sizes and fewer repetitions (finishes within two minutes)
           --only <name>     run only the named workloads (a prefix matches): deep_chain, micrograd_mlp,
                             logreg_full_batch, small_batch_sgd, op_overhead, mlp_epoch, trainer_overhead, jvp, hvp
@@ -23,6 +28,8 @@ public sealed record Options(bool Quick, IReadOnlyList<string> Only, int? Thread
                             cores. TorchSharp keeps as many threads as cores.
           --compare <file>  an earlier run's output: prints before → now per row (ours and TorchSharp's) and checks
                             the "no slower than before" targets against it
+          --summarize <file>...  runs nothing: the saved outputs of several runs, summarised per row (median and
+                            range of both engines' times, the speed-up and the ratio to a memory bound)
           --help            this text
         """;
 
@@ -34,6 +41,8 @@ public sealed record Options(bool Quick, IReadOnlyList<string> Only, int? Thread
         var only = new List<string>();
         int? threads = null;
         string? compare = null;
+        var summarize = new List<string>();
+        bool summarizing = false;
         message = null;
         for (int k = 0; k < args.Count; k++)
         {
@@ -56,6 +65,15 @@ public sealed record Options(bool Quick, IReadOnlyList<string> Only, int? Thread
                 case "--compare" when k + 1 < args.Count:
                     compare = args[++k];
                     break;
+                case "--summarize":
+                    summarizing = true;
+                    while (k + 1 < args.Count && !args[k + 1].StartsWith("--", StringComparison.Ordinal)) summarize.Add(args[++k]);
+                    if (summarize.Count == 0)
+                    {
+                        message = "--summarize needs a value (the saved outputs of one or more runs of this program).\n" + Usage;
+                        return null;
+                    }
+                    break;
                 case "--only" or "--threads" or "--compare":
                     message = $"{args[k]} needs a value ({(args[k] == "--only" ? "a workload name" : args[k] == "--threads" ? "a thread count" : "the file of an earlier run's output")}).\n" + Usage;
                     return null;
@@ -67,7 +85,12 @@ public sealed record Options(bool Quick, IReadOnlyList<string> Only, int? Thread
                     return null;
             }
         }
-        return new Options(quick, only, threads, compare);
+        if (summarizing && (quick || only.Count > 0 || threads is not null || compare is not null))
+        {
+            message = "--summarize reads saved runs and runs nothing: it takes no other option.\n" + Usage;
+            return null;
+        }
+        return new Options(quick, only, threads, compare, summarize);
     }
 
     /// <summary>Whether the workload named <paramref name="name"/> is selected.</summary>
