@@ -220,6 +220,22 @@ public sealed class ModelLossTests
         }
     }
 
+    [Fact]
+    public void SoftmaxRegression_ClassesAndColumnsAcrossVectorEdges_MatchesComposedGraph()
+    {
+        // The softmax kernel takes classes four at a time (the dot products and the gradient's rows) and columns
+        // eight, then four, then one at a time: k = 1…10 leaves 0–3 classes over, d = 1…100 every column remainder.
+        // Each split must give the composed graph's loss and gradients (W, b and X).
+        foreach (int k in new[] { 1, 2, 3, 4, 5, 7, 8, 9, 10 })
+        {
+            foreach (int d in new[] { 1, 3, 4, 5, 8, 9, 12, 17, 100 })
+            {
+                var inputs = new Inputs(Problem.Random(Kind.Softmax, n: 13, d, k, seed: 100 * k + d));
+                AssertSame(inputs.Run(fused: false), inputs.Run(fused: true), inputs, $"softmax k={k} d={d}");
+            }
+        }
+    }
+
     [Theory]
     [InlineData(Kind.Linear)]
     [InlineData(Kind.Logistic)]

@@ -94,27 +94,36 @@ internal static class SoftmaxCrossEntropyOps
                 var xr = new ReadOnlySpan<double>(X + (long)r * cols, cols);
                 var gr = new Span<double>(G + (long)r * cols, cols);
                 (double m, double lnS) = Shift(xr);
-                // softmax(x)ₖ = e^((xₖ − m) − ln Σ e^(x − m))
-                int k = 0;
-                if (Vector256.IsHardwareAccelerated)
-                {
-                    ref double xs = ref MemoryMarshal.GetReference(xr);
-                    ref double gs = ref MemoryMarshal.GetReference(gr);
-                    Vector256<double> mv = Vector256.Create(m), lv = Vector256.Create(lnS), sv = Vector256.Create(Scale);
-                    for (; k + 4 <= cols; k += 4)
-                    {
-                        Vector256<double> d = sv * VectorMath.Exp(Vector256.LoadUnsafe(ref xs, (nuint)k) - mv - lv);
-                        if (!Assign) d = Vector256.LoadUnsafe(ref gs, (nuint)k) + d;
-                        d.StoreUnsafe(ref gs, (nuint)k);
-                    }
-                }
-                for (; k < cols; k++)
-                {
-                    double d = Scale * Math.Exp(xr[k] - m - lnS);
-                    gr[k] = Assign ? d : gr[k] + d;
-                }
+                ScaledSoftmax(xr, m, lnS, Scale, gr, Assign);
                 gr[Labels[r]] -= Scale;
             }
+        }
+    }
+
+    /// <summary>
+    /// g (=|+=) scale·softmax(x), softmax(x)ₖ = e^((xₖ − m) − ln Σ e^(x − m)) from <see cref="Shift"/>'s m and log-sum;
+    /// four at a time by <see cref="VectorMath.Exp(Vector256{double})"/>. g may be x itself (each element is read
+    /// before it is written).
+    /// </summary>
+    internal static void ScaledSoftmax(ReadOnlySpan<double> x, double m, double lnS, double scale, Span<double> g, bool assign)
+    {
+        int k = 0, cols = x.Length;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref double xs = ref MemoryMarshal.GetReference(x);
+            ref double gs = ref MemoryMarshal.GetReference(g);
+            Vector256<double> mv = Vector256.Create(m), lv = Vector256.Create(lnS), sv = Vector256.Create(scale);
+            for (; k + 4 <= cols; k += 4)
+            {
+                Vector256<double> d = sv * VectorMath.Exp(Vector256.LoadUnsafe(ref xs, (nuint)k) - mv - lv);
+                if (!assign) d = Vector256.LoadUnsafe(ref gs, (nuint)k) + d;
+                d.StoreUnsafe(ref gs, (nuint)k);
+            }
+        }
+        for (; k < cols; k++)
+        {
+            double d = scale * Math.Exp(x[k] - m - lnS);
+            g[k] = assign ? d : g[k] + d;
         }
     }
 
@@ -141,7 +150,7 @@ internal static class SoftmaxCrossEntropyOps
     /// through lse(x) = m + ln Σ e^(x − m) would round the loss of a confident row to the ulp of m (9·10⁻¹³ at m = 10⁴)
     /// and lose its digits. For a non-finite m the log-sum is 0, which leaves m − x_c and e^(x − m) as before.
     /// </summary>
-    private static (double Max, double LogSum) Shift(ReadOnlySpan<double> x)
+    internal static (double Max, double LogSum) Shift(ReadOnlySpan<double> x)
     {
         double m = TensorPrimitives.Max(x);
         if (!double.IsFinite(m)) return (m, 0);

@@ -26,7 +26,9 @@ namespace GradientDescent.Autodiff;
 /// </list>
 /// <para>Kernel (k = 1): within a range, blocks of four rows — four dot products a row at a time, one vector exp/log1p
 /// for the four logits, one load and store of ∂L/∂w per block (<see cref="LinearRange(OpKind, double*, double*, double, double*, int, int, int, double*, double*, int, out double)"/>);
-/// Vector512 where AVX-512 is there, Vector256 otherwise. The softmax loss (k &gt; 1) goes a row at a time.</para>
+/// Vector512 where AVX-512 is there, Vector256 otherwise. The softmax loss goes a row at a time: its k dot products
+/// four classes at a time (x read once per four), softmax(z) by the composed graph's own steps, and the row's k
+/// contributions to ∂L/∂Wᵀ four classes at a time.</para>
 /// <para>Rows are split over <see cref="WorkerPool"/> in fixed ranges, each with its own partial sums, added in range
 /// order: the result is bit-identical for a given <see cref="Parallelism.ThreadCount"/>. Under <see cref="Tape.NoGrad"/>,
 /// or when no input requires a gradient, only the value is computed.</para>
@@ -250,23 +252,125 @@ internal static unsafe class ModelLosses
                 if (NeedB) gb[0] = sumR;
                 return;
             }
-            double* end = X + (long)last * d;
+            double* end = X + (long)last * d, zs = gb + k;
             for (int i = first; i < last; i++)
             {
-                PageAhead.Read(X + (long)i * d, d * sizeof(double), end);
-                var x = new ReadOnlySpan<double>(X + (long)i * d, d);
-                for (int c = 0; c < k; c++) z[c] = TensorPrimitives.Dot(x, new ReadOnlySpan<double>(Wt + (long)c * d, d)) + B[c];
+                double* x = X + (long)i * d;
+                PageAhead.Read(x, d * sizeof(double), end);
+                ClassDots(x, Wt, d, k, zs);
+                for (int c = 0; c < k; c++) z[c] += B[c];
                 // z now holds the row's residual r = ∂ℓ/∂z.
                 loss += Op == OpKind.SoftmaxRegressionLoss ? SoftmaxRow(z, Labels[i]) : LinearRow(Op, ref z[0], Y[i]);
+                if (NeedW) AddClassRows(x, zs, block + 1, d, k);
                 for (int c = 0; c < k; c++)
                 {
-                    double r = z[c];
-                    if (NeedW) TensorPrimitives.MultiplyAdd(x, r, gwt.Slice(c * d, d), gwt.Slice(c * d, d));
-                    if (NeedB) gb[c] += r;
-                    if (Residuals != null) Residuals[(long)i * k + c] = r;
+                    if (NeedB) gb[c] += z[c];
+                    if (Residuals != null) Residuals[(long)i * k + c] = z[c];
                 }
             }
             block[0] = loss;
+        }
+    }
+
+    /// <summary>
+    /// zᶜ = x·Wᵀᶜ for the k classes (Wᵀ [k × d] from <paramref name="wt"/>): four classes at a time, x read once per
+    /// four (two accumulators a class, columns eight at a time, then four, then one); classes left over one at a time
+    /// (<see cref="RowDot"/>'s four accumulators, then the columns left over).
+    /// </summary>
+    private static void ClassDots(double* x, double* wt, int d, int k, double* z)
+    {
+        int c = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; c + 4 <= k; c += 4)
+            {
+                double* w0 = wt + (long)c * d, w1 = w0 + d, w2 = w1 + d, w3 = w2 + d;
+                Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+                int j = 0;
+                for (; j + 8 <= d; j += 8)
+                {
+                    Vector256<double> u = Vector256.Load(x + j), v = Vector256.Load(x + j + 4);
+                    a0 = Vector256.FusedMultiplyAdd(u, Vector256.Load(w0 + j), a0);
+                    a1 = Vector256.FusedMultiplyAdd(u, Vector256.Load(w1 + j), a1);
+                    a2 = Vector256.FusedMultiplyAdd(u, Vector256.Load(w2 + j), a2);
+                    a3 = Vector256.FusedMultiplyAdd(u, Vector256.Load(w3 + j), a3);
+                    b0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(w0 + j + 4), b0);
+                    b1 = Vector256.FusedMultiplyAdd(v, Vector256.Load(w1 + j + 4), b1);
+                    b2 = Vector256.FusedMultiplyAdd(v, Vector256.Load(w2 + j + 4), b2);
+                    b3 = Vector256.FusedMultiplyAdd(v, Vector256.Load(w3 + j + 4), b3);
+                }
+                if (j + 4 <= d)
+                {
+                    Vector256<double> u = Vector256.Load(x + j);
+                    a0 = Vector256.FusedMultiplyAdd(u, Vector256.Load(w0 + j), a0);
+                    a1 = Vector256.FusedMultiplyAdd(u, Vector256.Load(w1 + j), a1);
+                    a2 = Vector256.FusedMultiplyAdd(u, Vector256.Load(w2 + j), a2);
+                    a3 = Vector256.FusedMultiplyAdd(u, Vector256.Load(w3 + j), a3);
+                    j += 4;
+                }
+                Vector256<double> sum = Sum4(a0 + b0, a1 + b1, a2 + b2, a3 + b3);
+                for (; j < d; j++) sum = Vector256.FusedMultiplyAdd(Vector256.Create(x[j]), Vector256.Create(w0[j], w1[j], w2[j], w3[j]), sum);
+                sum.Store(z + c);
+            }
+        }
+        for (; c < k; c++)
+        {
+            double* wc = wt + (long)c * d;
+            int j = 0;
+            double sum = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                j = RowDot(x, wc, d, out Vector256<double> partial);
+                sum = Vector256.Sum(partial);
+            }
+            for (; j < d; j++) sum = Math.FusedMultiplyAdd(x[j], wc[j], sum);
+            z[c] = sum;
+        }
+    }
+
+    /// <summary>
+    /// ∂L/∂Wᵀᶜ += rᶜ·x for the k classes (g [k × d]), each element by one fused multiply-add: four classes at a time,
+    /// x loaded once per four, then the classes left over.
+    /// </summary>
+    private static void AddClassRows(double* x, double* r, double* g, int d, int k)
+    {
+        int c = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; c + 4 <= k; c += 4)
+            {
+                double* g0 = g + (long)c * d, g1 = g0 + d, g2 = g1 + d, g3 = g2 + d;
+                Vector256<double> r0 = Vector256.Create(r[c]), r1 = Vector256.Create(r[c + 1]), r2 = Vector256.Create(r[c + 2]), r3 = Vector256.Create(r[c + 3]);
+                int j = 0;
+                for (; j + 4 <= d; j += 4)
+                {
+                    Vector256<double> u = Vector256.Load(x + j);
+                    Vector256.FusedMultiplyAdd(u, r0, Vector256.Load(g0 + j)).Store(g0 + j);
+                    Vector256.FusedMultiplyAdd(u, r1, Vector256.Load(g1 + j)).Store(g1 + j);
+                    Vector256.FusedMultiplyAdd(u, r2, Vector256.Load(g2 + j)).Store(g2 + j);
+                    Vector256.FusedMultiplyAdd(u, r3, Vector256.Load(g3 + j)).Store(g3 + j);
+                }
+                for (; j < d; j++)
+                {
+                    double xj = x[j];
+                    g0[j] = Math.FusedMultiplyAdd(xj, r[c], g0[j]);
+                    g1[j] = Math.FusedMultiplyAdd(xj, r[c + 1], g1[j]);
+                    g2[j] = Math.FusedMultiplyAdd(xj, r[c + 2], g2[j]);
+                    g3[j] = Math.FusedMultiplyAdd(xj, r[c + 3], g3[j]);
+                }
+            }
+        }
+        for (; c < k; c++)
+        {
+            double* gc = g + (long)c * d;
+            double rc = r[c];
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                Vector256<double> rv = Vector256.Create(rc);
+                for (; j + 4 <= d; j += 4) Vector256.FusedMultiplyAdd(Vector256.Load(x + j), rv, Vector256.Load(gc + j)).Store(gc + j);
+            }
+            for (; j < d; j++) gc[j] = Math.FusedMultiplyAdd(x[j], rc, gc[j]);
         }
     }
 
@@ -644,21 +748,15 @@ internal static unsafe class ModelLosses
     }
 
     /// <summary>
-    /// The row's softmax cross-entropy for the logits z and class c: ℓ = ln Σ e^(z − m) − (z_c − m), m = max z
-    /// (as <see cref="SoftmaxCrossEntropyOps"/>); z is replaced by the residual softmax(z) − onehot(c).
+    /// The row's softmax cross-entropy for the logits z and class c: ℓ = ln Σ e^(z − m) − (z_c − m), m = max z, and
+    /// softmax(z) by the composed graph's own steps (<see cref="SoftmaxCrossEntropyOps.Shift"/>,
+    /// <see cref="SoftmaxCrossEntropyOps.ScaledSoftmax"/>); z is replaced by the residual softmax(z) − onehot(c).
     /// </summary>
     private static double SoftmaxRow(Span<double> z, int label)
     {
-        double m = TensorPrimitives.Max<double>(z);
-        double lnS = 0;
-        if (double.IsFinite(m))
-        {
-            double s = 0;
-            for (int c = 0; c < z.Length; c++) s += Math.Exp(z[c] - m);
-            lnS = Math.Log(s);
-        }
+        (double m, double lnS) = SoftmaxCrossEntropyOps.Shift(z);
         double loss = lnS - (z[label] - m);
-        for (int c = 0; c < z.Length; c++) z[c] = Math.Exp(z[c] - m - lnS);
+        SoftmaxCrossEntropyOps.ScaledSoftmax(z, m, lnS, 1, z, assign: true);
         z[label] -= 1;
         return loss;
     }
