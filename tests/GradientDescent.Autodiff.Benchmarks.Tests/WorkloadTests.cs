@@ -42,9 +42,9 @@ public sealed class WorkloadTests
     [Fact]
     public void Catalog_HasTheWorkloadsOfTheIssuesInOrder()
     {
-        // issue 1's six, then issue 8's trainer_overhead, then issue 11's jvp and hvp
+        // issue 1's six, then issue 8's trainer_overhead, then issue 11's jvp and hvp, then issue 10's softmax_regression
         Assert.Equal(
-            ["deep_chain", "micrograd_mlp", "logreg_full_batch", "small_batch_sgd", "op_overhead", "mlp_epoch", "trainer_overhead", "jvp", "hvp"],
+            ["deep_chain", "micrograd_mlp", "logreg_full_batch", "small_batch_sgd", "op_overhead", "mlp_epoch", "trainer_overhead", "jvp", "hvp", "softmax_regression"],
             WorkloadCatalog.All.Select(w => w.Name));
     }
 }

@@ -23,7 +23,8 @@ public sealed record Options(bool Quick, IReadOnlyList<string> Only, int? Thread
                GradientDescent.Autodiff.Benchmarks --summarize <file> [<file>...]
           --quick           smaller sizes and fewer repetitions (finishes within two minutes)
           --only <name>     run only the named workloads (a prefix matches): deep_chain, micrograd_mlp,
-                            logreg_full_batch, small_batch_sgd, op_overhead, mlp_epoch, trainer_overhead, jvp, hvp
+                            logreg_full_batch, small_batch_sgd, op_overhead, mlp_epoch, trainer_overhead, jvp, hvp,
+                            softmax_regression
           --threads <N>     this library's thread count (Parallelism.ThreadCount, 1 to 256); default the machine's
                             cores. TorchSharp keeps as many threads as cores.
           --compare <file>  an earlier run's output: prints before → now per row (ours and TorchSharp's) and checks
