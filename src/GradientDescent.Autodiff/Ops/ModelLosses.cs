@@ -34,8 +34,8 @@ namespace GradientDescent.Autodiff;
 /// or when no input requires a gradient, only the value is computed.</para>
 /// <para>Storage: the node's value slot is followed by extra arena slots that hold, in order, (1/n)·Σ rᵢᵀxᵢ laid out
 /// k × d (Wᵀ's layout), (1/n)·Σ rᵢ [k], the residuals r [n × k] (only when X or y requires a gradient), Wᵀ [k × d] (for
-/// k &gt; 1; for k = 1 a copy of w that starts a 64-byte line) and one block of partial sums per range. Inputs are an operand list (X, W, b, y); the softmax labels sit
-/// in the object table at the slot in Aux.</para>
+/// k &gt; 1; for k = 1 a copy of w that starts a 64-byte line) and one block of partial sums per range. Inputs are an
+/// operand list (X, W, b, y); the softmax labels sit in the object table at the slot in Aux.</para>
 /// <para>Forward rule: L̇ = (1/n) Σᵢ rᵢ·żᵢ with żᵢ = ẋᵢ W + xᵢ Ẇ + ḃ (and − (1/n) Σᵢ rᵢ ẏᵢ for the linear loss's target).</para>
 /// </remarks>
 internal static unsafe class ModelLosses
@@ -130,7 +130,7 @@ internal static unsafe class ModelLosses
         public int Partials => Transposed + (K > 1 ? K * D : D + LineDoubles);
         /// <summary>
         /// One range's block: its loss sum, Σ rᵢᵀxᵢ [k × d], Σ rᵢ [k], z of the current row [k], and room for Σ rᵢxᵢ
-        /// to be moved up to 8 places on while the range runs (k = 1; see <see cref="RowsBody.Run"/>).
+        /// to be moved up to 7 places on while the range runs (k = 1; see <see cref="RowsBody.Run"/>).
         /// </summary>
         public int PartialLength => 1 + K * D + 2 * K + LineDoubles;
         public int Total => Partials + Parts * PartialLength;
