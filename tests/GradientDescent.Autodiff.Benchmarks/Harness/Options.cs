@@ -7,7 +7,7 @@ namespace GradientDescent.Autodiff.Benchmarks;
 /// <c>--summarize FILE…</c> alone.
 /// </summary>
 /// <remarks>
-/// Parsed by hand: four flags do not justify a dependency (System.CommandLine would also need a central package
+/// Parsed by hand: five flags do not justify a dependency (System.CommandLine would also need a central package
 /// version, outside this program's folder).
 /// </remarks>
 /// <param name="Quick">Run the quick variant (under two minutes).</param>
