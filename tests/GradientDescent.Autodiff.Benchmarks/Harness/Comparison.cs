@@ -102,16 +102,8 @@ public sealed class Comparison
     /// <summary>Reads <paramref name="path"/> as in <see cref="Parse"/>; null and a message if it cannot be read.</summary>
     public static Comparison? Read(string path, out string? message)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        try
-        {
-            return Parse(Path.GetFileName(path), File.ReadAllLines(path), out message);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            message = $"--compare {path}: cannot read it ({e.Message}); pass the saved output of an earlier run of this program.";
-            return null;
-        }
+        string[]? lines = Report.ReadRun("--compare", path, "the saved output of an earlier run of this program", out message);
+        return lines is null ? null : Parse(Path.GetFileName(path), lines, out message);
     }
 
     /// <summary>The earlier run's row named <paramref name="name"/>, or null.</summary>
@@ -148,12 +140,12 @@ public sealed class Comparison
         {
             if (BeforeOf(r.Name) is not { } b)
             {
-                s.AppendLine(inv, $"| {r.Name} | — → {Report.Time(r.OursMs)} | not in the before run | — → {Report.Time(r.TorchMs)} | | — → {Speedup(r.Speedup)} |");
+                s.AppendLine(inv, $"| {r.Name} | — → {Report.Time(r.OursMs)} | not in the before run | — → {Report.Time(r.TorchMs)} | | — → {Report.Factor(r.Speedup)} |");
                 continue;
             }
             (double before, double current, double torchBefore, double torchNow, bool perStep) = Figures(b, r);
             string unit = perStep ? "/step" : "";
-            s.AppendLine(inv, $"| {r.Name} | {Report.Time(before)}{unit} → {Report.Time(current)}{unit} | {Ratio(current, before)} | {Report.Time(torchBefore)}{unit} → {Report.Time(torchNow)}{unit} | {Ratio(torchNow, torchBefore)} | {Speedup(torchBefore / before)} → {Speedup(torchNow / current)} |");
+            s.AppendLine(inv, $"| {r.Name} | {Report.Time(before)}{unit} → {Report.Time(current)}{unit} | {Ratio(current, before)} | {Report.Time(torchBefore)}{unit} → {Report.Time(torchNow)}{unit} | {Ratio(torchNow, torchBefore)} | {Report.Factor(torchBefore / before)} → {Report.Factor(torchNow / current)} |");
         }
         return s.ToString();
     }
@@ -185,7 +177,4 @@ public sealed class Comparison
 
     private static string Ratio(double now, double before) =>
         double.IsFinite(now / before) ? (now / before).ToString("0.00", CultureInfo.InvariantCulture) + "×" : "n/a";
-
-    private static string Speedup(double v) =>
-        double.IsFinite(v) ? v.ToString(v >= 100 ? "0" : "0.00", CultureInfo.InvariantCulture) + "×" : "n/a";
 }

@@ -102,5 +102,27 @@ public static class Report
         _ => $"{(ms / 1000).ToString("0.##", Inv)} s",
     };
 
+    /// <summary>A ratio such as a speed-up: 1.23× below 100, 123× from 100 on, n/a when not finite.</summary>
+    public static string Factor(double v) => double.IsFinite(v) ? v.ToString(v >= 100 ? "0" : "0.00", Inv) + "×" : "n/a";
+
+    /// <summary>
+    /// The lines of a saved run's output, or null and a message that names the option and the file and says what to
+    /// pass (<paramref name="wanted"/>) when it cannot be read.
+    /// </summary>
+    public static string[]? ReadRun(string option, string path, string wanted, out string? message)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        try
+        {
+            message = null;
+            return File.ReadAllLines(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            message = $"{option} {path}: cannot read it ({e.Message}); pass {wanted}.";
+            return null;
+        }
+    }
+
     private static string G(double v) => v.ToString("G6", Inv);
 }

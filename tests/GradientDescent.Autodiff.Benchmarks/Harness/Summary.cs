@@ -86,15 +86,9 @@ public sealed class Summary
         var runs = new List<(string, IReadOnlyList<string>)>();
         foreach (string path in paths)
         {
-            try
-            {
-                runs.Add((path, File.ReadAllLines(path)));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-            {
-                message = $"--summarize {path}: cannot read it ({e.Message}); pass the saved outputs of runs of this program.";
-                return null;
-            }
+            string[]? lines = Report.ReadRun("--summarize", path, "the saved outputs of runs of this program", out message);
+            if (lines is null) return null;
+            runs.Add((path, lines));
         }
         return Parse(runs, out message);
     }
@@ -140,7 +134,5 @@ public sealed class Summary
         f is { } v ? $"{Report.Time(v.Median)} [{Report.Time(v.Min)}–{Report.Time(v.Max)}]" : "n/a";
 
     private static string Ratios((double Median, double Min, double Max, int Runs)? f) =>
-        f is { } v ? $"{Ratio(v.Median)} [{Ratio(v.Min)}–{Ratio(v.Max)}]" : "";
-
-    private static string Ratio(double v) => v.ToString(v >= 100 ? "0" : "0.00", CultureInfo.InvariantCulture) + "×";
+        f is { } v ? $"{Report.Factor(v.Median)} [{Report.Factor(v.Min)}–{Report.Factor(v.Max)}]" : "";
 }
