@@ -239,23 +239,26 @@ public sealed class ModelLossTests
     [Theory]
     [InlineData(Kind.Linear)]
     [InlineData(Kind.Logistic)]
+    [InlineData(Kind.Softmax)]
     public void ModelLoss_RangesOfOneToThreeRows_MatchesComposedGraphAndRepeatsBitForBit(Kind kind)
     {
-        // n·d ≥ 3·2¹⁵ multiply-adds on 3 threads: 3 ranges. n = 5 splits as 1, 2, 2 rows and n = 7 as 2, 2, 3: no
-        // range holds a full block of four, so every row takes the rows-left-over path; n = 11 gives 3, 4, 4.
+        // n·d·k ≥ 3·2¹⁵ multiply-adds on 3 threads: 3 ranges. n = 5 splits as 1, 2, 2 rows and n = 7 as 2, 2, 3: no
+        // range holds a full block of four, so every row takes the rows-left-over path; n = 11 gives 3, 4, 4 and
+        // n = 13 gives 4, 4, 5. The softmax loss takes 3 classes (its ∂L/∂Wᵀ goes four rows at a time too).
         int saved = Parallelism.ThreadCount;
         try
         {
             Parallelism.ThreadCount = 3;
-            foreach (int n in new[] { 5, 7, 11 })
+            int classes = kind == Kind.Softmax ? 3 : 1;
+            foreach (int n in new[] { 5, 7, 11, 13 })
             {
-                var inputs = new Inputs(Problem.Random(kind, n, d: 20_003, k: 1, seed: n));
+                var inputs = new Inputs(Problem.Random(kind, n, d: 20_003 / classes, classes, seed: n));
                 var composed = inputs.Run(fused: false);
                 var first = inputs.Run(fused: true);
                 AssertSame(composed, first, inputs, $"{kind} n={n}, 3 threads");
                 var second = inputs.Run(fused: true);
                 Assert.Equal(first.Value, second.Value);
-                for (int k = 0; k < first.Grads.Length; k++) Assert.Equal(first.Grads[k], second.Grads[k]);
+                for (int g = 0; g < first.Grads.Length; g++) Assert.Equal(first.Grads[g], second.Grads[g]);
             }
         }
         finally

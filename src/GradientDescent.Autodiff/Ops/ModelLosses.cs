@@ -129,10 +129,10 @@ internal static unsafe class ModelLosses
         public int Transposed => Residual + (Residuals ? N * K : 0);
         public int Partials => Transposed + (K > 1 ? K * D : D + LineDoubles);
         /// <summary>
-        /// One range's block: its loss sum, Σ rᵢᵀxᵢ [k × d], Σ rᵢ [k], z of the current row [k], and room for Σ rᵢxᵢ
-        /// to be moved up to 7 places on while the range runs (k = 1; see <see cref="RowsBody.Run"/>).
+        /// One range's block: its loss sum, Σ rᵢᵀxᵢ [k × d], Σ rᵢ [k], z of the current four rows [4 × k], and room
+        /// for Σ rᵢxᵢ to be moved up to 7 places on while the range runs (k = 1; see <see cref="RowsBody.Run"/>).
         /// </summary>
-        public int PartialLength => 1 + K * D + 2 * K + LineDoubles;
+        public int PartialLength => 1 + K * D + 5 * K + LineDoubles;
         public int Total => Partials + Parts * PartialLength;
     }
 
@@ -237,8 +237,6 @@ internal static unsafe class ModelLosses
             new Span<double>(block, PartialLength).Clear();
             var gwt = new Span<double>(block + 1, k * d);
             double* gb = block + 1 + k * d;
-            var z = new Span<double>(gb + k, k);
-            double loss = 0;
             if (k == 1 && Op != OpKind.SoftmaxRegressionLoss)
             {
                 // Σ rᵢxᵢ is summed s < Lanes places further on in the block, where its address and X's agree modulo a
@@ -252,32 +250,101 @@ internal static unsafe class ModelLosses
                 if (NeedB) gb[0] = sumR;
                 return;
             }
-            double* end = X + (long)last * d, zs = gb + k;
-            for (int i = first; i < last; i++)
-            {
-                double* x = X + (long)i * d;
-                PageAhead.Read(x, d * sizeof(double), end);
-                ClassDots(x, Wt, d, k, zs);
-                for (int c = 0; c < k; c++) z[c] += B[c];
-                // z now holds the row's residual r = ∂ℓ/∂z.
-                loss += Op == OpKind.SoftmaxRegressionLoss ? SoftmaxRow(z, Labels[i]) : LinearRow(Op, ref z[0], Y[i]);
-                if (NeedW) AddClassRows(x, zs, block + 1, d, k);
-                for (int c = 0; c < k; c++)
-                {
-                    if (NeedB) gb[c] += z[c];
-                    if (Residuals != null) Residuals[(long)i * k + c] = z[c];
-                }
-            }
-            block[0] = loss;
+            block[0] = ClassRows(in this, first, last, block);
         }
     }
 
     /// <summary>
-    /// zᶜ = x·Wᵀᶜ for the k classes (Wᵀ [k × d] from <paramref name="wt"/>): four classes at a time, x read once per
-    /// four (two accumulators a class, columns eight at a time, then four, then one); classes left over one at a time
-    /// (<see cref="RowDot"/>'s four accumulators, then the columns left over).
+    /// The rows [first, last) of <paramref name="body"/>'s range for the softmax loss over k classes: per row
+    /// z = xWᵀ + b, ℓ and r = ∂ℓ/∂z in place of z and r into the range's partial ∂L/∂b; then r·x into its partial
+    /// ∂L/∂Wᵀ four rows at a time, as the k = 1 kernel does (each class's row of ∂L/∂Wᵀ loaded and stored once per four
+    /// rows, g += (r₀x₀ + r₁x₁) + (r₂x₂ + r₃x₃), the rows still in L1), the rows left over one at a time. Returns Σ ℓ.
+    /// z, ∂L/∂b and the residuals are written and read a vector at a time where a vector wrote them: a vector load of
+    /// values stored one at a time waits for the stores to reach the cache. For a fixed range the order of every
+    /// operation is fixed, so the result repeats bit for bit.
     /// </summary>
-    private static void ClassDots(double* x, double* wt, int d, int k, double* z)
+    // Fully optimised at once, as Blocks: it runs once per range and step with a long loop inside.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double ClassRows(in RowsBody body, int first, int last, double* block)
+    {
+        int d = body.D, k = body.K;
+        double* g = block + 1, gb = g + (long)k * d, zs = gb + k;
+        double* end = body.X + (long)last * d;
+        double loss = 0;
+        int i = first;
+        if (body.Lanes >= 4)
+        {
+            for (; i + 4 <= last; i += 4)
+            {
+                double* x0 = body.X + (long)i * d;
+                for (int q = 0; q < 4; q++) loss += ClassRow(in body, i + q, x0 + q * d, zs + q * k, gb, end);
+                if (body.NeedW) AddClassRows4(x0, d, k, zs, g, body.Lanes);
+            }
+        }
+        for (; i < last; i++)
+        {
+            double* x = body.X + (long)i * d;
+            loss += ClassRow(in body, i, x, zs, gb, end);
+            if (body.NeedW) AddClassRows(x, zs, g, d, k);
+        }
+        return loss;
+    }
+
+    /// <summary>Row i's z = xWᵀ + b into <paramref name="z"/>, then its residual r in place; r added into ∂L/∂b and stored as the row's residuals (when kept). Returns ℓ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double ClassRow(in RowsBody body, int i, double* x, double* z, double* gb, double* end)
+    {
+        int d = body.D, k = body.K;
+        PageAhead.Read(x, d * sizeof(double), end);
+        ClassDots(x, body.Wt, body.B, d, k, z);
+        double loss = SoftmaxRow(new Span<double>(z, k), body.Labels[i]);
+        if (body.NeedB) AddClasses(z, gb, gb, k);
+        if (body.Residuals != null) AddClasses(z, null, body.Residuals + (long)i * k, k);
+        return loss;
+    }
+
+    /// <summary>
+    /// ∂L/∂Wᵀᶜ += (r₀ᶜx₀ + r₁ᶜx₁) + (r₂ᶜx₂ + r₃ᶜx₃) for the k classes and the four rows of d doubles from x₀, their
+    /// residuals r [4 × k]: a class at a time by <see cref="AddRows4"/> (or <see cref="AddRows4Wide"/> with 8 lanes).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddClassRows4(double* x0, int d, int k, double* r, double* g, int lanes)
+    {
+        for (int c = 0; c < k; c++)
+        {
+            var rc = Vector256.Create(r[c], r[k + c], r[2 * k + c], r[3 * k + c]);
+            if (lanes == 8) AddRows4Wide(x0, d, 0, rc, g + (long)c * d);
+            else AddRows4(x0, d, 0, rc, g + (long)c * d);
+        }
+    }
+
+    /// <summary>
+    /// to = r + g over k classes (to = r when <paramref name="g"/> is null): four at a time, then one at a time, as
+    /// <see cref="ClassDots"/> and <see cref="SoftmaxCrossEntropyOps.ScaledSoftmax"/> write r.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddClasses(double* r, double* g, double* to, int k)
+    {
+        int c = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; c + 4 <= k; c += 4)
+            {
+                Vector256<double> v = Vector256.Load(r + c);
+                (g == null ? v : Vector256.Load(g + c) + v).Store(to + c);
+            }
+        }
+        for (; c < k; c++) to[c] = g == null ? r[c] : g[c] + r[c];
+    }
+
+    /// <summary>
+    /// zᶜ = x·Wᵀᶜ + bᶜ for the k classes (Wᵀ [k × d] from <paramref name="wt"/>): four classes at a time, x read once per
+    /// four (two accumulators a class, columns eight at a time, then four, then one); classes left over one at a time
+    /// (<see cref="RowDot"/>'s four accumulators, then the columns left over). The bias is added to each dot product
+    /// once it is complete, as the composed graph's MatMul + b does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ClassDots(double* x, double* wt, double* b, int d, int k, double* z)
     {
         int c = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -310,7 +377,7 @@ internal static unsafe class ModelLosses
                 }
                 Vector256<double> sum = Sum4(a0 + b0, a1 + b1, a2 + b2, a3 + b3);
                 for (; j < d; j++) sum = Vector256.FusedMultiplyAdd(Vector256.Create(x[j]), Vector256.Create(w0[j], w1[j], w2[j], w3[j]), sum);
-                sum.Store(z + c);
+                (sum + Vector256.Load(b + c)).Store(z + c);
             }
         }
         for (; c < k; c++)
@@ -324,7 +391,7 @@ internal static unsafe class ModelLosses
                 sum = Vector256.Sum(partial);
             }
             for (; j < d; j++) sum = Math.FusedMultiplyAdd(x[j], wc[j], sum);
-            z[c] = sum;
+            z[c] = sum + b[c];
         }
     }
 
