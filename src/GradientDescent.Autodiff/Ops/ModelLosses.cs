@@ -716,7 +716,7 @@ internal static unsafe class ModelLosses
     /// [0, head) one at a time, then four at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRows4(double* x0, int d, int head, Vector256<double> r, double* g)
+    internal static void AddRows4(double* x0, int d, int head, Vector256<double> r, double* g)
     {
         double* x1 = x0 + d, x2 = x1 + d, x3 = x2 + d;
         Vector256<double> r0 = Vector256.Create(r[0]), r1 = Vector256.Create(r[1]), r2 = Vector256.Create(r[2]), r3 = Vector256.Create(r[3]);
@@ -733,7 +733,7 @@ internal static unsafe class ModelLosses
 
     /// <summary><see cref="AddRows4"/> with Vector512 loads (AVX-512).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRows4Wide(double* x0, int d, int head, Vector256<double> r, double* g)
+    internal static void AddRows4Wide(double* x0, int d, int head, Vector256<double> r, double* g)
     {
         double* x1 = x0 + d, x2 = x1 + d, x3 = x2 + d;
         Vector512<double> r0 = Vector512.Create(r[0]), r1 = Vector512.Create(r[1]), r2 = Vector512.Create(r[2]), r3 = Vector512.Create(r[3]);
