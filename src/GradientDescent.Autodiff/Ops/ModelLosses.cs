@@ -605,7 +605,7 @@ internal static unsafe class ModelLosses
 
     /// <summary>x·w over the first columns, a multiple of 4, in four lanes (four accumulators); returns how many columns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int RowDot(double* x, double* w, int d, out Vector256<double> sum)
+    internal static int RowDot(double* x, double* w, int d, out Vector256<double> sum)
     {
         Vector256<double> a = default, b = default, c = default, e = default;
         int j = 0;
