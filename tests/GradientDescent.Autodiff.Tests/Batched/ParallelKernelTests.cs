@@ -66,13 +66,14 @@ public sealed class ParallelKernelTests : IDisposable
     {
         // ∂L/∂w = Mᵀg of L = g·(M w): Mᵀg goes four rows at a time (each block read in order, then one update of the
         // sums per block), the rows left over one at a time, columns four at a time, then one; M of 4,001 × 50 splits
-        // into ranges of rows on 2 and 3 threads. Each ∂L/∂wⱼ = Σᵢ gᵢMᵢⱼ against the sum in row order, within a few
-        // ulps of Σ|gᵢMᵢⱼ|, and bit for bit the same when run again.
+        // into ranges of rows on 2 and 3 threads, and M of 21,001 × 50 (over 2²⁰ elements) also reads each block in
+        // order first. Each ∂L/∂wⱼ = Σᵢ gᵢMᵢⱼ against the sum in row order, within a few ulps of Σ|gᵢMᵢⱼ|, and bit for
+        // bit the same when run again.
         var rng = new Random(29);
         foreach (int threads in new[] { 1, 2, 3 })
         {
             Parallelism.ThreadCount = threads;
-            foreach ((int rows, int cols) in new[] { (1, 4), (3, 5), (4, 4), (5, 8), (7, 13), (8, 3), (13, 100), (4_001, 50), (4_003, 33) })
+            foreach ((int rows, int cols) in new[] { (1, 4), (3, 5), (4, 4), (5, 8), (7, 13), (8, 3), (13, 100), (4_001, 50), (4_003, 33), (21_001, 50) })
             {
                 double[] m = [.. Enumerable.Range(0, rows * cols).Select(_ => rng.NextDouble() * 2 - 1)];
                 double[] g = [.. Enumerable.Range(0, rows).Select(_ => rng.NextDouble() * 2 - 1)];
