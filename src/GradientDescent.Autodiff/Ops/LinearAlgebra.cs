@@ -58,7 +58,8 @@ internal static class LinearAlgebra
     /// read bandwidth. Four FMA accumulators (the fused losses' <see cref="ModelLosses.RowDot"/>), where two left each
     /// row a chain of d/8 dependent multiply-adds: M in the cache, two threads, 10,000 × 100 99–107 → 75–83 µs.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Never inlined, as ModelLosses.Blocks: inlined into a small caller, its helpers (RowDot, AddRows4) may not be.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static unsafe void MatVecKernel(ReadOnlySpan<double> m, ReadOnlySpan<double> v, Span<double> y, int rows, int cols)
     {
         if (!Vector256.IsHardwareAccelerated || cols < 8)
@@ -177,7 +178,8 @@ internal static class LinearAlgebra
     /// that it comes from memory as one stream. The blocks start at the range's first row, so a given range gives the
     /// same bits every time.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Never inlined, as ModelLosses.Blocks: inlined into a small caller, its helpers (RowDot, AddRows4) may not be.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static unsafe void TransposedMatVecKernel(ReadOnlySpan<double> m, ReadOnlySpan<double> g, Span<double> gv, int rows, int cols, bool inOrder)
     {
         if (!Vector256.IsHardwareAccelerated || cols < 4)

@@ -263,8 +263,8 @@ internal static unsafe class ModelLosses
     /// values stored one at a time waits for the stores to reach the cache. For a fixed range the order of every
     /// operation is fixed, so the result repeats bit for bit.
     /// </summary>
-    // Fully optimised at once, as Blocks: it runs once per range and step with a long loop inside.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Fully optimised at once and never inlined, as Blocks: it runs once per range and step with a long loop inside.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static double ClassRows(in RowsBody body, int first, int last, double* block)
     {
         int d = body.D, k = body.K;
@@ -519,8 +519,11 @@ internal static unsafe class ModelLosses
     /// <paramref name="sumR"/>; returns where the rows left over (fewer than four) start.
     /// </summary>
     // Fully optimised at once: it runs once per range and step with a long loop inside, so tiering would leave it in
-    // on-stack-replacement code for the first many steps.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // on-stack-replacement code for the first many steps. Never inlined: inlined into a small caller (LinearRange into
+    // RowsBody.Run, itself into the pool's job), the inliner's budget ran out before its own helpers (Dot4, RowDot,
+    // AddRows4), which then ran as separate methods starting in tier-0 code: the fused logistic step at n = 10⁵ took
+    // 18–20 ms instead of 2 in the quick benchmark, and stayed slower after tiering.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static int Blocks<TLanes>(OpKind op, double* x, double* w, double bias, double* y, int d, int first, int last,
         double* gw, double* residuals, ref double loss, ref double sumR)
         where TLanes : struct, IBlockLanes
