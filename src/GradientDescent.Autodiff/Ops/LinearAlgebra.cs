@@ -131,9 +131,10 @@ internal static class LinearAlgebra
     internal static unsafe void TransposedMatVecSplit(ReadOnlySpan<double> m, ReadOnlySpan<double> g, Span<double> gv, int rows, int cols)
     {
         int parts = Math.Min(WorkerPool.PartsFor((long)rows * cols, MatVecGrain), rows);
+        bool inOrder = (long)rows * cols > InOrderAbove;
         if (parts <= 1)
         {
-            TransposedMatVecKernel(m, g, gv, rows, cols, (long)rows * cols > InOrderAbove);
+            TransposedMatVecKernel(m, g, gv, rows, cols, inOrder);
             return;
         }
         double[] partials = System.Buffers.ArrayPool<double>.Shared.Rent(parts * cols);
@@ -141,7 +142,7 @@ internal static class LinearAlgebra
         {
             fixed (double* pm = m, pg = g, pp = partials)
             {
-                var body = new TransposedMatVecBody { M = pm, G = pg, Partials = pp, Rows = rows, Cols = cols, InOrder = (long)rows * cols > InOrderAbove };
+                var body = new TransposedMatVecBody { M = pm, G = pg, Partials = pp, Rows = rows, Cols = cols, InOrder = inOrder };
                 WorkerPool.Run(parts, ref body);
             }
             for (int p = 0; p < parts; p++) TensorPrimitives.Add(gv, partials.AsSpan(p * cols, cols), gv);

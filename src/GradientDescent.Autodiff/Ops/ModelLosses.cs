@@ -220,7 +220,10 @@ internal static unsafe class ModelLosses
         return new Node(t, t.Checked(i));
     }
 
-    /// <summary>One range of rows: per row z, ℓ, r, and r·x added into the range's partial ∂L/∂Wᵀ while the row is in L1.</summary>
+    /// <summary>
+    /// One range of rows: per row z, ℓ and r, and r·x added into the range's partial ∂L/∂Wᵀ while the row is in L1
+    /// (four rows at a time: <see cref="LinearRange(OpKind, double*, double*, double, double*, int, int, int, double*, double*, int, out double)"/> for k = 1, <see cref="ClassRows"/> for the softmax loss).
+    /// </summary>
     private struct RowsBody : IRangeBody
     {
         public OpKind Op;
@@ -290,7 +293,10 @@ internal static unsafe class ModelLosses
         return loss;
     }
 
-    /// <summary>Row i's z = xWᵀ + b into <paramref name="z"/>, then its residual r in place; r added into ∂L/∂b and stored as the row's residuals (when kept). Returns ℓ.</summary>
+    /// <summary>
+    /// Row i's z = xWᵀ + b into <paramref name="z"/>, then its residual r in place; r added into ∂L/∂b and stored as
+    /// the row's residuals (when kept). Returns ℓ.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double ClassRow(in RowsBody body, int i, double* x, double* z, double* gb, double* end)
     {
