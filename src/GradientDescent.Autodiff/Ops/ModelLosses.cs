@@ -311,7 +311,7 @@ internal static unsafe class ModelLosses
     }
 
     /// <summary>
-    /// ∂L/∂Wᵀᶜ += (r₀ᶜx₀ + r₁ᶜx₁) + (r₂ᶜx₂ + r₃ᶜx₃) for the k classes and the four rows of d doubles from x₀, their
+    /// ∂L/∂Wᵀᶜ ← (((∂L/∂Wᵀᶜ + r₀ᶜx₀) + r₁ᶜx₁) + r₂ᶜx₂) + r₃ᶜx₃ for the k classes and the four rows of d doubles from x₀, their
     /// residuals r [4 × k]: a class at a time by <see cref="AddRows4"/> (or <see cref="AddRows4Wide"/> with 8 lanes).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
