@@ -42,7 +42,7 @@ internal static class Arithmetic
                 double value = ApplyScalar(op, Tape.Unchecked(values, na.Offset), Tape.Unchecked(values, nb.Offset));
                 ShapeKind kind = (ShapeKind)Math.Max((int)na.Kind, (int)nb.Kind);
                 NodeFlags flags = (na.Flags | nb.Flags) & NodeFlags.RequiresGrad;
-                return new Node(t, t.AppendScalar(op, a.Index, b.Index, kind, flags, 0, value));
+                return new Node(t, t.AppendScalar(op, a.Index, b.Index, kind, flags, 0, value), a.Generation);
             }
         }
         return General(op, a, b);

@@ -72,7 +72,7 @@ internal static class Elementwise
             double value = ApplyScalar(op, Tape.Unchecked(t.Values, s.Offset), c);
             ShapeKind kind = s.Kind;
             NodeFlags flags = s.Flags & NodeFlags.RequiresGrad;
-            return new Node(t, t.AppendScalar(op, x.Index, -1, kind, flags, c, value));
+            return new Node(t, t.AppendScalar(op, x.Index, -1, kind, flags, c, value), x.Generation);
         }
         return General(op, x, c);
     }
