@@ -172,12 +172,12 @@ internal static class LinearAlgebra
     /// gv += Mᵀ g = Σᵢ gᵢ·Mᵢ: the second streaming pass over M, four rows at a time,
     /// gv ← (((gv + g₀M₀) + g₁M₁) + g₂M₂) + g₃M₃ in four multiply-adds, with gv loaded and stored once per four rows
     /// (<see cref="ModelLosses.AddRows4"/>, the fused losses' update); the rows left over one at a time. A row at a
-    /// time, gv's loads and stores (one of each per four elements of every row) held the kernel well below the reads with M in the cache: 47–48 → 17–18 µs at 2,000 × 100 and 0.60 → 0.44 µs at
-    /// 32 × 100 (a small batch), on two threads (AMD EPYC); from memory it reads M as fast as MatVec does (23–25 ms at
-    /// 10⁶ × 100, as before). When M is too big for the cache (<paramref name="inOrder"/>, see
-    /// <see cref="InOrderAbove"/>) each block is first read in address order (<see cref="PageAhead.ReadInOrder"/>), so
-    /// that it comes from memory as one stream. The blocks start at the range's first row, so a given range gives the
-    /// same bits every time.
+    /// time, gv's loads and stores (one of each per four elements of every row) held the kernel well below the reads
+    /// with M in the cache: 47–48 → 17–18 µs at 2,000 × 100 and 0.60 → 0.44 µs at 32 × 100 (a small batch), on two
+    /// threads (AMD EPYC); from memory it reads M as fast as MatVec does (23–25 ms at 10⁶ × 100, as before). When M is
+    /// too big for the cache (<paramref name="inOrder"/>, see <see cref="InOrderAbove"/>) each block is first read in
+    /// address order (<see cref="PageAhead.ReadInOrder"/>), so that it comes from memory as one stream. The blocks start
+    /// at the range's first row, so a given range gives the same bits every time.
     /// </summary>
     // Never inlined, as ModelLosses.Blocks: inlined into a small caller, its helpers (RowDot, AddRows4) may not be.
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
