@@ -554,8 +554,9 @@ internal static unsafe class ModelLosses
             // The logistic loss's residuals are a long chain of dependent steps (e^−|z|, a division, ln(1 + t)): with
             // the next block's four dot products after them, the processor's window filled before the chain was done
             // and the two ran one after the other. Each step is placed before one of the four dot products, the same
-            // operations in the same order for each value (SigmaOf, LogisticLossOf), so the chain runs alongside them:
-            // one thread, X in L2, 23.6 → 21.0–21.8 ns a row (19.8 → 17.0 without ∂L/∂w), AMD EPYC.
+            // operations in the same order for each value (SigmaOf, LogisticLossOf), so the chain runs alongside them.
+            // With AddRows4's four multiply-adds, one thread, X in L2: 23.1–24.4 → 21.0–22.1 ns a row (19.7–20.3 →
+            // 17.0–17.6 without ∂L/∂w), AMD EPYC.
             for (; i + 4 <= last; i += 4)
             {
                 double* x0 = x + (long)i * d, xn = x0 + 4 * d;
