@@ -479,11 +479,17 @@ internal static unsafe class ModelLosses
     internal static double LinearRange(OpKind op, double* x, double* w, double bias, double* y, int d, int first, int last,
         double* gw, double* residuals, int lanes, out double sumR)
     {
-        int i = first;
         double loss = 0;
         sumR = 0;
-        if (lanes == 8) i = Blocks<Lanes8>(op, x, w, bias, y, d, first, last, gw, residuals, ref loss, ref sumR);
-        else if (lanes == 4) i = Blocks<Lanes4>(op, x, w, bias, y, d, first, last, gw, residuals, ref loss, ref sumR);
+        bool logistic = op == OpKind.LogisticRegressionLoss;
+        int i = (lanes, logistic) switch
+        {
+            (8, true) => Blocks<Lanes8, LogisticRows>(x, w, bias, y, d, first, last, gw, residuals, ref loss, ref sumR),
+            (8, false) => Blocks<Lanes8, SquaredRows>(x, w, bias, y, d, first, last, gw, residuals, ref loss, ref sumR),
+            (4, true) => Blocks<Lanes4, LogisticRows>(x, w, bias, y, d, first, last, gw, residuals, ref loss, ref sumR),
+            (4, false) => Blocks<Lanes4, SquaredRows>(x, w, bias, y, d, first, last, gw, residuals, ref loss, ref sumR),
+            _ => first,
+        };
         var wr = new ReadOnlySpan<double>(w, d);
         for (; i < last; i++)
         {
@@ -532,9 +538,10 @@ internal static unsafe class ModelLosses
     // AddRows4), which then ran as separate methods starting in tier-0 code: the fused logistic step at n = 10⁵ took
     // 18–20 ms instead of 2 in the quick benchmark, and stayed slower after tiering.
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static int Blocks<TLanes>(OpKind op, double* x, double* w, double bias, double* y, int d, int first, int last,
+    private static int Blocks<TLanes, TRows>(double* x, double* w, double bias, double* y, int d, int first, int last,
         double* gw, double* residuals, ref double loss, ref double sumR)
         where TLanes : struct, IBlockLanes
+        where TRows : struct, IBlockRows
     {
         Vector256<double> loss4 = Vector256<double>.Zero, sumR4 = Vector256<double>.Zero, b4 = Vector256.Create(bias);
         int i = first;
@@ -548,49 +555,32 @@ internal static unsafe class ModelLosses
         double* end = x + (long)last * d;
         long blockBytes = 4L * d * sizeof(double);
         PageAhead.Read(x + (long)i * d, blockBytes, end);
-        Vector256<double> z = TLanes.Dot4(x + (long)i * d, w, d) + b4;
-        if (op == OpKind.LogisticRegressionLoss)
-        {
-            // The logistic loss's residuals are a long chain of dependent steps (e^−|z|, a division, ln(1 + t)): with
-            // the next block's four dot products after them, the processor's window filled before the chain was done
-            // and the two ran one after the other. Each step is placed before one of the four dot products, the same
-            // operations in the same order for each value (SigmaOf, LogisticLossOf), so the chain runs alongside them.
-            // With AddRows4's four multiply-adds, one thread, X in L2: 23.1–24.4 → 21.0–22.1 ns a row (19.7–20.3 →
-            // 17.0–17.6 without ∂L/∂w), AMD EPYC.
-            for (; i + 4 <= last; i += 4)
-            {
-                double* x0 = x + (long)i * d, xn = x0 + 4 * d;
-                PageAhead.Read(xn, blockBytes, end);
-                bool more = i + 8 <= last;
-                Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default, yv = Vector256.Load(y + i);
-                int j = 0;
-                Vector256<double> t = VectorMath.Exp(-Vector256.Abs(z));
-                if (more) j = TLanes.Dot(xn, w, d, out a0);
-                Vector256<double> sigma = SigmaOf(z, t);
-                if (more) TLanes.Dot(xn + d, w, d, out a1);
-                Vector256<double> l = LogisticLossOf(z, yv, t);
-                if (more) TLanes.Dot(xn + 2 * d, w, d, out a2);
-                Vector256<double> r = sigma - yv;
-                loss4 += l;
-                if (more)
-                {
-                    TLanes.Dot(xn + 3 * d, w, d, out a3);
-                    z = Sum4(a0, a1, a2, a3) + DotTail(xn, w, d, j) + b4;
-                }
-                sumR4 += r;
-                if (residuals != null) r.Store(residuals + i);
-                if (gw != null) TLanes.AddRows4(x0, d, head, r, gw);
-            }
-        }
+        Vector256<double> z = Dot4<TLanes>(x + (long)i * d, w, d) + b4;
         for (; i + 4 <= last; i += 4)
         {
-            // The linear loss (the logistic one took the loop above): this block's residuals, then the next block's
-            // dot products, which do not depend on them, then this block's gradient, which does. The pages a little
-            // further on are prefetched (PageAhead) as each block's dot products start.
-            double* x0 = x + (long)i * d;
-            PageAhead.Read(x0 + 4 * d, blockBytes, end);
-            Vector256<double> r = LinearRows(op, z, Vector256.Load(y + i), ref loss4);
-            if (i + 8 <= last) z = TLanes.Dot4(x0 + 4 * d, w, d) + b4;
+            // This block's residuals and losses (TRows), the next block's four dot products, which do not depend on
+            // them, and then this block's gradient, which does. The logistic residuals are a long chain of dependent
+            // steps (e^−|z|, a division, ln(1 + t)): placed before all four dot products, the processor's window filled
+            // before the chain was done and the two ran one after the other, so each step goes before one of the
+            // dot products. With AddRows4's four multiply-adds, one thread, X in L2: 23.1–24.4 → 21.0–22.1 ns a row
+            // (19.7–20.3 → 17.0–17.6 without ∂L/∂w), AMD EPYC. The pages a little further on are prefetched
+            // (PageAhead) as each block's dot products start.
+            double* x0 = x + (long)i * d, xn = x0 + 4 * d;
+            PageAhead.Read(xn, blockBytes, end);
+            bool more = i + 8 <= last;
+            Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default, yv = Vector256.Load(y + i);
+            int j = 0;
+            Vector256<double> t = TRows.Start(z);
+            if (more) j = TLanes.Dot(xn, w, d, out a0);
+            Vector256<double> r = TRows.Residual(z, yv, t);
+            if (more) TLanes.Dot(xn + d, w, d, out a1);
+            loss4 += TRows.Loss(z, yv, t, r);
+            if (more)
+            {
+                TLanes.Dot(xn + 2 * d, w, d, out a2);
+                TLanes.Dot(xn + 3 * d, w, d, out a3);
+                z = Sum4(a0, a1, a2, a3) + DotTail(xn, w, d, j) + b4;
+            }
             sumR4 += r;
             if (residuals != null) r.Store(residuals + i);
             if (gw != null) TLanes.AddRows4(x0, d, head, r, gw);
@@ -600,14 +590,56 @@ internal static unsafe class ModelLosses
         return i;
     }
 
+    /// <summary>
+    /// A loss of <see cref="Blocks"/> on four logits (or predictions) z with targets y, in three steps that the loop
+    /// places between the next block's dot products: <see cref="Start"/> (what both others need), the residuals
+    /// r = ∂ℓ/∂z, and the losses.
+    /// </summary>
+    private interface IBlockRows
+    {
+        static abstract Vector256<double> Start(Vector256<double> z);
+
+        static abstract Vector256<double> Residual(Vector256<double> z, Vector256<double> y, Vector256<double> start);
+
+        static abstract Vector256<double> Loss(Vector256<double> z, Vector256<double> y, Vector256<double> start,
+            Vector256<double> r);
+    }
+
+    /// <summary>ℓ = ½(h − y)², r = h − y.</summary>
+    private readonly struct SquaredRows : IBlockRows
+    {
+        public static Vector256<double> Start(Vector256<double> z) => default;
+
+        public static Vector256<double> Residual(Vector256<double> z, Vector256<double> y, Vector256<double> start) => z - y;
+
+        public static Vector256<double> Loss(Vector256<double> z, Vector256<double> y, Vector256<double> start,
+            Vector256<double> r) => Vector256.Create(0.5) * (r * r);
+    }
+
+    /// <summary>
+    /// ℓ = max(z, 0) − z·y + ln(1 + t), r = σ(z) − y, both from t = e^−|z| (<see cref="Start"/>), as
+    /// <see cref="LinearRow"/> takes them a row at a time: e^−|z| by <see cref="VectorMath.Exp(Vector256{double})"/> (as
+    /// the composed graph's BinaryCrossEntropyWithLogits computes it four at a time, within 2 ulps of Math.Exp),
+    /// σ(z) = (1 or t)/(1 + t) with one division, and ln(1 + t) by <see cref="VectorMath.Log1PUnit"/> (within 3 ulps of
+    /// the scalar log1p, as the composed graph's).
+    /// </summary>
+    private readonly struct LogisticRows : IBlockRows
+    {
+        public static Vector256<double> Start(Vector256<double> z) => VectorMath.Exp(-Vector256.Abs(z));
+
+        public static Vector256<double> Residual(Vector256<double> z, Vector256<double> y, Vector256<double> start) =>
+            Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<double>.Zero), Vector256<double>.One, start)
+                / (Vector256<double>.One + start) - y;
+
+        public static Vector256<double> Loss(Vector256<double> z, Vector256<double> y, Vector256<double> start,
+            Vector256<double> r) => Vector256.Max(z, Vector256<double>.Zero) - z * y + VectorMath.Log1PUnit(start);
+    }
+
     /// <summary>The two kernels of a block of four rows at one vector width, for <see cref="Blocks"/>.</summary>
     private interface IBlockLanes
     {
         /// <summary>Doubles in a vector.</summary>
         static abstract int Width { get; }
-
-        /// <summary>(x₀·w, x₁·w, x₂·w, x₃·w) for the four rows of d doubles from x₀.</summary>
-        static abstract Vector256<double> Dot4(double* x0, double* w, int d);
 
         /// <summary>x·w over the first columns, a multiple of 4, in four lanes; returns how many columns.</summary>
         static abstract int Dot(double* x, double* w, int d, out Vector256<double> sum);
@@ -623,7 +655,6 @@ internal static unsafe class ModelLosses
     private readonly struct Lanes4 : IBlockLanes
     {
         public static int Width => 4;
-        public static Vector256<double> Dot4(double* x0, double* w, int d) => ModelLosses.Dot4(x0, w, d);
         public static int Dot(double* x, double* w, int d, out Vector256<double> sum) => RowDot(x, w, d, out sum);
         public static void AddRows4(double* x0, int d, int head, Vector256<double> r, double* g) => ModelLosses.AddRows4(x0, d, head, r, g);
     }
@@ -632,22 +663,23 @@ internal static unsafe class ModelLosses
     private readonly struct Lanes8 : IBlockLanes
     {
         public static int Width => 8;
-        public static Vector256<double> Dot4(double* x0, double* w, int d) => Dot4Wide(x0, w, d);
         public static int Dot(double* x, double* w, int d, out Vector256<double> sum) => RowDotWide(x, w, d, out sum);
         public static void AddRows4(double* x0, int d, int head, Vector256<double> r, double* g) => AddRows4Wide(x0, d, head, r, g);
     }
 
     /// <summary>
-    /// (x₀·w, x₁·w, x₂·w, x₃·w) for the four rows of d doubles from x₀: a row at a time (one sequential stream, which
-    /// the hardware prefetcher follows; four rows side by side measured slower from memory), four accumulators a row.
+    /// (x₀·w, x₁·w, x₂·w, x₃·w) for the four rows of d doubles from x₀, for the first block of <see cref="Blocks"/>
+    /// (the loop interleaves the same four dot products with the residual steps): a row at a time (one sequential
+    /// stream, which the hardware prefetcher follows; four rows side by side measured slower from memory).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> Dot4(double* x0, double* w, int d)
+    private static Vector256<double> Dot4<TLanes>(double* x0, double* w, int d)
+        where TLanes : struct, IBlockLanes
     {
-        int j = RowDot(x0, w, d, out Vector256<double> a0);
-        RowDot(x0 + d, w, d, out Vector256<double> a1);
-        RowDot(x0 + 2 * d, w, d, out Vector256<double> a2);
-        RowDot(x0 + 3 * d, w, d, out Vector256<double> a3);
+        int j = TLanes.Dot(x0, w, d, out Vector256<double> a0);
+        TLanes.Dot(x0 + d, w, d, out Vector256<double> a1);
+        TLanes.Dot(x0 + 2 * d, w, d, out Vector256<double> a2);
+        TLanes.Dot(x0 + 3 * d, w, d, out Vector256<double> a3);
         return Sum4(a0, a1, a2, a3) + DotTail(x0, w, d, j);
     }
 
@@ -677,17 +709,6 @@ internal static unsafe class ModelLosses
         }
         sum = (a + b) + (c + e);
         return j;
-    }
-
-    /// <summary><see cref="Dot4"/> with Vector512 loads (AVX-512).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> Dot4Wide(double* x0, double* w, int d)
-    {
-        int j = RowDotWide(x0, w, d, out Vector256<double> a0);
-        RowDotWide(x0 + d, w, d, out Vector256<double> a1);
-        RowDotWide(x0 + 2 * d, w, d, out Vector256<double> a2);
-        RowDotWide(x0 + 3 * d, w, d, out Vector256<double> a3);
-        return Sum4(a0, a1, a2, a3) + DotTail(x0, w, d, j);
     }
 
     /// <summary><see cref="RowDot"/> with Vector512 loads, four accumulators, the halves added at the end.</summary>
@@ -822,41 +843,6 @@ internal static unsafe class ModelLosses
         }
     }
 
-    /// <summary>
-    /// <see cref="LinearRow"/> on four logits (or predictions) z with targets y: adds the four losses into
-    /// <paramref name="loss"/> and returns the residuals. The logistic loss's e^−|z| is
-    /// <see cref="VectorMath.Exp(Vector256{double})"/> (as the composed graph's BinaryCrossEntropyWithLogits computes
-    /// it four at a time) and ln(1 + e^−|z|) is <see cref="VectorMath.Log1PUnit"/> (within 3 ulps of the scalar
-    /// log1p, as the composed graph's).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> LinearRows(OpKind op, Vector256<double> z, Vector256<double> y, ref Vector256<double> loss)
-    {
-        if (op == OpKind.LinearRegressionLoss)
-        {
-            // ℓ = ½(h − y)², r = h − y
-            Vector256<double> e = z - y;
-            loss += Vector256.Create(0.5) * (e * e);
-            return e;
-        }
-        // ℓ = max(z, 0) − z·y + ln(1 + t), r = σ(z) − y, t = e^−|z|
-        Vector256<double> t = VectorMath.Exp(-Vector256.Abs(z));
-        Vector256<double> sigma = SigmaOf(z, t);
-        loss += LogisticLossOf(z, y, t);
-        return sigma - y;
-    }
-
-    /// <summary>σ(z) from t = e^−|z|: 1/(1 + t) for z ≥ 0 and t/(1 + t) below, one division.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> SigmaOf(Vector256<double> z, Vector256<double> t) =>
-        Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<double>.Zero), Vector256<double>.One, t)
-            / (Vector256<double>.One + t);
-
-    /// <summary>The logistic loss max(z, 0) − z·y + ln(1 + t) from t = e^−|z| (ln by <see cref="VectorMath.Log1PUnit"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> LogisticLossOf(Vector256<double> z, Vector256<double> y, Vector256<double> t) =>
-        Vector256.Max(z, Vector256<double>.Zero) - z * y + VectorMath.Log1PUnit(t);
-
     /// <summary>The row's loss for the logit (or prediction) z; z is replaced by the residual r = ∂ℓ/∂z.</summary>
     private static double LinearRow(OpKind op, ref double z, double y)
     {
@@ -871,9 +857,8 @@ internal static unsafe class ModelLosses
         // ℓ = max(z, 0) − z·y + ln(1 + t), r = σ(z) − y, both from the one exponential t = e^−|z|:
         // σ(z) = 1/(1 + t) for z ≥ 0 and t/(1 + t) for z < 0, the same operations as Elementwise.Sigmoid and
         // BinaryCrossEntropyOps.OnLogit's scalar form, one e^x fewer. Used for the rows left over from the blocks of
-        // four (which take LinearRows: VectorMath's Exp, within 2 ulps of Math.Exp, and Log1PUnit, within 3 ulps of
-        // Log1P) and by the forward-mode rule. z is summed in another order than MatVec's, so the loss and gradients equal the
-        // composed graph's to rounding, not bit for bit.
+        // four (which take LogisticRows) and by the forward-mode rule. z is summed in another order than MatVec's, so
+        // the loss and gradients equal the composed graph's to rounding, not bit for bit.
         double t = Math.Exp(-Math.Abs(h));
         z = (h >= 0 ? 1 / (1 + t) : t / (1 + t)) - y;
         return Math.Max(h, 0) - h * y + Elementwise.Log1P(t);
