@@ -142,6 +142,69 @@ public class ScalarFastPathTests
     }
 
     [Fact]
+    public void Record_OneElementVectorsAndMatrices_KeepTheirKind_ScalarsStayScalars()
+    {
+        // The fast paths take only scalars (their result is a scalar without reading the kinds); a vector or matrix
+        // of one element, alone or with a scalar, keeps the higher kind through the general path.
+        var t = new Tape();
+        Vector v = t.Use(new VectorParameter("v", [3.0])) * 1.0;
+        Matrix m = t.Use(new MatrixParameter("m", new double[,] { { 2.0 } })) + 0.0;
+        Scalar s = t.Use(new ScalarParameter("s", 5.0));
+        Assert.Equal(Shape.Vector(1), ((Node)(v * s)).Shape);
+        Assert.Equal(Shape.Vector(1), ((Node)(s - v)).Shape);
+        Assert.Equal(Shape.Vector(1), ((Node)(v * v)).Shape);
+        Assert.Equal(Shape.Vector(1), ((Node)Ops.Relu(v)).Shape);
+        Assert.Equal(Shape.Matrix(1, 1), ((Node)(m * s)).Shape);
+        Assert.Equal(Shape.Matrix(1, 1), ((Node)Ops.Exp(m)).Shape);
+        Assert.Equal(Shape.Scalar, ((Node)(s * s + Ops.Relu(s) * 2.0)).Shape);
+        Assert.Equal(Shape.Scalar, ((Node)(v[0] * s)).Shape);
+        Assert.Equal([15.0], (v * s).Value);
+        Assert.Equal([10.0], (m * s).Value);
+    }
+
+    [Fact]
+    public void Record_FromOneSlot_ScalarsBetweenVectorsViewsAndAFailedCustomOp_GrowTheArenasAndKeepEveryValue()
+    {
+        // A scalar op that finds an arena full leaves the fast path for the general one, which grows it: a tape
+        // reserved for one node and one value, fed scalars between vectors of every length up to 9, views and a custom
+        // op that throws (its node is taken back), must grow at each boundary, fast path or not, and keep every value.
+        var t = new Tape(nodes: 1, values: 1);
+        var a = new ScalarParameter("a", 1.0);
+        Scalar y = t.Use(a);
+        double expected = 1.0;
+        for (int k = 1; k <= 40; k++)
+        {
+            var data = new double[k % 9 + 1];
+            for (int j = 0; j < data.Length; j++) data[j] = 0.25 * (j + 1);
+            Vector v = t.Constant(data) * 2.0;                // an arena vector of 1–9 elements
+            Scalar first = v[0];                               // a view
+            Scalar sum = Ops.Sum(v);
+            y = y * 0.5 + first * sum;                         // scalars after both
+            expected = expected * 0.5 + 0.5 * (0.5 * data.Length * (data.Length + 1) * 0.5);
+            if (k % 7 == 0)
+            {
+                Assert.Throws<InvalidOperationException>(() => Ops.Custom(new ThrowingOp(), [y]));
+                y += 1.0;                                      // the scalar after the taken-back node
+                expected += 1.0;
+            }
+        }
+        Approx.Equal(expected, y.Value, 1e-12, 0, "value after 40 rounds of growth");
+        y.Backward();
+        Assert.Equal(Math.Pow(0.5, 40), a.Grad, 15);
+    }
+
+    private sealed class ThrowingOp : CustomOp
+    {
+        public override string Name => "throws";
+
+        public override Shape OutputShape(ReadOnlySpan<Shape> inputs) => Shape.Scalar;
+
+        public override void Forward(CustomOpContext context) => throw new InvalidOperationException("throws: by design");
+
+        public override void Backward(CustomOpContext context) { }
+    }
+
+    [Fact]
     public void SumAndMean_OfOneElement_AreTheElementWithGradientOne_AsTheGeneralRule()
     {
         // Σ and mean of one element are that element, ∂/∂x = 1 (mean: g/n with n = 1). Three one-element inputs take
@@ -193,7 +256,7 @@ public class ScalarFastPathTests
         Scalar p = x * y;
         ref NodeRecord n = ref t.Nodes[((Node)p).Index];
         Assert.Equal((((Node)x).Index, ((Node)y).Index, 1, 1, OpKind.Multiply, ShapeKind.Scalar, 0.0), (n.A, n.B, n.Rows, n.Cols, n.Op, n.Kind, n.Aux));
-        Assert.Equal(NodeFlags.RequiresGrad | NodeFlags.OneElement, n.Flags);
+        Assert.Equal(NodeFlags.RequiresGrad | NodeFlags.ArenaScalar, n.Flags);
         Assert.Equal(-6.0, t.Values[n.Offset]);
         Scalar q = Ops.Relu(-x) * 0.5;
         ref NodeRecord m = ref t.Nodes[((Node)q).Index];

@@ -45,10 +45,12 @@ internal enum NodeFlags : byte
     /// </summary>
     Scaled = 64,
     /// <summary>
-    /// Set when the node is recorded if it has one element and its value is in the arena (not <see cref="External"/>):
-    /// what the scalar fast paths of recording need, tested for both operands of a binary op at once.
+    /// Set when the node is recorded if it is a scalar (<see cref="ShapeKind.Scalar"/>) whose value is in the arena
+    /// (not <see cref="External"/>): what the scalar fast paths of recording need, tested for both operands of a binary
+    /// op at once. Their result is then a scalar too, so they need not read the operands' kinds (a vector or matrix of
+    /// one element takes the general path).
     /// </summary>
-    OneElement = 128,
+    ArenaScalar = 128,
 }
 
 /// <summary>

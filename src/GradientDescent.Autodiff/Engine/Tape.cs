@@ -344,40 +344,36 @@ public sealed partial class Tape
     }
 
     /// <summary>
-    /// Appends a one-element node holding <paramref name="value"/>: the scalar fast path of <see cref="Append"/>,
-    /// which is what a chain of scalar ops spends its time in.
+    /// Appends a scalar node holding <paramref name="value"/> and returns its index, or returns −1 without recording
+    /// anything when either arena is full: the scalar fast path of <see cref="Append"/>, which is what a chain of
+    /// scalar ops spends its time in. On −1 the caller takes its general path, which grows the arenas.
     /// </summary>
+    /// <remarks>
+    /// A full arena is a way out of the fast path like the others (a freed graph, a vector operand), not a call to
+    /// grow inside it: the JIT must keep the values a call returns to across it, and spilled the operands' values to
+    /// the stack on every op for it (micrograd-shaped forward pass, one thread: 598–602 → 563–571 µs without).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal int AppendScalar(OpKind op, int a, int b, ShapeKind kind, NodeFlags flags, double aux, double value)
+    internal int AppendScalar(OpKind op, int a, int b, NodeFlags flags, double aux, double value)
     {
         // The caller checked IsFastScalar (the graph is not freed); NoGrad is the mask. The arrays and counters are
         // read once into locals (the JIT would read the fields again after every store to the record), and the
         // unsigned tests against the lengths let it drop the bounds checks.
         int offset = ValueCount;
         double[] values = Values;
-        if ((uint)offset >= (uint)values.Length)
-        {
-            GrowValues(1);
-            values = Values;
-        }
         int i = Count;
         NodeRecord[] nodes = Nodes;
-        if ((uint)i >= (uint)nodes.Length)
-        {
-            GrowNodes();
-            nodes = Nodes;
-        }
-        NodeFlags mask = _gradMask;
-        ref NodeRecord n = ref Unchecked(nodes, i);
-        NodeFlags recorded = (flags & mask) | NodeFlags.OneElement;
+        if ((uint)i >= (uint)nodes.Length || (uint)offset >= (uint)values.Length) return -1;
+        ref NodeRecord n = ref nodes[i];
+        NodeFlags recorded = (flags & _gradMask) | NodeFlags.ArenaScalar;
         if (BitConverter.IsLittleEndian)
         {
-            // The record in four stores instead of nine: (A, B), (Offset, Rows = 1), (Cols = 1, Op, Flags, Kind, the
-            // padding byte) and Aux; the offsets are NodeRecord's, checked by a test. Measured on a 10⁶-op chain,
-            // one thread: recording 9.0–9.7 → 8.7 ns a node.
+            // The record in four stores instead of nine: (A, B), (Offset, Rows = 1), (Cols = 1, Op, Flags, Kind =
+            // Scalar, the padding byte) and Aux; the offsets are NodeRecord's, checked by a test. Measured on a 10⁶-op
+            // chain, one thread: recording 9.0–9.7 → 8.7 ns a node.
             Unsafe.As<int, long>(ref n.A) = (uint)a | ((long)b << 32);
             Unsafe.As<int, long>(ref n.Offset) = (uint)offset | (1L << 32);
-            Unsafe.As<int, long>(ref n.Cols) = 1 | ((long)op << 32) | ((long)recorded << 40) | ((long)kind << 48);
+            Unsafe.As<int, long>(ref n.Cols) = 1 | ((long)op << 32) | ((long)recorded << 40) | ((long)ShapeKind.Scalar << 48);
         }
         else
         {
@@ -388,10 +384,10 @@ public sealed partial class Tape
             n.Cols = 1;
             n.Op = op;
             n.Flags = recorded;
-            n.Kind = kind;
+            n.Kind = ShapeKind.Scalar;
         }
         n.Aux = aux;
-        Unchecked(values, offset) = value;
+        values[offset] = value;
         Count = i + 1;
         ValueCount = offset + 1;
         return i;
@@ -455,7 +451,7 @@ public sealed partial class Tape
         int i = Count;
         if (i == Nodes.Length) GrowNodes();
         if (_noGradDepth > 0) flags &= ~NodeFlags.RequiresGrad;
-        if (rows == 1 && cols == 1 && (flags & NodeFlags.External) == 0) flags |= NodeFlags.OneElement;
+        if (kind == ShapeKind.Scalar && (flags & NodeFlags.External) == 0) flags |= NodeFlags.ArenaScalar;
         ref NodeRecord n = ref Nodes[i];
         n.A = a;
         n.B = b;
@@ -469,6 +465,7 @@ public sealed partial class Tape
         Count = i + 1;
         return i;
     }
+
 
     /// <summary>With <see cref="DetectAnomalies"/>: the in-place constants recorded and the checksums of their arrays then.</summary>
     private List<(int Node, ulong Checksum)>? _constantChecksums;
@@ -623,7 +620,7 @@ public sealed partial class Tape
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool IsFastScalar(Node a) =>
-        ReferenceEquals(a.TapeOrNull, this) && a.Generation == _fastGeneration && (Unchecked(Nodes, a.Index).Flags & NodeFlags.OneElement) != 0;
+        ReferenceEquals(a.TapeOrNull, this) && a.Generation == _fastGeneration && (Unchecked(Nodes, a.Index).Flags & NodeFlags.ArenaScalar) != 0;
 
     /// <summary>
     /// For a binary op whose first operand is a current handle of this tape: whether the second one is too

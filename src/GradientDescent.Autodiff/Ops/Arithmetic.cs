@@ -32,17 +32,17 @@ internal static class Arithmetic
         Tape? t = a.TapeOrNull;
         if (t is not null && t.AreCurrentFast(b.TapeOrNull, a.Generation, b.Generation))
         {
-            // The records are read once, for the one-element test and for the op.
+            // The records are read once, for the scalar test and for the op.
             NodeRecord[] nodes = t.Nodes;
             ref readonly NodeRecord na = ref Tape.Unchecked(nodes, a.Index);
             ref readonly NodeRecord nb = ref Tape.Unchecked(nodes, b.Index);
-            if ((na.Flags & nb.Flags & NodeFlags.OneElement) != 0)
+            if ((na.Flags & nb.Flags & NodeFlags.ArenaScalar) != 0)
             {
                 double[] values = t.Values;
                 double value = ApplyScalar(op, Tape.Unchecked(values, na.Offset), Tape.Unchecked(values, nb.Offset));
-                ShapeKind kind = (ShapeKind)Math.Max((int)na.Kind, (int)nb.Kind);
                 NodeFlags flags = (na.Flags | nb.Flags) & NodeFlags.RequiresGrad;
-                return new Node(t, t.AppendScalar(op, a.Index, b.Index, kind, flags, 0, value), a.Generation);
+                int i = t.AppendScalar(op, a.Index, b.Index, flags, 0, value);
+                if (i >= 0) return new Node(t, i, a.Generation);
             }
         }
         return General(op, a, b);

@@ -70,9 +70,9 @@ internal static class Elementwise
         {
             ref readonly NodeRecord s = ref Tape.Unchecked(t.Nodes, x.Index);
             double value = ApplyScalar(op, Tape.Unchecked(t.Values, s.Offset), c);
-            ShapeKind kind = s.Kind;
             NodeFlags flags = s.Flags & NodeFlags.RequiresGrad;
-            return new Node(t, t.AppendScalar(op, x.Index, -1, kind, flags, c, value), x.Generation);
+            int i = t.AppendScalar(op, x.Index, -1, flags, c, value);
+            if (i >= 0) return new Node(t, i, x.Generation);
         }
         return General(op, x, c);
     }

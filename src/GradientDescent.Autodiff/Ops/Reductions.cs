@@ -26,7 +26,8 @@ internal static class Reductions
         if (t.IsFastScalar(x))
         {
             ref readonly NodeRecord n = ref t.Nodes[x.Index];
-            return new Node(t, t.AppendScalar(mean ? OpKind.Mean : OpKind.Sum, x.Index, -1, ShapeKind.Scalar, n.Flags & NodeFlags.RequiresGrad, 0, t.Values[n.Offset]));
+            int fast = t.AppendScalar(mean ? OpKind.Mean : OpKind.Sum, x.Index, -1, n.Flags & NodeFlags.RequiresGrad, 0, t.Values[n.Offset]);
+            if (fast >= 0) return new Node(t, fast);
         }
         OpKind op = mean ? OpKind.Mean : OpKind.Sum;
         int ix = x.Resolve(t, op);
