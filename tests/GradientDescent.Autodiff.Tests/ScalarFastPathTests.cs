@@ -146,10 +146,13 @@ public class ScalarFastPathTests
     {
         // The fast paths take only scalars (their result is a scalar without reading the kinds); a vector or matrix
         // of one element, alone or with a scalar, keeps the higher kind through the general path.
+        var pv = new VectorParameter("v", [3.0]);
+        var pm = new MatrixParameter("m", new double[,] { { 2.0 } });
+        var ps = new ScalarParameter("s", 5.0);
         var t = new Tape();
-        Vector v = t.Use(new VectorParameter("v", [3.0])) * 1.0;
-        Matrix m = t.Use(new MatrixParameter("m", new double[,] { { 2.0 } })) + 0.0;
-        Scalar s = t.Use(new ScalarParameter("s", 5.0));
+        Vector v = t.Use(pv) * 1.0;
+        Matrix m = t.Use(pm) + 0.0;
+        Scalar s = t.Use(ps);
         Assert.Equal(Shape.Vector(1), ((Node)(v * s)).Shape);
         Assert.Equal(Shape.Vector(1), ((Node)(s - v)).Shape);
         Assert.Equal(Shape.Vector(1), ((Node)(v * v)).Shape);
@@ -160,6 +163,19 @@ public class ScalarFastPathTests
         Assert.Equal(Shape.Scalar, ((Node)(v[0] * s)).Shape);
         Assert.Equal([15.0], (v * s).Value);
         Assert.Equal([10.0], (m * s).Value);
+
+        // Values and gradients through them: L = Σ(v·v·s) + mean(e^m) + Σ(v − s) = 45 + e² − 2,
+        // ∂L/∂v = 2vs + 1 = 31, ∂L/∂m = e² , ∂L/∂s = v² − 1 = 8.
+        t.Clear();
+        v = t.Use(pv) * 1.0;
+        m = t.Use(pm) + 0.0;
+        s = t.Use(ps);
+        Scalar loss = Ops.Sum(v * v * s) + Ops.Mean(Ops.Exp(m)) + Ops.Sum(v - s);
+        Assert.Equal(45 + Math.Exp(2) - 2, loss.Value, 14);
+        loss.Backward();
+        Assert.Equal([31.0], pv.Grad);
+        Assert.Equal(Math.Exp(2), pm.Grad[0], 14);
+        Assert.Equal(8.0, ps.Grad);
     }
 
     [Fact]

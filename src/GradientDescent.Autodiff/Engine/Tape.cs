@@ -344,9 +344,11 @@ public sealed partial class Tape
     }
 
     /// <summary>
-    /// Appends a scalar node holding <paramref name="value"/> and returns its index, or returns −1 without recording
-    /// anything when either arena is full: the scalar fast path of <see cref="Append"/>, which is what a chain of
-    /// scalar ops spends its time in. On −1 the caller takes its general path, which grows the arenas.
+    /// Appends a one-element node of kind <paramref name="kind"/> holding <paramref name="value"/> and returns its
+    /// index, or returns −1 without recording anything when either arena is full: the scalar fast path of
+    /// <see cref="Append"/>, which is what a chain of scalar ops spends its time in (the kind a constant there; a vector
+    /// or matrix of one element comes from the general paths, see <see cref="AreOneElementInArena"/>). On −1 the caller
+    /// takes its general path, which grows the arenas.
     /// </summary>
     /// <remarks>
     /// A full arena is a way out of the fast path like the others (a freed graph, a vector operand), not a call to
@@ -354,9 +356,9 @@ public sealed partial class Tape
     /// the stack on every op for it (micrograd-shaped forward pass, one thread: 598–602 → 563–571 µs without).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal int AppendScalar(OpKind op, int a, int b, NodeFlags flags, double aux, double value)
+    internal int AppendScalar(OpKind op, int a, int b, ShapeKind kind, NodeFlags flags, double aux, double value)
     {
-        // The caller checked IsFastScalar (the graph is not freed); NoGrad is the mask. The arrays and counters are
+        // The caller checked IsFastScalar or AreOneElementInArena (the graph is not freed); NoGrad is the mask. The arrays and counters are
         // read once into locals (the JIT would read the fields again after every store to the record), and the
         // unsigned tests against the lengths let it drop the bounds checks.
         int offset = ValueCount;
@@ -365,15 +367,15 @@ public sealed partial class Tape
         NodeRecord[] nodes = Nodes;
         if ((uint)i >= (uint)nodes.Length || (uint)offset >= (uint)values.Length) return -1;
         ref NodeRecord n = ref nodes[i];
-        NodeFlags recorded = (flags & _gradMask) | NodeFlags.ArenaScalar;
+        NodeFlags recorded = (flags & _gradMask) | (kind == ShapeKind.Scalar ? NodeFlags.ArenaScalar : NodeFlags.None);
         if (BitConverter.IsLittleEndian)
         {
-            // The record in four stores instead of nine: (A, B), (Offset, Rows = 1), (Cols = 1, Op, Flags, Kind =
-            // Scalar, the padding byte) and Aux; the offsets are NodeRecord's, checked by a test. Measured on a 10⁶-op
-            // chain, one thread: recording 9.0–9.7 → 8.7 ns a node.
+            // The record in four stores instead of nine: (A, B), (Offset, Rows = 1), (Cols = 1, Op, Flags, Kind, the
+            // padding byte) and Aux; the offsets are NodeRecord's, checked by a test. Measured on a 10⁶-op chain, one
+            // thread: recording 9.0–9.7 → 8.7 ns a node.
             Unsafe.As<int, long>(ref n.A) = (uint)a | ((long)b << 32);
             Unsafe.As<int, long>(ref n.Offset) = (uint)offset | (1L << 32);
-            Unsafe.As<int, long>(ref n.Cols) = 1 | ((long)op << 32) | ((long)recorded << 40) | ((long)ShapeKind.Scalar << 48);
+            Unsafe.As<int, long>(ref n.Cols) = 1 | ((long)op << 32) | ((long)recorded << 40) | ((long)kind << 48);
         }
         else
         {
@@ -384,7 +386,7 @@ public sealed partial class Tape
             n.Cols = 1;
             n.Op = op;
             n.Flags = recorded;
-            n.Kind = ShapeKind.Scalar;
+            n.Kind = kind;
         }
         n.Aux = aux;
         values[offset] = value;
@@ -605,6 +607,21 @@ public sealed partial class Tape
     internal int Generation => _generation;
 
     /// <summary>
+    /// For the general paths of the elementwise ops and Σ: whether resolved nodes <paramref name="a"/> and
+    /// <paramref name="b"/> (the same node for a unary op) each hold one element in the arena — a vector or matrix of
+    /// one element, which the inlined fast paths leave to them, or a scalar — while those paths are open (the graph not
+    /// freed, anomaly detection off). Such an op is recorded by <see cref="AppendScalar"/> with the operands' larger kind,
+    /// out of line but without the general recording's shapes, spans and kernels.
+    /// </summary>
+    internal bool AreOneElementInArena(int a, int b)
+    {
+        if (_fastGeneration != _generation) return false;
+        ref readonly NodeRecord na = ref Nodes[a];
+        ref readonly NodeRecord nb = ref Nodes[b];
+        return na.Rows == 1 && na.Cols == 1 && nb.Rows == 1 && nb.Cols == 1 && ((na.Flags | nb.Flags) & NodeFlags.External) == 0;
+    }
+
+    /// <summary>
     /// Element <paramref name="i"/> of a tape array without a bounds check, for the scalar fast paths. Safe where the
     /// handle checks have passed (this tape, the current generation): a current handle's index is below
     /// <see cref="Count"/>, a one-element record's offset below <see cref="ValueCount"/>, both at most the arrays'
@@ -615,8 +632,8 @@ public sealed partial class Tape
 
     /// <summary>
     /// Whether <paramref name="a"/> can take the scalar fast path on this tape: a current handle of this tape to a
-    /// one-element node held in the arena, with anomaly detection off. Anything else takes the general path, which
-    /// checks and reports everything.
+    /// scalar held in the arena (<see cref="NodeFlags.ArenaScalar"/>), the graph not freed and anomaly detection off.
+    /// Anything else takes the general path, which checks and reports everything.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool IsFastScalar(Node a) =>
@@ -625,7 +642,7 @@ public sealed partial class Tape
     /// <summary>
     /// For a binary op whose first operand is a current handle of this tape: whether the second one is too
     /// (<paramref name="other"/> its tape, the generations both current) and anomaly detection is off. With the
-    /// one-element flags of both records, which the caller tests on the records it reads for the op anyway (reading
+    /// scalar flags of both records, which the caller tests on the records it reads for the op anyway (reading
     /// them once measured 11 % off the micrograd-shaped forward pass), this is <see cref="IsFastScalar"/> for both.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

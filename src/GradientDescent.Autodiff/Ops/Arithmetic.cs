@@ -41,7 +41,7 @@ internal static class Arithmetic
                 double[] values = t.Values;
                 double value = ApplyScalar(op, Tape.Unchecked(values, na.Offset), Tape.Unchecked(values, nb.Offset));
                 NodeFlags flags = (na.Flags | nb.Flags) & NodeFlags.RequiresGrad;
-                int i = t.AppendScalar(op, a.Index, b.Index, flags, 0, value);
+                int i = t.AppendScalar(op, a.Index, b.Index, ShapeKind.Scalar, flags, 0, value);
                 if (i >= 0) return new Node(t, i, a.Generation);
             }
         }
@@ -54,6 +54,15 @@ internal static class Arithmetic
         Tape t = a.Tape;
         int ia = a.Resolve(t, op);
         int ib = b.Resolve(t, op);
+        if (t.AreOneElementInArena(ia, ib))
+        {
+            ref readonly NodeRecord na = ref t.Nodes[ia];
+            ref readonly NodeRecord nb = ref t.Nodes[ib];
+            double value = ApplyScalar(op, t.Values[na.Offset], t.Values[nb.Offset]);
+            ShapeKind kind = (ShapeKind)Math.Max((int)na.Kind, (int)nb.Kind);
+            int one = t.AppendScalar(op, ia, ib, kind, (na.Flags | nb.Flags) & NodeFlags.RequiresGrad, 0, value);
+            if (one >= 0) return new Node(t, one);
+        }
         Shape shape = BroadcastShape(op, t.Nodes[ia].Shape, t.Nodes[ib].Shape);
         int i = t.Append(op, ia, ib, shape, t.GradFlag(ia, ib));
         Span<double> y = t.ValueSpan(i);

@@ -71,7 +71,7 @@ internal static class Elementwise
             ref readonly NodeRecord s = ref Tape.Unchecked(t.Nodes, x.Index);
             double value = ApplyScalar(op, Tape.Unchecked(t.Values, s.Offset), c);
             NodeFlags flags = s.Flags & NodeFlags.RequiresGrad;
-            int i = t.AppendScalar(op, x.Index, -1, flags, c, value);
+            int i = t.AppendScalar(op, x.Index, -1, ShapeKind.Scalar, flags, c, value);
             if (i >= 0) return new Node(t, i, x.Generation);
         }
         return General(op, x, c);
@@ -83,6 +83,11 @@ internal static class Elementwise
         Tape t = x.Tape;
         int ix = x.Resolve(t, op);
         ref readonly NodeRecord s = ref t.Nodes[ix];
+        if (t.AreOneElementInArena(ix, ix))
+        {
+            int one = t.AppendScalar(op, ix, -1, s.Kind, s.Flags & NodeFlags.RequiresGrad, c, ApplyScalar(op, t.Values[s.Offset], c));
+            if (one >= 0) return new Node(t, one);
+        }
         int i = t.Append(op, ix, -1, s.Shape, s.Flags & NodeFlags.RequiresGrad, c);
         ReadOnlySpan<double> x0 = t.ValueSpan(ix);
         Span<double> y = t.ValueSpan(i);

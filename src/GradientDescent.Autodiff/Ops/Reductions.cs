@@ -23,14 +23,14 @@ internal static class Reductions
     internal static Node Sum(Node x, bool mean)
     {
         Tape t = x.Tape;
-        if (t.IsFastScalar(x))
-        {
-            ref readonly NodeRecord n = ref t.Nodes[x.Index];
-            int fast = t.AppendScalar(mean ? OpKind.Mean : OpKind.Sum, x.Index, -1, n.Flags & NodeFlags.RequiresGrad, 0, t.Values[n.Offset]);
-            if (fast >= 0) return new Node(t, fast);
-        }
         OpKind op = mean ? OpKind.Mean : OpKind.Sum;
         int ix = x.Resolve(t, op);
+        if (t.AreOneElementInArena(ix, ix))
+        {
+            ref readonly NodeRecord n = ref t.Nodes[ix];
+            int one = t.AppendScalar(op, ix, -1, ShapeKind.Scalar, n.Flags & NodeFlags.RequiresGrad, 0, t.Values[n.Offset]);
+            if (one >= 0) return new Node(t, one);
+        }
         int i = t.Append(op, ix, -1, Shape.Scalar, t.GradFlag(ix));
         ReadOnlySpan<double> v = t.ValueSpan(ix);
         if (!t.RecalledSum(ix, out double s)) s = Split.Sum(v);
