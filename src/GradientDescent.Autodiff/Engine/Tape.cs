@@ -640,6 +640,18 @@ public sealed partial class Tape
         ReferenceEquals(a.TapeOrNull, this) && a.Generation == _fastGeneration && (Unchecked(Nodes, a.Index).Flags & NodeFlags.ArenaScalar) != 0;
 
     /// <summary>
+    /// <see cref="IsFastScalar"/> for any node of one element held in the arena: a scalar, or a vector or matrix of
+    /// one element (Σ and mean of it are a scalar whatever its kind).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool IsFastOneElement(Node a)
+    {
+        if (!ReferenceEquals(a.TapeOrNull, this) || a.Generation != _fastGeneration) return false;
+        ref readonly NodeRecord n = ref Unchecked(Nodes, a.Index);
+        return n.Rows == 1 && n.Cols == 1 && (n.Flags & NodeFlags.External) == 0;
+    }
+
+    /// <summary>
     /// For a binary op whose first operand is a current handle of this tape: whether the second one is too
     /// (<paramref name="other"/> its tape, the generations both current) and anomaly detection is off. With the
     /// scalar flags of both records, which the caller tests on the records it reads for the op anyway (reading

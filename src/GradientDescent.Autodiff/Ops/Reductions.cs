@@ -24,13 +24,13 @@ internal static class Reductions
     {
         Tape t = x.Tape;
         OpKind op = mean ? OpKind.Mean : OpKind.Sum;
-        int ix = x.Resolve(t, op);
-        if (t.AreOneElementInArena(ix, ix))
+        if (t.IsFastOneElement(x))
         {
-            ref readonly NodeRecord n = ref t.Nodes[ix];
-            int one = t.AppendScalar(op, ix, -1, ShapeKind.Scalar, n.Flags & NodeFlags.RequiresGrad, 0, t.Values[n.Offset]);
+            ref readonly NodeRecord n = ref Tape.Unchecked(t.Nodes, x.Index);
+            int one = t.AppendScalar(op, x.Index, -1, ShapeKind.Scalar, n.Flags & NodeFlags.RequiresGrad, 0, Tape.Unchecked(t.Values, n.Offset));
             if (one >= 0) return new Node(t, one);
         }
+        int ix = x.Resolve(t, op);
         int i = t.Append(op, ix, -1, Shape.Scalar, t.GradFlag(ix));
         ReadOnlySpan<double> v = t.ValueSpan(ix);
         if (!t.RecalledSum(ix, out double s)) s = Split.Sum(v);
