@@ -274,9 +274,15 @@ public sealed partial class Tape
         int length = parameter.Value.Length;
         if (length == 1)
         {
-            int s = Append(OpKind.Parameter, ParameterTable.Count, -1, parameter.Shape, flags);
+            // Recorded as the scalar ops are (the general append, which grows the arenas and reports a freed graph, when
+            // that returns −1 or those paths are closed).
+            int s = _fastGeneration == _generation ? AppendScalar(OpKind.Parameter, ParameterTable.Count, -1, parameter.Shape.Kind, flags, 0, parameter.Value[0]) : -1;
+            if (s < 0)
+            {
+                s = Append(OpKind.Parameter, ParameterTable.Count, -1, parameter.Shape, flags);
+                Values[Nodes[s].Offset] = parameter.Value[0];
+            }
             ParameterTable.Add(parameter);
-            Values[Nodes[s].Offset] = parameter.Value[0];
             return s;
         }
         int i = Append(OpKind.Parameter, ParameterTable.Count, -1, parameter.Shape, flags | NodeFlags.External);

@@ -77,17 +77,24 @@ internal static class Elementwise
         return General(op, x, c);
     }
 
+    /// <summary>
+    /// Records op(x) for a vector or matrix of one element in the arena (the inlined path takes scalars only): the
+    /// scalar formula, x's kind. −1 if an arena is full. Its own method, as <see cref="Arithmetic"/>'s.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int OneElement(OpKind op, Tape t, int ix, double c)
+    {
+        ref readonly NodeRecord s = ref t.Nodes[ix];
+        return t.AppendScalar(op, ix, -1, s.Kind, s.Flags & NodeFlags.RequiresGrad, c, ApplyScalar(op, t.Values[s.Offset], c));
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Node General(OpKind op, Node x, double c)
     {
         Tape t = x.Tape;
         int ix = x.Resolve(t, op);
         ref readonly NodeRecord s = ref t.Nodes[ix];
-        if (t.AreOneElementInArena(ix, ix))
-        {
-            int one = t.AppendScalar(op, ix, -1, s.Kind, s.Flags & NodeFlags.RequiresGrad, c, ApplyScalar(op, t.Values[s.Offset], c));
-            if (one >= 0) return new Node(t, one);
-        }
+        if (t.AreOneElementInArena(ix, ix) && OneElement(op, t, ix, c) is int one and >= 0) return new Node(t, one);
         int i = t.Append(op, ix, -1, s.Shape, s.Flags & NodeFlags.RequiresGrad, c);
         ReadOnlySpan<double> x0 = t.ValueSpan(ix);
         Span<double> y = t.ValueSpan(i);
