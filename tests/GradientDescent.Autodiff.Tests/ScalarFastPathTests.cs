@@ -144,8 +144,8 @@ public class ScalarFastPathTests
     [Fact]
     public void Record_OneElementVectorsAndMatrices_KeepTheirKind_ScalarsStayScalars()
     {
-        // The fast paths take only scalars (their result is a scalar without reading the kinds); a vector or matrix
-        // of one element, alone or with a scalar, keeps the higher kind through the general path.
+        // The inlined paths take only scalars (their result is a scalar without reading the kinds); a vector or matrix
+        // of one element, alone or with a scalar, keeps the higher kind through the out-of-line one-element path.
         var pv = new VectorParameter("v", [3.0]);
         var pm = new MatrixParameter("m", new double[,] { { 2.0 } });
         var ps = new ScalarParameter("s", 5.0);

@@ -48,7 +48,7 @@ internal enum NodeFlags : byte
     /// Set when the node is recorded if it is a scalar (<see cref="ShapeKind.Scalar"/>) whose value is in the arena
     /// (not <see cref="External"/>): what the scalar fast paths of recording need, tested for both operands of a binary
     /// op at once. Their result is then a scalar too, so they need not read the operands' kinds (a vector or matrix of
-    /// one element takes the general path).
+    /// one element is recorded out of line, see <see cref="Tape.AreOneElementInArena"/>).
     /// </summary>
     ArenaScalar = 128,
 }

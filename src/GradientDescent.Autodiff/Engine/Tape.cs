@@ -359,14 +359,15 @@ public sealed partial class Tape
     /// <remarks>
     /// A full arena is a way out of the fast path like the others (a freed graph, a vector operand), not a call to
     /// grow inside it: the JIT must keep the values a call returns to across it, and spilled the operands' values to
-    /// the stack on every op for it (micrograd-shaped forward pass, one thread: 598–602 → 563–571 µs without).
+    /// the stack on every op for it (micrograd-shaped forward pass, one thread: 598–602 → 563–571 µs with the growth
+    /// moved after the stores; returning −1 instead measured the same there and 6.2 → 5.8 ns a node on deep_chain).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int AppendScalar(OpKind op, int a, int b, ShapeKind kind, NodeFlags flags, double aux, double value)
     {
-        // The caller checked IsFastScalar or AreOneElementInArena (the graph is not freed); NoGrad is the mask. The arrays and counters are
-        // read once into locals (the JIT would read the fields again after every store to the record), and the
-        // unsigned tests against the lengths let it drop the bounds checks.
+        // The caller checked that the graph is not freed and anomaly detection is off (IsFastScalar, IsFastOneElement,
+        // AreOneElementInArena); NoGrad is the mask. The arrays and counters are read once into locals (the JIT would
+        // read the fields again after every store to the record).
         int offset = ValueCount;
         double[] values = Values;
         int i = Count;
@@ -473,7 +474,6 @@ public sealed partial class Tape
         Count = i + 1;
         return i;
     }
-
 
     /// <summary>With <see cref="DetectAnomalies"/>: the in-place constants recorded and the checksums of their arrays then.</summary>
     private List<(int Node, ulong Checksum)>? _constantChecksums;
