@@ -125,6 +125,25 @@ public sealed partial class Tape
             {
                 ref NodeRecord a = ref nodes[n.A];
                 ref NodeRecord b = ref nodes[n.B];
+                if (n.Op is OpKind.Add or OpKind.Multiply && ((a.Flags | b.Flags) & NodeFlags.External) == 0)
+                {
+                    // + and ×, what scalar chains are made of, on operands in the arena: Local's two expressions
+                    // written out (ȧ + ḃ; ȧ·b + ḃ·a), without its switch per operand or a read of the result.
+                    double sum = 0;
+                    if (n.Op == OpKind.Add)
+                    {
+                        if ((a.Flags & NodeFlags.RequiresGrad) != 0) sum = tangents[a.Offset];
+                        if ((b.Flags & NodeFlags.RequiresGrad) != 0) sum += tangents[b.Offset];
+                    }
+                    else
+                    {
+                        double[] values = Values;
+                        if ((a.Flags & NodeFlags.RequiresGrad) != 0) sum = tangents[a.Offset] * values[b.Offset];
+                        if ((b.Flags & NodeFlags.RequiresGrad) != 0) sum += tangents[b.Offset] * values[a.Offset];
+                    }
+                    tangents[n.Offset] = sum;
+                    return true;
+                }
                 double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
                 double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ExternalValue(n.B);
                 bool ga = (a.Flags & NodeFlags.RequiresGrad) != 0, gb = (b.Flags & NodeFlags.RequiresGrad) != 0;
