@@ -80,6 +80,8 @@ internal struct NodeRecord
     public double Aux;
 
     public readonly int Length => Rows * Cols;
+    /// <summary>One element whose value is in the arena (any kind): what the one-element recording paths take.</summary>
+    public readonly bool IsOneElementInArena => Rows == 1 && Cols == 1 && (Flags & NodeFlags.External) == 0;
     public readonly bool RequiresGrad => (Flags & NodeFlags.RequiresGrad) != 0;
     public readonly Shape Shape => new(Kind, Rows, Cols);
 }

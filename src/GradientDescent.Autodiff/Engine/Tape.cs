@@ -622,9 +622,7 @@ public sealed partial class Tape
     internal bool AreOneElementInArena(int a, int b)
     {
         if (_fastGeneration != _generation) return false;
-        ref readonly NodeRecord na = ref Nodes[a];
-        ref readonly NodeRecord nb = ref Nodes[b];
-        return na.Rows == 1 && na.Cols == 1 && nb.Rows == 1 && nb.Cols == 1 && ((na.Flags | nb.Flags) & NodeFlags.External) == 0;
+        return Nodes[a].IsOneElementInArena && Nodes[b].IsOneElementInArena;
     }
 
     /// <summary>
@@ -653,8 +651,7 @@ public sealed partial class Tape
     internal bool IsFastOneElement(Node a)
     {
         if (!ReferenceEquals(a.TapeOrNull, this) || a.Generation != _fastGeneration) return false;
-        ref readonly NodeRecord n = ref Unchecked(Nodes, a.Index);
-        return n.Rows == 1 && n.Cols == 1 && (n.Flags & NodeFlags.External) == 0;
+        return Unchecked(Nodes, a.Index).IsOneElementInArena;
     }
 
     /// <summary>
