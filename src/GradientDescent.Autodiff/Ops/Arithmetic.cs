@@ -30,6 +30,7 @@ internal static class Arithmetic
     internal static Node Binary(OpKind op, Node a, Node b)
     {
         Tape? t = a.TapeOrNull;
+        int i = -1;
         if (t is not null && t.AreCurrentFast(b.TapeOrNull, a.Generation, b.Generation))
         {
             // The records are read once, for the scalar test and for the op.
@@ -41,41 +42,45 @@ internal static class Arithmetic
                 double[] values = t.Values;
                 double value = ApplyScalar(op, Tape.Unchecked(values, na.Offset), Tape.Unchecked(values, nb.Offset));
                 NodeFlags flags = (na.Flags | nb.Flags) & NodeFlags.RequiresGrad;
-                int i = t.AppendScalar(op, a.Index, b.Index, ShapeKind.Scalar, flags, 0, value);
-                if (i >= 0) return new Node(t, i, a.Generation);
+                i = t.AppendScalar(op, a.Index, b.Index, ShapeKind.Scalar, flags, 0, value);
             }
-            return OneElementOrGeneral(op, a, b);
         }
-        return General(op, a, b);
+        if (i < 0) i = Record(op, a, b);
+        return new Node(t!, i, a.Generation);
     }
 
     /// <summary>
-    /// Records a ∘ b for current handles that are not both scalars: one-element operands in the arena, of which one is a
+    /// Records a ∘ b out of line and returns the node's index: one-element operands in the arena, of which one is a
     /// vector or matrix, by the scalar formula with the larger kind (what the inlined path does for scalars), anything
-    /// else by <see cref="General"/>. A small method of its own, called from the inlined path: the one-element steps of
-    /// op_overhead (vectors of one), recorded by the general path with the one-element test at its start, took 91–93 ns
-    /// for + and 102–104 for × in the benchmark's order of workloads; with this method and one-element parameters
-    /// recorded as scalars (<see cref="Tape.UseParameter"/>) 78–79 and 93–95 ns, what they took when the inlined
-    /// path also took vectors of one.
+    /// else by <see cref="General"/>, which checks the handles and throws for a default, stale or foreign one, so that
+    /// a returned index is a node of a's tape in a's generation.
     /// </summary>
+    /// <remarks>
+    /// The inlined path makes the handle from this index, at its one return: with a handle returned on each path, the
+    /// JIT passed every op's result through a temporary on the stack (three stores and three loads a node), and the
+    /// one-element steps of op_overhead, the handles of a chain and micrograd's loop paid for it (deep_chain forward
+    /// 5.7 → 5.0 ns a node). A small method of its own: the one-element steps (vectors of one), recorded by the general
+    /// path with the one-element test at its start, took 91–93 ns for + and 102–104 for ×; from a small method, 78–79
+    /// and 93–95 ns.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Node OneElementOrGeneral(OpKind op, Node a, Node b)
+    private static int Record(OpKind op, Node a, Node b)
     {
-        Tape t = a.Tape;
-        if (t.AreOneElementInArena(a.Index, b.Index))
+        Tape? t = a.TapeOrNull;
+        if (t is not null && t.AreCurrentFast(b.TapeOrNull, a.Generation, b.Generation) && t.AreOneElementInArena(a.Index, b.Index))
         {
             ref readonly NodeRecord na = ref t.Nodes[a.Index];
             ref readonly NodeRecord nb = ref t.Nodes[b.Index];
             double value = ApplyScalar(op, t.Values[na.Offset], t.Values[nb.Offset]);
             ShapeKind kind = (ShapeKind)Math.Max((int)na.Kind, (int)nb.Kind);
             int i = t.AppendScalar(op, a.Index, b.Index, kind, (na.Flags | nb.Flags) & NodeFlags.RequiresGrad, 0, value);
-            if (i >= 0) return new Node(t, i, a.Generation);
+            if (i >= 0) return i;
         }
         return General(op, a, b);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Node General(OpKind op, Node a, Node b)
+    private static int General(OpKind op, Node a, Node b)
     {
         Tape t = a.Tape;
         int ia = a.Resolve(t, op);
@@ -100,7 +105,7 @@ internal static class Arithmetic
         {
             Split.Elementwise(va, vb, default, y, new ForwardKernel(op));
         }
-        return new Node(t, t.Checked(i));
+        return t.Checked(i);
     }
 
     /// <summary>The shape of a ∘ b under the broadcasting rules, or an error naming the op and both shapes.</summary>

@@ -66,41 +66,41 @@ internal static class Elementwise
     internal static Node Unary(OpKind op, Node x, double c = 0)
     {
         Tape? t = x.TapeOrNull;
+        int i = -1;
         if (t is not null && t.IsFastScalar(x))
         {
             ref readonly NodeRecord s = ref Tape.Unchecked(t.Nodes, x.Index);
             double value = ApplyScalar(op, Tape.Unchecked(t.Values, s.Offset), c);
             NodeFlags flags = s.Flags & NodeFlags.RequiresGrad;
-            int i = t.AppendScalar(op, x.Index, -1, ShapeKind.Scalar, flags, c, value);
-            if (i >= 0) return new Node(t, i, x.Generation);
+            i = t.AppendScalar(op, x.Index, -1, ShapeKind.Scalar, flags, c, value);
         }
-        return General(op, x, c);
+        if (i < 0) i = Record(op, x, c);
+        return new Node(t!, i, x.Generation);
     }
 
     /// <summary>
-    /// Records op(x) for a vector or matrix of one element in the arena (the inlined path takes scalars only): the
-    /// scalar formula, x's kind. −1 if an arena is full. Its own method, as <see cref="Arithmetic"/>'s.
+    /// Records op(x) out of line and returns the node's index, which the inlined path makes its handle from (one return,
+    /// as <see cref="Arithmetic.Binary"/>). Checks the handle and throws for a default, stale or foreign one, so that a
+    /// returned index is a node of x's tape in x's generation. A vector or matrix of one element in the arena (the
+    /// inlined path takes scalars only) takes the scalar formula with x's kind.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int OneElement(OpKind op, Tape t, int ix, double c)
-    {
-        ref readonly NodeRecord s = ref t.Nodes[ix];
-        return t.AppendScalar(op, ix, -1, s.Kind, s.Flags & NodeFlags.RequiresGrad, c, ApplyScalar(op, t.Values[s.Offset], c));
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Node General(OpKind op, Node x, double c)
+    private static int Record(OpKind op, Node x, double c)
     {
         Tape t = x.Tape;
         int ix = x.Resolve(t, op);
         ref readonly NodeRecord s = ref t.Nodes[ix];
-        if (t.AreOneElementInArena(ix, ix) && OneElement(op, t, ix, c) is int one and >= 0) return new Node(t, one);
+        if (t.AreOneElementInArena(ix, ix))
+        {
+            int one = t.AppendScalar(op, ix, -1, s.Kind, s.Flags & NodeFlags.RequiresGrad, c, ApplyScalar(op, t.Values[s.Offset], c));
+            if (one >= 0) return one;
+        }
         int i = t.Append(op, ix, -1, s.Shape, s.Flags & NodeFlags.RequiresGrad, c);
         ReadOnlySpan<double> x0 = t.ValueSpan(ix);
         Span<double> y = t.ValueSpan(i);
         if (y.Length > Split.CachedOutput && Summed(op, x0, y, c, out double sum)) t.RememberSum(i, sum);
         else Split.Elementwise(x0, default, default, y, new ForwardKernel(op, c));
-        return new Node(t, t.Checked(i));
+        return t.Checked(i);
     }
 
     /// <summary>
