@@ -26,59 +26,71 @@ namespace GradientDescent.Autodiff;
 internal static class Arithmetic
 {
     /// <summary>Records a ∘ b. One-element operands take an inlined fast path, where the op folds to one instruction.</summary>
+    /// <remarks>
+    /// Inlined into the caller's loop, the path is written for the JIT's register allocator. It has one return, where
+    /// the handle is made from the index the paths give: with a handle returned on each path, every op's result went
+    /// through a temporary on the stack (three stores and three loads a node; deep_chain forward 5.7 → 5.0 ns a node).
+    /// And once both handles are found current, what it keeps for its way out is a's tape and generation and the two
+    /// indices, not b's tape and generation as well, which are the same: the micrograd-shaped forward pass, whose loop
+    /// keeps several handles, 472–476 → 432–438 µs on one thread.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Node Binary(OpKind op, Node a, Node b)
     {
         Tape? t = a.TapeOrNull;
-        int i = -1;
+        int i;
         if (t is not null && t.AreCurrentFast(b.TapeOrNull, a.Generation, b.Generation))
         {
+            int ia = a.Index, ib = b.Index;
+            i = -1;
             // The records are read once, for the scalar test and for the op.
             NodeRecord[] nodes = t.Nodes;
-            ref readonly NodeRecord na = ref Tape.Unchecked(nodes, a.Index);
-            ref readonly NodeRecord nb = ref Tape.Unchecked(nodes, b.Index);
+            ref readonly NodeRecord na = ref Tape.Unchecked(nodes, ia);
+            ref readonly NodeRecord nb = ref Tape.Unchecked(nodes, ib);
             if ((na.Flags & nb.Flags & NodeFlags.ArenaScalar) != 0)
             {
                 double[] values = t.Values;
                 double value = ApplyScalar(op, Tape.Unchecked(values, na.Offset), Tape.Unchecked(values, nb.Offset));
                 NodeFlags flags = (na.Flags | nb.Flags) & NodeFlags.RequiresGrad;
-                i = t.AppendScalar(op, a.Index, b.Index, ShapeKind.Scalar, flags, 0, value);
+                i = t.AppendScalar(op, ia, ib, ShapeKind.Scalar, flags, 0, value);
             }
+            if (i < 0) i = OneElementOrGeneral(op, t, ia, ib, a.Generation);
         }
-        if (i < 0) i = Record(op, a, b);
+        else
+        {
+            i = General(op, a, b);
+        }
         return new Node(t!, i, a.Generation);
     }
 
     /// <summary>
-    /// Records a ∘ b out of line and returns the node's index: one-element operands in the arena, of which one is a
-    /// vector or matrix, by the scalar formula with the larger kind (what the inlined path does for scalars), anything
-    /// else by <see cref="General"/>, which checks the handles and throws for a default, stale or foreign one, so that
-    /// a returned index is a node of a's tape in a's generation.
+    /// Records a ∘ b for nodes <paramref name="a"/> and <paramref name="b"/> of <paramref name="t"/>, current handles in
+    /// <paramref name="generation"/>, that the inlined path did not record (not both scalars, or an arena full) and
+    /// returns the node's index: one-element operands in the arena, of which one is a vector or matrix, by the scalar
+    /// formula with the larger kind (what the inlined path does for scalars), anything else by <see cref="General"/>.
+    /// A small method of its own: the one-element steps of op_overhead (vectors of one), recorded by the general path
+    /// with the one-element test at its start, took 91–93 ns for + and 102–104 for ×; from a small method, 78–79 and
+    /// 93–95 ns.
     /// </summary>
-    /// <remarks>
-    /// The inlined path makes the handle from this index, at its one return: with a handle returned on each path, the
-    /// JIT passed every op's result through a temporary on the stack (three stores and three loads a node), and the
-    /// one-element steps of op_overhead, the handles of a chain and micrograd's loop paid for it (deep_chain forward
-    /// 5.7 → 5.0 ns a node). A small method of its own: the one-element steps (vectors of one), recorded by the general
-    /// path with the one-element test at its start, took 91–93 ns for + and 102–104 for ×; from a small method, 78–79
-    /// and 93–95 ns.
-    /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Record(OpKind op, Node a, Node b)
+    private static int OneElementOrGeneral(OpKind op, Tape t, int a, int b, int generation)
     {
-        Tape? t = a.TapeOrNull;
-        if (t is not null && t.AreCurrentFast(b.TapeOrNull, a.Generation, b.Generation) && t.AreOneElementInArena(a.Index, b.Index))
+        if (t.AreOneElementInArena(a, b))
         {
-            ref readonly NodeRecord na = ref t.Nodes[a.Index];
-            ref readonly NodeRecord nb = ref t.Nodes[b.Index];
+            ref readonly NodeRecord na = ref t.Nodes[a];
+            ref readonly NodeRecord nb = ref t.Nodes[b];
             double value = ApplyScalar(op, t.Values[na.Offset], t.Values[nb.Offset]);
             ShapeKind kind = (ShapeKind)Math.Max((int)na.Kind, (int)nb.Kind);
-            int i = t.AppendScalar(op, a.Index, b.Index, kind, (na.Flags | nb.Flags) & NodeFlags.RequiresGrad, 0, value);
+            int i = t.AppendScalar(op, a, b, kind, (na.Flags | nb.Flags) & NodeFlags.RequiresGrad, 0, value);
             if (i >= 0) return i;
         }
-        return General(op, a, b);
+        return General(op, new Node(t, a, generation), new Node(t, b, generation));
     }
 
+    /// <summary>
+    /// Records a ∘ b by shapes, spans and kernels, and returns the node's index. Checks the handles first and throws
+    /// for a default, stale or foreign one, so that a returned index is a node of a's tape in a's generation.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int General(OpKind op, Node a, Node b)
     {
