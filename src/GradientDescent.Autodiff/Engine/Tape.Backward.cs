@@ -146,7 +146,8 @@ public sealed partial class Tape
             if (n.Rows == 1 && n.Cols == 1 && ScalarRule(ref n, grads[n.Offset], nodes, values, grads)) continue;
             Propagate(i, ref n);
             values = Values; // a general rule (a custom op's) may have grown the value arena
-            MarkInputs(ref n);
+            // The record found again from i, not n kept across the call (the JIT stored n on the stack for every node).
+            MarkInputs(ref Unchecked(nodes, i));
         }
     }
 
@@ -433,16 +434,8 @@ public sealed partial class Tape
                 return true;
             }
             case > OpKind.Add and <= OpKind.Minimum:
-            {
-                ref NodeRecord a = ref nodes[n.A];
-                ref NodeRecord b = ref nodes[n.B];
-                double x = (a.Flags & NodeFlags.External) == 0 ? values[a.Offset] : ExternalValue(n.A);
-                double y = (b.Flags & NodeFlags.External) == 0 ? values[b.Offset] : ExternalValue(n.B);
-                double result = values[n.Offset];
-                Contribute(ref a, Arithmetic.Local(n.Op, 0, g, x, y, result), grads);
-                Contribute(ref b, Arithmetic.Local(n.Op, 1, g, x, y, result), grads);
+                ArithmeticRule(ref n, g);
                 return true;
-            }
             // The unary ops of scalar models whose derivative needs no value (a + c, c·a) or only the sign of the
             // input (relu) are written out here; the rest go through Elementwise.Derivative.
             case OpKind.AddConstant:
@@ -454,22 +447,22 @@ public sealed partial class Tape
             case OpKind.Relu:
             {
                 ref NodeRecord a = ref Unchecked(nodes, n.A);
-                if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
-                double x = (a.Flags & NodeFlags.External) == 0 ? Unchecked(values, a.Offset) : ExternalValue(n.A);
-                Contribute(ref a, x > 0 ? g : g * 0, grads);
+                NodeFlags f = a.Flags;
+                if ((f & NodeFlags.RequiresGrad) == 0) return true;
+                if ((f & NodeFlags.External) != 0)
+                {
+                    UnaryRule(ref n, g);
+                    return true;
+                }
+                Contribute(ref a, Unchecked(values, a.Offset) > 0 ? g : g * 0, grads);
                 return true;
             }
             case >= OpKind.Negate and <= OpKind.MinConstant:
-            {
-                ref NodeRecord a = ref nodes[n.A];
-                if ((a.Flags & NodeFlags.RequiresGrad) == 0) return true;
-                double x = (a.Flags & NodeFlags.External) == 0 ? values[a.Offset] : ExternalValue(n.A);
-                Contribute(ref a, g * Elementwise.Derivative(n.Op, x, values[n.Offset], n.Aux), grads);
+                UnaryRule(ref n, g);
                 return true;
-            }
             case OpKind.Parameter:
-                // A one-element parameter: add ∂L/∂p straight into Parameter.Grad.
-                ParameterTable[n.A].Grad[0] += g;
+                // A one-element parameter: add ∂L/∂p straight into Parameter.Grad (a call: out of line, as ArithmeticRule).
+                AddToParameter(n.A, g);
                 return true;
             case OpKind.Sum or OpKind.Mean:
             {
@@ -482,6 +475,39 @@ public sealed partial class Tape
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// The scalar rule of −, ÷, ^, max and min (<see cref="Arithmetic.Local"/>), out of line: a rule that calls keeps
+    /// g across the call, and the JIT then stored g on the stack for every node of the sweep.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ArithmeticRule(ref NodeRecord n, double g)
+    {
+        ref NodeRecord a = ref Nodes[n.A];
+        ref NodeRecord b = ref Nodes[n.B];
+        double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
+        double y = (b.Flags & NodeFlags.External) == 0 ? Values[b.Offset] : ExternalValue(n.B);
+        double result = Values[n.Offset];
+        Contribute(ref a, Arithmetic.Local(n.Op, 0, g, x, y, result), Grads);
+        Contribute(ref b, Arithmetic.Local(n.Op, 1, g, x, y, result), Grads);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void AddToParameter(int parameter, double g) => ParameterTable[parameter].Grad[0] += g;
+
+    /// <summary>
+    /// The scalar rule of a unary op by <see cref="Elementwise.Derivative"/> (relu's too when its input is read in
+    /// place), out of line for the reason <see cref="ArithmeticRule"/> is.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void UnaryRule(ref NodeRecord n, double g)
+    {
+        ref NodeRecord a = ref Nodes[n.A];
+        if ((a.Flags & NodeFlags.RequiresGrad) == 0) return;
+        double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
+        double contribution = n.Op == OpKind.Relu ? (x > 0 ? g : g * 0) : g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux);
+        Contribute(ref a, contribution, Grads);
     }
 
     /// <summary>
