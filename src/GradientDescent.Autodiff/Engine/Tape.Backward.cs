@@ -493,6 +493,7 @@ public sealed partial class Tape
         Contribute(ref b, Arithmetic.Local(n.Op, 1, g, x, y, result), Grads);
     }
 
+    /// <summary>A one-element parameter's rule: ∂L/∂p += g into Parameter.Grad, out of line for the reason <see cref="ArithmeticRule"/> is.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void AddToParameter(int parameter, double g) => ParameterTable[parameter].Grad[0] += g;
 

@@ -353,7 +353,7 @@ public sealed partial class Tape
     /// Appends a one-element node of kind <paramref name="kind"/> holding <paramref name="value"/> and returns its
     /// index, or returns −1 without recording anything when either arena is full: the scalar fast path of
     /// <see cref="Append"/>, which is what a chain of scalar ops spends its time in (the kind a constant there; a vector
-    /// or matrix of one element comes from the general paths, see <see cref="AreOneElementInArena"/>). On −1 the caller
+    /// or matrix of one element comes from the out-of-line paths, see <see cref="AreOneElementInArena"/>). On −1 the caller
     /// takes its general path, which grows the arenas.
     /// </summary>
     /// <remarks>
@@ -613,7 +613,7 @@ public sealed partial class Tape
     internal int Generation => _generation;
 
     /// <summary>
-    /// For the general paths of the elementwise ops and Σ: whether resolved nodes <paramref name="a"/> and
+    /// For the out-of-line paths of the elementwise ops: whether resolved nodes <paramref name="a"/> and
     /// <paramref name="b"/> (the same node for a unary op) each hold one element in the arena — a vector or matrix of
     /// one element, which the inlined fast paths leave to them, or a scalar — while those paths are open (the graph not
     /// freed, anomaly detection off). Such an op is recorded by <see cref="AppendScalar"/> with the operands' larger kind,
