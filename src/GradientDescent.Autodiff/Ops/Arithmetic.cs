@@ -27,22 +27,23 @@ internal static class Arithmetic
 {
     /// <summary>Records a ∘ b. One-element operands take an inlined fast path, where the op folds to one instruction.</summary>
     /// <remarks>
-    /// Inlined into the caller's loop, the path is written for the JIT's register allocator. It has one return, where
-    /// the handle is made from the index the paths give: with a handle returned on each path, every op's result went
+    /// Inlined into the caller's loop, the path is written for the JIT's register allocator. Its ways out return the
+    /// node's index, and the handle is made here from registers: when they returned a handle, every op's result went
     /// through a temporary on the stack (three stores and three loads a node; deep_chain forward 5.7 → 5.0 ns a node).
-    /// And once both handles are found current, what it keeps for its way out is a's tape and generation and the two
-    /// indices, not b's tape and generation as well, which are the same: the micrograd-shaped forward pass, whose loop
-    /// keeps several handles, 472–476 → 432–438 µs on one thread.
+    /// Each path returns on its own: with one return for all of them (the index in a local, −1 for "not yet"), the code
+    /// compiled on stack replacement, which a loop in a method called only a few times runs (the quick benchmark's
+    /// deep_chain, a user's loop in Main), recorded at 13.7–16 ns a node against 8.4–9.9. And once both handles are found
+    /// current, what it keeps for its way out is a's tape and generation and the two indices, not b's tape and generation
+    /// as well, which are the same: the micrograd-shaped forward pass, whose loop keeps several handles, 472–476 → 432–438
+    /// µs on one thread.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Node Binary(OpKind op, Node a, Node b)
     {
         Tape? t = a.TapeOrNull;
-        int i;
         if (t is not null && t.AreCurrentFast(b.TapeOrNull, a.Generation, b.Generation))
         {
             int ia = a.Index, ib = b.Index;
-            i = -1;
             // The records are read once, for the scalar test and for the op.
             NodeRecord[] nodes = t.Nodes;
             ref readonly NodeRecord na = ref Tape.Unchecked(nodes, ia);
@@ -52,15 +53,12 @@ internal static class Arithmetic
                 double[] values = t.Values;
                 double value = ApplyScalar(op, Tape.Unchecked(values, na.Offset), Tape.Unchecked(values, nb.Offset));
                 NodeFlags flags = (na.Flags | nb.Flags) & NodeFlags.RequiresGrad;
-                i = t.AppendScalar(op, ia, ib, ShapeKind.Scalar, flags, 0, value);
+                int i = t.AppendScalar(op, ia, ib, ShapeKind.Scalar, flags, 0, value);
+                if (i >= 0) return new Node(t, i, a.Generation);
             }
-            if (i < 0) i = OneElementOrGeneral(op, t, ia, ib, a.Generation);
+            return new Node(t, OneElementOrGeneral(op, t, ia, ib, a.Generation), a.Generation);
         }
-        else
-        {
-            i = General(op, a, b);
-        }
-        return new Node(t!, i, a.Generation);
+        return new Node(t!, General(op, a, b), a.Generation);
     }
 
     /// <summary>

@@ -66,21 +66,20 @@ internal static class Elementwise
     internal static Node Unary(OpKind op, Node x, double c = 0)
     {
         Tape? t = x.TapeOrNull;
-        int i = -1;
         if (t is not null && t.IsFastScalar(x))
         {
             ref readonly NodeRecord s = ref Tape.Unchecked(t.Nodes, x.Index);
             double value = ApplyScalar(op, Tape.Unchecked(t.Values, s.Offset), c);
             NodeFlags flags = s.Flags & NodeFlags.RequiresGrad;
-            i = t.AppendScalar(op, x.Index, -1, ShapeKind.Scalar, flags, c, value);
+            int i = t.AppendScalar(op, x.Index, -1, ShapeKind.Scalar, flags, c, value);
+            if (i >= 0) return new Node(t, i, x.Generation);
         }
-        if (i < 0) i = Record(op, x, c);
-        return new Node(t!, i, x.Generation);
+        return new Node(t!, Record(op, x, c), x.Generation);
     }
 
     /// <summary>
-    /// Records op(x) out of line and returns the node's index, which the inlined path makes its handle from (one return,
-    /// as <see cref="Arithmetic.Binary"/>). Checks the handle and throws for a default, stale or foreign one, so that a
+    /// Records op(x) out of line and returns the node's index, which the inlined path makes its handle from (an index,
+    /// not a handle, as <see cref="Arithmetic.Binary"/>'s ways out). Checks the handle and throws for a default, stale or foreign one, so that a
     /// returned index is a node of x's tape in x's generation. A vector or matrix of one element in the arena (the
     /// inlined path takes scalars only) takes the scalar formula with x's kind.
     /// </summary>
