@@ -270,13 +270,14 @@ public sealed class ModelLossTests
     [Theory]
     [InlineData(OpKind.LinearRegressionLoss)]
     [InlineData(OpKind.LogisticRegressionLoss)]
-    public unsafe void LinearRange_XAndSumsAnywhereInMemory_SameBitsAsAtALineStart(OpKind op)
+    public unsafe void LinearRange_XAndSumsAnywhereInMemory_WithAndWithoutLinePrefetches_SameBitsAsAtALineStart(OpKind op)
     {
         // The kernel starts ∂L/∂w's vector sums where X's rows meet a vector boundary (when d is a multiple of the
         // width), so its loads and stores do not straddle cache lines; the sums must not depend on it. X and Σ r·x at
         // every 8-byte offset from a 64-byte line, at 4 and 8 lanes, for widths that are and are not multiples of the
         // vector: loss, Σr and Σ r·x bit for bit as with both at a line's start. Rows [1, 10) leave rows over at
-        // both ends of the blocks of four.
+        // both ends of the blocks of four. Half of the placements run with every line prefetched ahead (as for an X
+        // that streams from memory), which must not change a bit either.
         const int N = 13;
         foreach (int d in new[] { 4, 8, 13, 16, 100 })
         {
@@ -292,21 +293,22 @@ public sealed class ModelLossTests
                 {
                     foreach (var (first, last) in new[] { (0, N), (1, 10) })
                     {
-                        (double Loss, double SumR, double[] Gw) Run(int xOffset, int gOffset)
+                        (double Loss, double SumR, double[] Gw) Run(int xOffset, int gOffset, bool prefetchLines)
                         {
                             double* x = xLine + xOffset, g = gLine + gOffset;
                             values.CopyTo(new Span<double>(x, N * d));
                             new Span<double>(g, d).Clear();
-                            double loss = ModelLosses.LinearRange(op, x, wp, 0.25, yp, d, first, last, g, null, lanes, out double sumR);
+                            double loss = ModelLosses.LinearRange(op, x, wp, 0.25, yp, d, first, last, g, null, lanes, prefetchLines, out double sumR);
                             return (loss, sumR, new Span<double>(g, d).ToArray());
                         }
-                        var atLine = Run(0, 0);
+                        var atLine = Run(0, 0, prefetchLines: false);
                         for (int xOffset = 0; xOffset < 8; xOffset++)
                         {
                             for (int gOffset = 0; gOffset < 8; gOffset++)
                             {
-                                var moved = Run(xOffset, gOffset);
-                                string what = $"{op} d={d} {lanes} lanes rows [{first}, {last}), X +{xOffset} and Σ r·x +{gOffset} doubles from a line";
+                                bool lines = (xOffset + gOffset) % 2 == 1;
+                                var moved = Run(xOffset, gOffset, lines);
+                                string what = $"{op} d={d} {lanes} lanes rows [{first}, {last}), X +{xOffset} and Σ r·x +{gOffset} doubles from a line, line prefetches {lines}";
                                 Assert.True(atLine.Loss.Equals(moved.Loss), $"{what}: Σℓ {moved.Loss:R}, at the line {atLine.Loss:R}");
                                 Assert.True(atLine.SumR.Equals(moved.SumR), $"{what}: Σr {moved.SumR:R}, at the line {atLine.SumR:R}");
                                 Assert.Equal(atLine.Gw, moved.Gw);

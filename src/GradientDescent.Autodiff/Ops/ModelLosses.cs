@@ -25,7 +25,7 @@ namespace GradientDescent.Autodiff;
 /// ℓ = lse(z) − z_c, computed as ln Σ e^(z − m) − (z_c − m) with m = max z; r = softmax(z) − onehot(c).</item>
 /// </list>
 /// <para>Kernel (k = 1): within a range, blocks of four rows — four dot products a row at a time, one vector exp/log1p
-/// for the four logits, one load and store of ∂L/∂w per block (<see cref="LinearRange(OpKind, double*, double*, double, double*, int, int, int, double*, double*, int, out double)"/>);
+/// for the four logits, one load and store of ∂L/∂w per block (<see cref="LinearRange(OpKind, double*, double*, double, double*, int, int, int, double*, double*, int, bool, out double)"/>);
 /// Vector512 where AVX-512 is there, Vector256 otherwise. The softmax loss goes a row at a time: its k dot products
 /// four classes at a time (x read once per four), softmax(z) by the composed graph's own steps, and the row's k
 /// contributions to ∂L/∂Wᵀ four classes at a time.</para>
@@ -42,6 +42,14 @@ internal static unsafe class ModelLosses
 {
     /// <summary>Multiply-adds per range below which the rows stay on one thread (as <see cref="Split.ElementGrain"/>).</summary>
     private const long Grain = Split.ElementGrain;
+
+    /// <summary>
+    /// The size of X from which the k = 1 kernel prefetches every line ahead (<see cref="PageAhead.Lines"/>): 48 MB,
+    /// more than a last-level cache keeps between steps (a core of an AMD EPYC sees 32 MB of L3). On the Zen 5
+    /// machine the prefetches cost a fifth of the step with X of 3–16 MB, which the cache held, broke even at 32–48 MB
+    /// and saved a fifth to a third at 80 and 800 MB.
+    /// </summary>
+    internal const long StreamingBytes = 48L << 20;
 
     /// <summary>Doubles in a 64-byte cache line.</summary>
     private const int LineDoubles = 64 / sizeof(double);
@@ -197,7 +205,7 @@ internal static unsafe class ModelLosses
                 Residuals = residuals ? pstore + layout.Residual : null,
                 Partials = pstore + layout.Partials,
                 N = n, D = d, K = k, PartialLength = layout.PartialLength, Lanes = VectorLanes,
-                NeedW = needW, NeedB = needB,
+                NeedW = needW, NeedB = needB, PrefetchLines = (long)n * d * sizeof(double) >= StreamingBytes,
             };
             WorkerPool.Run(parts, ref body);
         }
@@ -222,7 +230,7 @@ internal static unsafe class ModelLosses
 
     /// <summary>
     /// One range of rows: per row z, ℓ and r, and r·x added into the range's partial ∂L/∂Wᵀ while the row is in L1
-    /// (four rows at a time: <see cref="LinearRange(OpKind, double*, double*, double, double*, int, int, int, double*, double*, int, out double)"/> for k = 1, <see cref="ClassRows"/> for the softmax loss).
+    /// (four rows at a time: <see cref="LinearRange(OpKind, double*, double*, double, double*, int, int, int, double*, double*, int, bool, out double)"/> for k = 1, <see cref="ClassRows"/> for the softmax loss).
     /// </summary>
     private struct RowsBody : IRangeBody
     {
@@ -230,7 +238,7 @@ internal static unsafe class ModelLosses
         public double* X, Wt, B, Y, Residuals, Partials;
         public int* Labels;
         public int N, D, K, PartialLength, Lanes;
-        public bool NeedW, NeedB;
+        public bool NeedW, NeedB, PrefetchLines;
 
         public readonly void Run(int part, int parts)
         {
@@ -248,7 +256,7 @@ internal static unsafe class ModelLosses
                 // cache lines (see LinearRange). It moves back to its place once the range is done.
                 int s = (int)(((nint)X - (nint)(block + 1)) / sizeof(double)) & (Lanes - 1);
                 double* gw = block + 1 + s;
-                block[0] = LinearRange(Op, X, Wt, B[0], Y, d, first, last, NeedW ? gw : null, Residuals, Lanes, out double sumR);
+                block[0] = LinearRange(Op, X, Wt, B[0], Y, d, first, last, NeedW ? gw : null, Residuals, Lanes, PrefetchLines, out double sumR);
                 if (NeedW && s != 0) new ReadOnlySpan<double>(gw, d).CopyTo(gwt);
                 if (NeedB) gb[0] = sumR;
                 return;
@@ -477,17 +485,17 @@ internal static unsafe class ModelLosses
     /// which fixes how their sums are rounded.)
     /// </remarks>
     internal static double LinearRange(OpKind op, double* x, double* w, double bias, double* y, int d, int first, int last,
-        double* gw, double* residuals, int lanes, out double sumR)
+        double* gw, double* residuals, int lanes, bool prefetchLines, out double sumR)
     {
         double loss = 0;
         sumR = 0;
         bool logistic = op == OpKind.LogisticRegressionLoss;
         int i = (lanes, logistic) switch
         {
-            (8, true) => Blocks<Lanes8, LogisticRows>(x, w, bias, y, d, first, last, gw, residuals, ref loss, ref sumR),
-            (8, false) => Blocks<Lanes8, SquaredRows>(x, w, bias, y, d, first, last, gw, residuals, ref loss, ref sumR),
-            (4, true) => Blocks<Lanes4, LogisticRows>(x, w, bias, y, d, first, last, gw, residuals, ref loss, ref sumR),
-            (4, false) => Blocks<Lanes4, SquaredRows>(x, w, bias, y, d, first, last, gw, residuals, ref loss, ref sumR),
+            (8, true) => Blocks<Lanes8, LogisticRows>(x, w, bias, y, d, first, last, gw, residuals, prefetchLines, ref loss, ref sumR),
+            (8, false) => Blocks<Lanes8, SquaredRows>(x, w, bias, y, d, first, last, gw, residuals, prefetchLines, ref loss, ref sumR),
+            (4, true) => Blocks<Lanes4, LogisticRows>(x, w, bias, y, d, first, last, gw, residuals, prefetchLines, ref loss, ref sumR),
+            (4, false) => Blocks<Lanes4, SquaredRows>(x, w, bias, y, d, first, last, gw, residuals, prefetchLines, ref loss, ref sumR),
             _ => first,
         };
         var wr = new ReadOnlySpan<double>(w, d);
@@ -508,7 +516,7 @@ internal static unsafe class ModelLosses
     }
 
     /// <summary>
-    /// <see cref="LinearRange(OpKind, double*, double*, double, double*, int, int, int, double*, double*, int, out double)"/>
+    /// <see cref="LinearRange(OpKind, double*, double*, double, double*, int, int, int, double*, double*, int, bool, out double)"/>
     /// on arrays, at any vector width (8 runs on any machine, in software where AVX-512 is missing): for the tests of
     /// the block edges. An empty <paramref name="gw"/> or <paramref name="residuals"/> skips that output.
     /// </summary>
@@ -524,7 +532,8 @@ internal static unsafe class ModelLosses
         }
         fixed (double* px = x, pw = w, py = y, pg = gw, pr = residuals)
         {
-            return LinearRange(op, px, pw, bias, py, d, first, last, gw.Length == 0 ? null : pg, residuals.Length == 0 ? null : pr, lanes, out sumR);
+            return LinearRange(op, px, pw, bias, py, d, first, last, gw.Length == 0 ? null : pg, residuals.Length == 0 ? null : pr, lanes,
+                prefetchLines: false, out sumR);
         }
     }
 
@@ -539,7 +548,7 @@ internal static unsafe class ModelLosses
     // 18–20 ms instead of 2 in the quick benchmark, and stayed slower after tiering.
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static int Blocks<TLanes, TRows>(double* x, double* w, double bias, double* y, int d, int first, int last,
-        double* gw, double* residuals, ref double loss, ref double sumR)
+        double* gw, double* residuals, bool prefetchLines, ref double loss, ref double sumR)
         where TLanes : struct, IBlockLanes
         where TRows : struct, IBlockRows
     {
@@ -563,10 +572,11 @@ internal static unsafe class ModelLosses
             // steps (e^−|z|, a division, ln(1 + t)): placed before all four dot products, the processor's window filled
             // before the chain was done and the two ran one after the other, so each step goes before one of the
             // dot products. With AddRows4's four multiply-adds, one thread, X in L2: 23.1–24.4 → 21.0–22.1 ns a row
-            // (19.7–20.3 → 17.0–17.6 without ∂L/∂w), AMD EPYC. The pages a little further on are prefetched
-            // (PageAhead) as each block's dot products start.
+            // (19.7–20.3 → 17.0–17.6 without ∂L/∂w), AMD EPYC. As each block's dot products start, the pages a little
+            // further on are prefetched, and, for an X that streams from memory, each line 8 KB on (PageAhead).
             double* x0 = x + (long)i * d, xn = x0 + 4 * d;
             PageAhead.Read(xn, blockBytes, end);
+            if (prefetchLines) PageAhead.Lines(xn, blockBytes, end);
             bool more = i + 8 <= last;
             Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default, yv = Vector256.Load(y + i);
             int j = 0;
