@@ -101,6 +101,46 @@ public sealed class ParallelKernelTests : IDisposable
     }
 
     [Fact]
+    public void RowTimesMatrix_GradientOfTheRow_SplitByRows_MatchesTheSumsAndRepeatsBitForBit()
+    {
+        // A row a [1×k] times M [k×n], twice (with two weightings c₁, c₂ of the product): the gradient of the row,
+        // G Mᵀ for each product, is a matrix–vector product M g by rows of M, split over the pool for M of 3,001 × 50
+        // and added into a's gradient (the second product's contribution adds to the first's). Each ∂L/∂aₚ =
+        // Σⱼ Mₚⱼ(c₁ⱼ + c₂ⱼ) against the sum in column order, within a few ulps of its terms' magnitudes, and bit for bit
+        // the same when run again.
+        var rng = new Random(31);
+        const int K = 3_001, Cols = 50;
+        double[] Uniform(int n) => [.. Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1)];
+        double[] m = Uniform(K * Cols), c1 = Uniform(Cols), c2 = Uniform(Cols), a0 = Uniform(K);
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            Parallelism.ThreadCount = threads;
+            double[] Gradient()
+            {
+                var a = new VectorParameter("a", a0);
+                var tape = new Tape();
+                Matrix row = Ops.Reshape(tape.Use(a), 1, K), mm = tape.Constant(m, K, Cols);
+                Scalar loss = Ops.Sum(Ops.Flatten(Ops.MatMul(row, mm)) * tape.Constant(c1))
+                    + Ops.Sum(Ops.Flatten(Ops.MatMul(row, mm)) * tape.Constant(c2));
+                loss.Backward();
+                return a.Grad;
+            }
+            double[] grad = Gradient();
+            for (int p = 0; p < K; p++)
+            {
+                double sum = 0, scale = 0;
+                for (int j = 0; j < Cols; j++)
+                {
+                    sum += m[p * Cols + j] * (c1[j] + c2[j]);
+                    scale += Math.Abs(m[p * Cols + j]) * (Math.Abs(c1[j]) + Math.Abs(c2[j]));
+                }
+                Assert.True(Math.Abs(grad[p] - sum) <= 1e-14 * scale, $"{threads} threads: ∂L/∂a[{p}] = {grad[p]:R}, the sum {sum:R}");
+            }
+            Assert.Equal(grad, Gradient());
+        }
+    }
+
+    [Fact]
     public void SplitGradients_MatchCentralDifferences()
     {
         // The split kernels' gradient of a smaller copy of the graph's main terms, checked against differences of the
