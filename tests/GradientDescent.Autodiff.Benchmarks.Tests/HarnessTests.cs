@@ -175,6 +175,19 @@ public sealed class HarnessTests
     public void ParseCacheSize_NotASize_IsNull(string text) => Assert.Null(MachineInfo.ParseCacheSize(text));
 
     [Fact]
+    public void DescribeCpu_FirstProcessor_NameFamilyModelAndAvx512()
+    {
+        // Two processors; the second's different numbers must not be read.
+        const string cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\n"
+            + "flags\t\t: fpu sse avx2 avx512f avx512dq\n\nprocessor\t: 1\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: Other\n";
+        Assert.Equal("AMD EPYC (family 26, model 2, avx512f)", MachineInfo.DescribeCpu(cpuinfo));
+        Assert.Equal("Intel(R) Xeon(R) Platinum (family 6, model 143, no avx512f)",
+            MachineInfo.DescribeCpu("cpu family: 6\nmodel: 143\nmodel name: Intel(R) Xeon(R) Platinum\nflags: avx2 avx512fp16\n"));
+        Assert.Equal("Some CPU", MachineInfo.DescribeCpu("model name : Some CPU\n"));
+        Assert.Null(MachineInfo.DescribeCpu("processor : 0\nflags : avx2\n"));
+    }
+
+    [Fact]
     public void ArrayLength_IsAtLeastFourLastLevelCachesAnd128MB()
     {
         long length = MemoryBandwidth.ArrayLength();

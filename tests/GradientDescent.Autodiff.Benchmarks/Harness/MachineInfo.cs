@@ -106,16 +106,48 @@ public static class MachineInfo
     {
         try
         {
-            if (File.Exists("/proc/cpuinfo"))
-            {
-                string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-                if (line is not null) return line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
-            }
+            if (File.Exists("/proc/cpuinfo") && DescribeCpu(File.ReadAllText("/proc/cpuinfo")) is { } cpu) return cpu;
         }
         catch (IOException)
         {
             // Fall through to the architecture.
         }
         return RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    /// <summary>
+    /// The first processor of a /proc/cpuinfo text: its model name, then its family and model numbers and whether its
+    /// flags list avx512f, e.g. "AMD EPYC (family 26, model 2, avx512f)"; null without a model name. A virtual machine
+    /// may name only the vendor's line ("AMD EPYC"), and the numbers tell its generations apart (family 25 is Zen 3 or
+    /// Zen 4, family 26 Zen 5), as the flag tells whether AVX-512 is there for the JIT to use.
+    /// </summary>
+    public static string? DescribeCpu(string cpuinfo)
+    {
+        ArgumentNullException.ThrowIfNull(cpuinfo);
+        string? name = null, family = null, model = null, flags = null;
+        foreach (string line in cpuinfo.Split('\n'))
+        {
+            if (line.Trim().Length == 0)
+            {
+                if (name is not null) break;
+                continue;
+            }
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0) continue;
+            string key = line[..colon].Trim(), value = line[(colon + 1)..].Trim();
+            switch (key)
+            {
+                case "model name": name ??= value; break;
+                case "cpu family": family ??= value; break;
+                case "model": model ??= value; break;
+                case "flags": flags ??= value; break;
+            }
+        }
+        if (name is null) return null;
+        var details = new List<string>(3);
+        if (family is not null) details.Add($"family {family}");
+        if (model is not null) details.Add($"model {model}");
+        if (flags is not null) details.Add(flags.Split(' ').Contains("avx512f") ? "avx512f" : "no avx512f");
+        return details.Count == 0 ? name : $"{name} ({string.Join(", ", details)})";
     }
 }
