@@ -55,11 +55,11 @@ internal static unsafe class PageAhead
     /// Measured on an AMD EPYC (Zen 5, AVX-512; a virtual machine whose two threads read 70–80 GB/s with a sum that
     /// prefetches a page ahead): the fused logistic loss, a page ahead only, read an X of 10⁶ × 100 at 24–26 GB/s on
     /// one thread and 38–44 GB/s on two, behind its own cost with X in the cache (17 ns a row, 47 GB/s a thread); with
-    /// every line prefetched 8 KB ahead as well, 35–36 and 58–67 GB/s (two threads: 17–21 → 12.0–13.3 ms). 4 KB ahead
+    /// every line prefetched 8 KB ahead as well, 35–36 and 58–67 GB/s (two threads: 17–21 → 12.0–13.7 ms). 4 KB ahead
     /// measured a little slower, 16 and 32 KB slower again, 1 and 2 KB slower than none; non-temporal and L2 prefetches
-    /// no better than into L1; every second line only, slower than none. On data in the cache the prefetches cost: the
-    /// same kernel on 3–16 MB went 17.5 → 22–23 ns a row, even at 48 MB; callers use it on data too large to stay in a
-    /// last-level cache. MatVec and Mᵀg, whose loops do less per line, gained nothing from it.
+    /// no better than into L1; every second line only, slower than none. On data in the cache the prefetches cost (the
+    /// same kernel, one thread, X of 3 MB: 16.8–17.1 → 18.1–21.5 ns a row), so callers use it on data too large to stay
+    /// in a last-level cache. MatVec and Mᵀg, whose loops do less per line, gained nothing from it.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Lines(void* at, long bytes, void* end)

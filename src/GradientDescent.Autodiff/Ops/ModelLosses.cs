@@ -44,12 +44,12 @@ internal static unsafe class ModelLosses
     private const long Grain = Split.ElementGrain;
 
     /// <summary>
-    /// The size of X from which the k = 1 kernel prefetches every line ahead (<see cref="PageAhead.Lines"/>): 48 MB,
-    /// more than a last-level cache keeps between steps (a core of an AMD EPYC sees 32 MB of L3). On the Zen 5
-    /// machine the prefetches cost a fifth of the step with X of 3–16 MB, which the cache held, broke even at 32–48 MB
-    /// and saved a fifth to a third at 80 and 800 MB.
+    /// The size of X from which the k = 1 kernel prefetches every line ahead (<see cref="PageAhead.Lines"/>): 32 MB,
+    /// the L3 that a core of an AMD EPYC shares; below it X is likely to stay in the cache between steps. On the Zen 5
+    /// machine, one thread, the prefetches cost 8–25 % of the step with X of 3 MB and about 7 % at 16 MB, broke even at
+    /// 24 and 32 MB, and saved 15–25 % at 48 MB and a fifth to a third at 80 and 800 MB.
     /// </summary>
-    internal const long StreamingBytes = 48L << 20;
+    internal const long StreamingBytes = 32L << 20;
 
     /// <summary>Doubles in a 64-byte cache line.</summary>
     private const int LineDoubles = 64 / sizeof(double);
