@@ -38,13 +38,7 @@ internal static unsafe class PageAhead
     /// every page.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Read(void* at, long bytes, void* end)
-    {
-        if (!Sse.IsSupported) return;
-        byte* p = (byte*)at + Distance, stop = p + bytes;
-        if (stop > (byte*)end) stop = (byte*)end;
-        for (; p < stop; p += PageBytes) Sse.Prefetch0(p);
-    }
+    internal static void Read(void* at, long bytes, void* end) => Ahead(at, Distance, bytes, end, PageBytes);
 
     /// <summary>
     /// Prefetches every 64-byte line of [<paramref name="at"/> + <see cref="LineDistance"/>, … + <paramref name="bytes"/>),
@@ -62,12 +56,19 @@ internal static unsafe class PageAhead
     /// in a last-level cache. MatVec and Mᵀg, whose loops do less per line, gained nothing from it.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Lines(void* at, long bytes, void* end)
+    internal static void Lines(void* at, long bytes, void* end) => Ahead(at, LineDistance, bytes, end, LineBytes);
+
+    /// <summary>
+    /// One prefetch every <paramref name="step"/> bytes of [<paramref name="at"/> + <paramref name="distance"/>, … +
+    /// <paramref name="bytes"/>), none at or past <paramref name="end"/>; nothing without SSE.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Ahead(void* at, int distance, long bytes, void* end, int step)
     {
         if (!Sse.IsSupported) return;
-        byte* p = (byte*)at + LineDistance, stop = p + bytes;
+        byte* p = (byte*)at + distance, stop = p + bytes;
         if (stop > (byte*)end) stop = (byte*)end;
-        for (; p < stop; p += LineBytes) Sse.Prefetch0(p);
+        for (; p < stop; p += step) Sse.Prefetch0(p);
     }
 
     /// <summary>

@@ -86,12 +86,6 @@ internal static class LinearAlgebra
         }
     }
 
-    /// <summary>Doubles in a 64-byte cache line.</summary>
-    private const int LineDoubles = 64 / sizeof(double);
-
-    /// <summary>The first address at or after <paramref name="p"/> that starts a 64-byte line (at most 7 doubles on).</summary>
-    private static unsafe double* LineUp(double* p) => (double*)(((nint)p + 63) & ~(nint)63);
-
     /// <summary>Rows of M per range below which a matrix–vector product stays on one thread (in multiply-adds).</summary>
     private const long MatVecGrain = 1 << 16;
 
@@ -151,13 +145,13 @@ internal static class LinearAlgebra
         // Each range's partial starts on a 64-byte line and ends a line before the next one starts: the kernel stores
         // every element of its partial once per four rows, and partials sharing a line made the two threads take it
         // from each other on every block (10⁴ × 100 on two threads took 240–260 µs against 113 on one; AMD EPYC Zen 5).
-        int stride = (cols + LineDoubles - 1) / LineDoubles * LineDoubles + LineDoubles;
-        double[] partials = System.Buffers.ArrayPool<double>.Shared.Rent(parts * stride + LineDoubles);
+        int line = ModelLosses.LineDoubles, stride = (cols + line - 1) / line * line + line;
+        double[] partials = System.Buffers.ArrayPool<double>.Shared.Rent(parts * stride + line);
         try
         {
             fixed (double* pm = m, pg = g, pp = partials)
             {
-                double* first = LineUp(pp);
+                double* first = ModelLosses.LineUp(pp);
                 var body = new TransposedMatVecBody { M = pm, G = pg, Partials = first, Stride = stride, Rows = rows, Cols = cols, InOrder = inOrder };
                 WorkerPool.Run(parts, ref body);
                 for (int p = 0; p < parts; p++) TensorPrimitives.Add(gv, new ReadOnlySpan<double>(first + (long)p * stride, cols), gv);

@@ -52,7 +52,7 @@ internal static unsafe class ModelLosses
     internal const long StreamingBytes = 32L << 20;
 
     /// <summary>Doubles in a 64-byte cache line.</summary>
-    private const int LineDoubles = 64 / sizeof(double);
+    internal const int LineDoubles = 64 / sizeof(double);
 
     /// <summary>Records the linear or logistic regression loss of X [n × d], w [d], b and y [n].</summary>
     internal static Node Linear(OpKind op, Node x, Node w, Node b, Node y)
@@ -463,7 +463,7 @@ internal static unsafe class ModelLosses
     internal static readonly int VectorLanes = Vector512.IsHardwareAccelerated ? 8 : Vector256.IsHardwareAccelerated ? 4 : 1;
 
     /// <summary>The first address at or after <paramref name="p"/> that starts a 64-byte line (at most 7 doubles on).</summary>
-    private static double* LineUp(double* p) => (double*)(((nint)p + 63) & ~(nint)63);
+    internal static double* LineUp(double* p) => (double*)(((nint)p + 63) & ~(nint)63);
 
     /// <summary>
     /// The linear or logistic loss summed over rows [first, last) of X [· × d] (k = 1): returns Σ ℓᵢ, sets
