@@ -50,8 +50,8 @@ internal static unsafe class PageAhead
     /// prefetches a page ahead): the fused logistic loss, a page ahead only, read an X of 10⁶ × 100 at 24–26 GB/s on
     /// one thread and 38–44 GB/s on two, behind its own cost with X in the cache (17 ns a row, 47 GB/s a thread); with
     /// every line prefetched 8 KB ahead as well, 35–36 and 58–67 GB/s (two threads: 17–21 → 12.0–13.7 ms). 4 KB ahead
-    /// measured a little slower, 16 and 32 KB slower again, 1 and 2 KB slower than none; non-temporal and L2 prefetches
-    /// no better than into L1; every second line only, slower than none. On data in the cache the prefetches cost (the
+    /// measured a little slower, 16 and 32 KB slower again, 2 KB between none and 8 KB, 1 KB slower than none;
+    /// non-temporal and L2 prefetches no better than into L1; every second line only, slower than none. On data in the cache the prefetches cost (the
     /// same kernel, one thread, X of 3 MB: 16.8–17.1 → 18.1–21.5 ns a row), so callers use it on data too large to stay
     /// in a last-level cache. MatVec and Mᵀg, whose loops do less per line, gained nothing from it.
     /// </remarks>
