@@ -499,7 +499,8 @@ public sealed partial class Tape
 
     /// <summary>
     /// The scalar rule of a unary op by <see cref="Elementwise.Derivative"/> (relu's too when its input is read in
-    /// place), out of line for the reason <see cref="ArithmeticRule"/> is.
+    /// place: g·1 and g·0 are the bits of the inlined rule's g and g·0), out of line for the reason
+    /// <see cref="ArithmeticRule"/> is.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void UnaryRule(ref NodeRecord n, double g)
@@ -507,8 +508,7 @@ public sealed partial class Tape
         ref NodeRecord a = ref Nodes[n.A];
         if ((a.Flags & NodeFlags.RequiresGrad) == 0) return;
         double x = (a.Flags & NodeFlags.External) == 0 ? Values[a.Offset] : ExternalValue(n.A);
-        double contribution = n.Op == OpKind.Relu ? (x > 0 ? g : g * 0) : g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux);
-        Contribute(ref a, contribution, Grads);
+        Contribute(ref a, g * Elementwise.Derivative(n.Op, x, Values[n.Offset], n.Aux), Grads);
     }
 
     /// <summary>

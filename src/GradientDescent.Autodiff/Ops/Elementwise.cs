@@ -79,9 +79,9 @@ internal static class Elementwise
 
     /// <summary>
     /// Records op(x) out of line and returns the node's index, which the inlined path makes its handle from (an index,
-    /// not a handle, as <see cref="Arithmetic.Binary"/>'s ways out). Checks the handle and throws for a default, stale or foreign one, so that a
-    /// returned index is a node of x's tape in x's generation. A vector or matrix of one element in the arena (the
-    /// inlined path takes scalars only) takes the scalar formula with x's kind.
+    /// not a handle, as <see cref="Arithmetic.Binary"/>'s ways out). Checks the handle and throws for a default, stale
+    /// or foreign one, so that a returned index is a node of x's tape in x's generation. A vector or matrix of one
+    /// element in the arena (the inlined path takes scalars only) takes the scalar formula with x's kind.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Record(OpKind op, Node x, double c)
