@@ -25,6 +25,10 @@ internal interface IRangeBody
 /// compare-exchanging the ticket from (epoch, k) to (epoch, k + 1), so a worker that woke late and still holds an old
 /// epoch can never take a range of a newer job. The owner waits until every range has finished, then rethrows the
 /// exception of the lowest failed range, if any.</para>
+/// <para>A kernel may have more ranges than threads: the ranges are then taken in order as threads come free, so a
+/// thread the machine holds up (a busy neighbour on a shared host, a worker still waking) does fewer of them. Only the
+/// first <see cref="Threads"/> − 1 workers take ranges: workers started under a larger thread count stay idle, so at
+/// most <see cref="Threads"/> threads run a kernel.</para>
 /// <para>Idle workers spin for <see cref="SpinMicroseconds"/> after their last range (a backward pass dispatches
 /// kernels a few microseconds apart), then block on a monitor: an idle pool costs no CPU.</para>
 /// </remarks>
@@ -88,7 +92,8 @@ internal static class WorkerPool
 
     /// <summary>
     /// Runs <c>body.Run(p, parts)</c> for p = 0 … parts − 1 on the pool and the calling thread, and returns when all
-    /// have finished. With one part, or when the pool is busy, runs them all on the calling thread.
+    /// have finished. With one part, or when the pool is busy, runs them all on the calling thread. There may be more
+    /// parts than threads (at most <see cref="MaxThreads"/>); at most <see cref="Threads"/> threads run them.
     /// </summary>
     internal static void Run<TBody>(int parts, ref TBody body) where TBody : struct, IRangeBody
     {
@@ -106,7 +111,7 @@ internal static class WorkerPool
         job.Body = body;
         try
         {
-            EnsureWorkers(parts - 1);
+            EnsureWorkers(Math.Min(parts, Threads) - 1);
             s_job = job;
             s_parts = parts;
             Volatile.Write(ref s_remaining, parts);
@@ -174,7 +179,8 @@ internal static class WorkerPool
         {
             while (s_started < wanted)
             {
-                var thread = new Thread(WorkerLoop)
+                int index = s_started;
+                var thread = new Thread(() => WorkerLoop(index))
                 {
                     IsBackground = true,
                     Name = $"GradientDescent.Autodiff worker {s_started + 1}",
@@ -185,7 +191,8 @@ internal static class WorkerPool
         }
     }
 
-    private static void WorkerLoop()
+    /// <summary>Worker <paramref name="index"/> (0-based): waits for jobs and, while it is among the first <see cref="Threads"/> − 1, takes their ranges.</summary>
+    private static void WorkerLoop(int index)
     {
         long seen = Volatile.Read(ref s_ticket) >> 32;
         long spinTicks = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
@@ -212,7 +219,7 @@ internal static class WorkerPool
                 }
             }
             seen = epoch;
-            TakeRanges(epoch);
+            if (index < Threads - 1) TakeRanges(epoch);
         }
     }
 

@@ -40,6 +40,42 @@ public sealed class WorkerPoolTests : IDisposable
         }
     }
 
+    /// <summary>Counts each range's runs and records its thread, after a little work (so that idle threads would join in).</summary>
+    private struct SlowCountingBody(int[] counts, int[] threads) : IRangeBody
+    {
+        public readonly void Run(int part, int parts)
+        {
+            Thread.SpinWait(2000);
+            Interlocked.Increment(ref counts[part]);
+            threads[part] = Environment.CurrentManagedThreadId;
+        }
+    }
+
+    [Theory]
+    [InlineData(2, 16)]
+    [InlineData(3, 24)]
+    [InlineData(2, 3)]
+    public void Run_MoreRangesThanThreads_EveryRangeOnce_OnAtMostTheThreadCount(int threadCount, int parts)
+    {
+        // Eight threads first, so that seven workers exist; then fewer: the workers beyond the count stay idle, and
+        // a job of more ranges than threads starts no more workers than the count needs.
+        Parallelism.ThreadCount = 8;
+        var warm = new CountingBody(new int[8], new int[8]);
+        WorkerPool.Run(8, ref warm);
+        Parallelism.ThreadCount = threadCount;
+        var seen = new HashSet<int>();
+        for (int round = 0; round < 300; round++)
+        {
+            var counts = new int[parts];
+            var threads = new int[parts];
+            var body = new SlowCountingBody(counts, threads);
+            WorkerPool.Run(parts, ref body);
+            Assert.All(counts, c => Assert.Equal(1, c));
+            seen.UnionWith(threads);
+        }
+        Assert.True(seen.Count <= threadCount, $"{seen.Count} threads ran the ranges with ThreadCount = {threadCount}");
+    }
+
     /// <summary>Each range waits (up to 10 s) until every range has started: it finishes only if the ranges run at once.</summary>
     private struct RendezvousBody(int[] started, int[] threads) : IRangeBody
     {
