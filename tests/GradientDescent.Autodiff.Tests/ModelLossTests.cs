@@ -195,6 +195,45 @@ public sealed class ModelLossTests
         }
     }
 
+    [Theory]
+    [InlineData(Kind.Linear)]
+    [InlineData(Kind.Logistic)]
+    [InlineData(Kind.Softmax)]
+    public void ModelLoss_XThatStreams_EightRangesAThread_MatchesComposedGraphAndRepeatsBitForBit(Kind kind)
+    {
+        // X of 42,000 × 100 (33.6 MB, at least StreamingBytes): eight ranges a thread, taken as threads come free;
+        // below that size, one a thread. The same numbers as the composed graph to rounding, the same bits on repeat.
+        const int N = 42_000, D = 100;
+        int k = kind == Kind.Softmax ? 3 : 1;
+        int saved = Parallelism.ThreadCount;
+        try
+        {
+            Parallelism.ThreadCount = 1;
+            Assert.Equal(1, ModelLosses.Ranges(N, D, k));
+            Parallelism.ThreadCount = 2;
+            Assert.Equal(2 * ModelLosses.RangesPerThread, ModelLosses.Ranges(N, D, k));
+            Assert.Equal(2, ModelLosses.Ranges(N / 2, D, k));
+            Parallelism.ThreadCount = 3;
+            Assert.Equal(3 * ModelLosses.RangesPerThread, ModelLosses.Ranges(N, D, k));
+            // Each range keeps at least 16·k rows: 48 rows of 100,000 columns give 3 ranges of 16 rows, not 24.
+            Assert.Equal(3, ModelLosses.Ranges(48, 100_000, 1));
+
+            var inputs = new Inputs(Problem.Random(kind, N, D, k, seed: 3));
+            Parallelism.ThreadCount = 1;
+            var composed = inputs.Run(fused: false);
+            Parallelism.ThreadCount = 2;
+            var first = inputs.Run(fused: true);
+            AssertSame(composed, first, inputs, $"{kind}, X of {N} × {D}, 2 threads");
+            var second = inputs.Run(fused: true);
+            Assert.Equal(first.Value, second.Value);
+            for (int g = 0; g < first.Grads.Length; g++) Assert.Equal(first.Grads[g], second.Grads[g]);
+        }
+        finally
+        {
+            Parallelism.ThreadCount = saved;
+        }
+    }
+
     public static TheoryData<Kind, int> BlockEdgeCases()
     {
         var cases = new TheoryData<Kind, int>();
