@@ -139,6 +139,12 @@ public sealed class LogRegFullBatch : IWorkload
         // kernel moved the ratio between 0.7 and 1.7 where the alternated one stayed within 1.0–1.3 (AMD EPYC, a
         // probe of 12 × 15 steps each way). What is left moves with the share of X the last-level cache keeps, which
         // the other tenants of a shared machine decide (this row at n = 10⁵ still gave 1.1–1.4 over ten runs).
+        // After the passes one untimed step runs before the timed one, so that the timed step follows a step, as in
+        // training and as every other row's steps (TorchSharp's included) follow each other: straight after the
+        // passes the pool's worker has gone to sleep (waking it takes 20–25 µs here, 100–160 at the 95th
+        // percentile) and the reader's thread is still spinning on its barrier, on one of the two cores. On the
+        // AMD EPYC Zen 5 machine, nine alternated runs each way: 1.34× → 1.22× the bound at n = 10⁵ (1.3 ms steps)
+        // and no change at 10⁶ (13 ms), as a fixed cost of a tenth of a millisecond would do.
         var plainReads = new List<double>(settings.Reps);
         var pagedReads = new List<double>(settings.Reps);
         using var reader = new ParallelReader(x, Environment.ProcessorCount);
@@ -157,6 +163,7 @@ public sealed class LogRegFullBatch : IWorkload
             {
                 plainReads.Add(reader.PassMs(paged: false));
                 pagedReads.Add(reader.PassMs(paged: true));
+                FusedStep();
             });
         double readAllGBps = bytes / (Math.Min(Harness.Median(plainReads), Harness.Median(pagedReads)) * 1e6);
         double boundMs = 2 * bytes / (readAllGBps * 1e6);
