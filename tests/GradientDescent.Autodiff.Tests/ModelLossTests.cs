@@ -129,6 +129,19 @@ public sealed class ModelLossTests
         }
     }
 
+    /// <summary>
+    /// The fused loss, run twice: the first run equals <paramref name="composed"/> to rounding (<see cref="AssertSame"/>),
+    /// the second repeats it bit for bit.
+    /// </summary>
+    private static void AssertFusedMatchesAndRepeats((double Value, double[][] Grads) composed, Inputs inputs, string what)
+    {
+        var first = inputs.Run(fused: true);
+        AssertSame(composed, first, inputs, what);
+        var second = inputs.Run(fused: true);
+        Assert.Equal(first.Value, second.Value);
+        for (int g = 0; g < first.Grads.Length; g++) Assert.Equal(first.Grads[g], second.Grads[g]);
+    }
+
     private static Gen<Problem> Problems(bool extreme) =>
         from kind in Gen.Elements(Kind.Linear, Kind.Logistic, Kind.Softmax)
         from n in Gen.Choose(1, 40)
@@ -178,11 +191,7 @@ public sealed class ModelLossTests
             foreach (int threads in new[] { 1, 2, 3 })
             {
                 Parallelism.ThreadCount = threads;
-                var first = inputs.Run(fused: true);
-                var second = inputs.Run(fused: true);
-                AssertSame(composed, first, inputs, $"{kind}, {threads} threads");
-                Assert.Equal(first.Value, second.Value);
-                for (int k = 0; k < first.Grads.Length; k++) Assert.Equal(first.Grads[k], second.Grads[k]);
+                AssertFusedMatchesAndRepeats(composed, inputs, $"{kind}, {threads} threads");
                 // X as data: only the parameters' gradients, from the one pass.
                 var data = inputs.Run(fused: true, dataX: true);
                 var dataComposed = inputs.Run(fused: false, dataX: true);
@@ -222,11 +231,7 @@ public sealed class ModelLossTests
             Parallelism.ThreadCount = 1;
             var composed = inputs.Run(fused: false);
             Parallelism.ThreadCount = 2;
-            var first = inputs.Run(fused: true);
-            AssertSame(composed, first, inputs, $"{kind}, X of {N} × {D}, 2 threads");
-            var second = inputs.Run(fused: true);
-            Assert.Equal(first.Value, second.Value);
-            for (int g = 0; g < first.Grads.Length; g++) Assert.Equal(first.Grads[g], second.Grads[g]);
+            AssertFusedMatchesAndRepeats(composed, inputs, $"{kind}, X of {N} × {D}, 2 threads");
         }
         finally
         {
@@ -293,11 +298,7 @@ public sealed class ModelLossTests
             {
                 var inputs = new Inputs(Problem.Random(kind, n, d: 20_003 / classes, classes, seed: n));
                 var composed = inputs.Run(fused: false);
-                var first = inputs.Run(fused: true);
-                AssertSame(composed, first, inputs, $"{kind} n={n}, 3 threads");
-                var second = inputs.Run(fused: true);
-                Assert.Equal(first.Value, second.Value);
-                for (int g = 0; g < first.Grads.Length; g++) Assert.Equal(first.Grads[g], second.Grads[g]);
+                AssertFusedMatchesAndRepeats(composed, inputs, $"{kind} n={n}, 3 threads");
             }
         }
         finally
