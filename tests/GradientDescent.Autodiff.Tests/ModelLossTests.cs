@@ -222,10 +222,10 @@ public sealed class ModelLossTests
             Parallelism.ThreadCount = 2;
             Assert.Equal(2 * ModelLosses.RangesPerThread, ModelLosses.Ranges(N, D, k));
             Assert.Equal(2, ModelLosses.Ranges(N / 2, D, k));
+            // Each range keeps at least 16·k rows: 64 rows of 100,000 columns (51.2 MB) give 4 ranges of 16, not 16.
+            Assert.Equal(4, ModelLosses.Ranges(64, 100_000, 1));
             Parallelism.ThreadCount = 3;
             Assert.Equal(3 * ModelLosses.RangesPerThread, ModelLosses.Ranges(N, D, k));
-            // Each range keeps at least 16·k rows: 48 rows of 100,000 columns give 3 ranges of 16 rows, not 24.
-            Assert.Equal(3, ModelLosses.Ranges(48, 100_000, 1));
 
             var inputs = new Inputs(Problem.Random(kind, N, D, k, seed: 3));
             Parallelism.ThreadCount = 1;
