@@ -208,9 +208,9 @@ public sealed class ModelLossTests
     [InlineData(Kind.Linear)]
     [InlineData(Kind.Logistic)]
     [InlineData(Kind.Softmax)]
-    public void ModelLoss_XThatStreams_EightRangesAThread_MatchesComposedGraphAndRepeatsBitForBit(Kind kind)
+    public void ModelLoss_XThatStreams_SeveralRangesAThread_MatchesComposedGraphAndRepeatsBitForBit(Kind kind)
     {
-        // X of 42,000 × 100 (33.6 MB, at least StreamingBytes): eight ranges a thread, taken as threads come free;
+        // X of 42,000 × 100 (33.6 MB, at least StreamingBytes): RangesPerThread ranges a thread, taken as threads come free;
         // below that size, one a thread. The same numbers as the composed graph to rounding, the same bits on repeat.
         const int N = 42_000, D = 100;
         int k = kind == Kind.Softmax ? 3 : 1;
@@ -222,7 +222,7 @@ public sealed class ModelLossTests
             Parallelism.ThreadCount = 2;
             Assert.Equal(2 * ModelLosses.RangesPerThread, ModelLosses.Ranges(N, D, k));
             Assert.Equal(2, ModelLosses.Ranges(N / 2, D, k));
-            // Each range keeps at least 16·k rows: 64 rows of 100,000 columns (51.2 MB) give 4 ranges of 16, not 16.
+            // Each range keeps at least 16·k rows: 64 rows of 100,000 columns (51.2 MB) give 4 ranges of 16, not 32.
             Assert.Equal(4, ModelLosses.Ranges(64, 100_000, 1));
             Parallelism.ThreadCount = 3;
             Assert.Equal(3 * ModelLosses.RangesPerThread, ModelLosses.Ranges(N, D, k));

@@ -52,7 +52,7 @@ internal static unsafe class ModelLosses
     internal const long StreamingBytes = 32L << 20;
 
     /// <summary>Ranges per thread when X streams from memory (see <see cref="Ranges"/>).</summary>
-    internal const int RangesPerThread = 8;
+    internal const int RangesPerThread = 16;
 
     /// <summary>
     /// How many ranges the rows of X [n × d] are split into for k outputs a row: one per thread (none below
@@ -63,11 +63,13 @@ internal static unsafe class ModelLosses
     /// result is bit-identical for a given thread count.
     /// </summary>
     /// <remarks>
-    /// Measured on the AMD EPYC Zen 5 machine (a shared virtual machine), the logistic loss on two threads, eight
-    /// ranges a thread against one, alternated step by step in one process, six sets of 41 steps each way: X of
+    /// Measured on the AMD EPYC Zen 5 machine (a shared virtual machine), the logistic loss on two threads, alternated
+    /// step by step in one process, sets of 41 steps each way. Eight ranges a thread against one, six sets: X of
     /// 10⁶ × 100 faster in all six, by 2–10 % in the median (16.6–26.9 → 15.8–26.3 ms); 10⁵ × 100 0.5–6 % faster in
     /// four and equal in two (1.6–2.7 ms); 10⁴ × 100, which the cache holds, 1 and 8 % slower in two sets (0.135 →
-    /// 0.136–0.148 ms), hence the size from which it applies.
+    /// 0.136–0.148 ms), hence the size from which it applies. Sixteen against eight, four sets: faster in all eight
+    /// medians, 10⁵ × 100 by 1–7 % (1.46–2.26 → 1.36–2.23 ms: the last range a thread takes is shorter, so the threads
+    /// finish closer together), 10⁶ × 100 by 0.5–3 %; thirty-two no better than sixteen.
     /// </remarks>
     internal static int Ranges(int n, int d, int k)
     {
