@@ -1,5 +1,6 @@
-namespace GradientDescent.Autodiff.Datasets.Tests;
 using GradientDescent.Autodiff.Testing;
+
+namespace GradientDescent.Autodiff.Datasets.Tests;
 
 /// <summary>Batches are row ranges of one epoch buffer: every row once per epoch, no copy and no allocation per batch.</summary>
 public sealed class MiniBatchTests

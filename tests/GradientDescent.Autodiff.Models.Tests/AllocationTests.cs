@@ -1,5 +1,6 @@
-namespace GradientDescent.Autodiff.Models.Tests;
 using GradientDescent.Autodiff.Testing;
+
+namespace GradientDescent.Autodiff.Models.Tests;
 
 /// <summary>
 /// A training step on a reused tape allocates nothing once the tape's arenas have grown: the modules add no
