@@ -91,14 +91,14 @@ public static class TorchOpMap
 
         // Unary elementwise.
         OpKind.Negate => new("-x", a => a.X.neg()),
-        OpKind.AddConstant => new("x + c", a => a.X.add(a.Node.Constant)),
-        OpKind.MultiplyConstant => new("x * c", a => a.X.mul(a.Node.Constant)),
-        OpKind.PowerConstant => new("x.pow(c)", a => a.X.pow(a.Node.Constant)),
+        OpKind.AddConstant => new("x + c", a => TorchScalars.With(a.Node.Constant, c => a.X.add(c))),
+        OpKind.MultiplyConstant => new("x * c", a => TorchScalars.With(a.Node.Constant, c => a.X.mul(c))),
+        OpKind.PowerConstant => new("x.pow(c)", a => TorchScalars.With(a.Node.Constant, c => a.X.pow(c))),
         OpKind.Exp => new("x.exp()", a => a.X.exp()),
         OpKind.Log => new("x.log()", a => a.X.log()),
         OpKind.Sqrt => new("x.sqrt()", a => a.X.sqrt()),
         OpKind.Abs => new("x.abs()", a => a.X.abs()),
-        OpKind.Square => new("x.square()", a => a.X.square()),
+        OpKind.Square => new("x.square()", a => TorchScalars.Square(a.X)),
         OpKind.Tanh => new("x.tanh()", a => a.X.tanh()),
         OpKind.Sigmoid => new("x.sigmoid()", a => a.X.sigmoid()),
         OpKind.Relu => new("x.relu()", a => a.X.relu()),
@@ -122,8 +122,8 @@ public static class TorchOpMap
         OpKind.Elu => new("F.elu(x, alpha)", a => F.elu(a.X, a.Node.Constant)),
         OpKind.Gelu => new("F.gelu(x) (approximate='none')", a => F.gelu(a.X)),
         OpKind.Silu => new("F.silu(x)", a => F.silu(a.X)),
-        OpKind.MaxConstant => new("x.clamp_min(c)", a => a.X.clamp_min(a.Node.Constant)),
-        OpKind.MinConstant => new("x.clamp_max(c)", a => a.X.clamp_max(a.Node.Constant)),
+        OpKind.MaxConstant => new("x.clamp_min(c)", a => TorchScalars.With(a.Node.Constant, c => a.X.clamp_min(c))),
+        OpKind.MinConstant => new("x.clamp_max(c)", a => TorchScalars.With(a.Node.Constant, c => a.X.clamp_max(c))),
 
         // Linear algebra.
         OpKind.Dot => new("torch.dot(a, b)", a => a.X.dot(a.Y)),
@@ -162,7 +162,7 @@ public static class TorchOpMap
         OpKind.SoftmaxCrossEntropy => new("F.cross_entropy(x as [rows, classes], labels)", SoftmaxCrossEntropy),
 
         // Fused model losses: inputs X, w (W), b[, y].
-        OpKind.LinearRegressionLoss => new("0.5 * (X.mv(w) + b - y).square().mean()", a => 0.5 * (a.X.mv(a.Y) + a.Inputs[2] - a.Inputs[3]).square().mean()),
+        OpKind.LinearRegressionLoss => new("0.5 * (X.mv(w) + b - y).square().mean()", a => TorchScalars.With(0.5, half => TorchScalars.Square(a.X.mv(a.Y) + a.Inputs[2] - a.Inputs[3]).mean().mul(half))),
         OpKind.LogisticRegressionLoss => new("F.binary_cross_entropy_with_logits(X.mv(w) + b, y)", a => F.binary_cross_entropy_with_logits(a.X.mv(a.Y) + a.Inputs[2], a.Inputs[3])),
         OpKind.SoftmaxRegressionLoss => new("F.cross_entropy(X.mm(W) + b, labels)", SoftmaxRegression),
 
