@@ -81,7 +81,7 @@ public static class TorchOpMap
         OpKind.Slice => new("x[a:b] (x.narrow(0, a, b - a))", a => a.X.narrow(0, (long)a.Node.Constant, a.Node.Shape.Rows)),
 
         // Binary elementwise, broadcasting.
-        OpKind.Add => new("a + b", a => a.X.add(a.Y)),
+        OpKind.Add => new("a + b", a => TorchScalars.Add(a.X, a.Y)),
         OpKind.Subtract => new("a - b", a => a.X.sub(a.Y)),
         OpKind.Multiply => new("a * b", a => a.X.mul(a.Y)),
         OpKind.Divide => new("a / b", a => a.X.div(a.Y)),
@@ -91,8 +91,8 @@ public static class TorchOpMap
 
         // Unary elementwise.
         OpKind.Negate => new("-x", a => a.X.neg()),
-        OpKind.AddConstant => new("x + c", a => TorchScalars.With(a.Node.Constant, c => a.X.add(c))),
-        OpKind.MultiplyConstant => new("x * c", a => TorchScalars.With(a.Node.Constant, c => a.X.mul(c))),
+        OpKind.AddConstant => new("x + c", a => TorchScalars.Add(a.X, a.Node.Constant)),
+        OpKind.MultiplyConstant => new("x * c", a => TorchScalars.Mul(a.X, a.Node.Constant)),
         OpKind.PowerConstant => new("x.pow(c)", a => TorchScalars.With(a.Node.Constant, c => a.X.pow(c))),
         OpKind.Exp => new("x.exp()", a => a.X.exp()),
         OpKind.Log => new("x.log()", a => a.X.log()),
@@ -118,8 +118,8 @@ public static class TorchOpMap
         OpKind.Floor => new("x.floor()", a => a.X.floor()),
         OpKind.Ceiling => new("x.ceil()", a => a.X.ceil()),
         OpKind.Round => new("x.round()", a => a.X.round()),
-        OpKind.LeakyRelu => new("F.leaky_relu(x, c)", a => F.leaky_relu(a.X, a.Node.Constant)),
-        OpKind.Elu => new("F.elu(x, alpha)", a => F.elu(a.X, a.Node.Constant)),
+        OpKind.LeakyRelu => new("F.leaky_relu(x, c)", a => TorchScalars.With(a.Node.Constant, c => a.X.leaky_relu(c))),
+        OpKind.Elu => new("F.elu(x, alpha)", a => TorchScalars.With(a.Node.Constant, alpha => TorchScalars.With(1, one => a.X.elu(alpha, one, one)))),
         OpKind.Gelu => new("F.gelu(x) (approximate='none')", a => F.gelu(a.X)),
         OpKind.Silu => new("F.silu(x)", a => F.silu(a.X)),
         OpKind.MaxConstant => new("x.clamp_min(c)", a => TorchScalars.With(a.Node.Constant, c => a.X.clamp_min(c))),
@@ -162,8 +162,8 @@ public static class TorchOpMap
         OpKind.SoftmaxCrossEntropy => new("F.cross_entropy(x as [rows, classes], labels)", SoftmaxCrossEntropy),
 
         // Fused model losses: inputs X, w (W), b[, y].
-        OpKind.LinearRegressionLoss => new("0.5 * (X.mv(w) + b - y).square().mean()", a => TorchScalars.With(0.5, half => TorchScalars.Square(a.X.mv(a.Y) + a.Inputs[2] - a.Inputs[3]).mean().mul(half))),
-        OpKind.LogisticRegressionLoss => new("F.binary_cross_entropy_with_logits(X.mv(w) + b, y)", a => F.binary_cross_entropy_with_logits(a.X.mv(a.Y) + a.Inputs[2], a.Inputs[3])),
+        OpKind.LinearRegressionLoss => new("0.5 * (X.mv(w) + b - y).square().mean()", a => TorchScalars.Mul(TorchScalars.Square(TorchScalars.Add(a.X.mv(a.Y), a.Inputs[2]) - a.Inputs[3]).mean(), 0.5)),
+        OpKind.LogisticRegressionLoss => new("F.binary_cross_entropy_with_logits(X.mv(w) + b, y)", a => F.binary_cross_entropy_with_logits(TorchScalars.Add(a.X.mv(a.Y), a.Inputs[2]), a.Inputs[3])),
         OpKind.SoftmaxRegressionLoss => new("F.cross_entropy(X.mm(W) + b, labels)", SoftmaxRegression),
 
         // Extension point.
@@ -193,7 +193,7 @@ public static class TorchOpMap
         IReadOnlyList<int> labels = a.Node.Labels
             ?? throw new InvalidOperationException($"TorchOpMap: SoftmaxRegressionLoss node {a.Node.Id} carries no labels.");
         using Tensor targets = tensor(labels.Select(l => (long)l).ToArray(), int64);
-        return F.cross_entropy(a.X.mm(a.Y) + a.Inputs[2], targets);
+        return F.cross_entropy(TorchScalars.Add(a.X.mm(a.Y), a.Inputs[2]), targets);
     }
 
     private static Tensor Custom(TorchOpArguments a)

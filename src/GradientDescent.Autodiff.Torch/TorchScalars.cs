@@ -4,29 +4,63 @@ using static TorchSharp.torch;
 namespace GradientDescent.Autodiff.Torch;
 
 /// <summary>
-/// Numbers passed to libtorch as TorchSharp <see cref="TorchSharp.Scalar"/>s that live until the call returns.
+/// TorchSharp operations on numbers, with every <see cref="TorchSharp.Scalar"/> they hand libtorch kept alive until
+/// the call returns: for the TorchSharp you write beside this library (a custom op's equivalent, a reference model).
 /// </summary>
 /// <remarks>
-/// A TorchSharp 0.107 Scalar holds a native handle that only its <c>Dispose</c> or its finalizer frees. Converted
-/// implicitly from a double (<c>x.mul(c)</c>, and inside TorchSharp's own <c>x.square()</c>, which is <c>pow(2)</c>), it
-/// is unreachable as soon as its handle is read, so a collection during the native call may finalize it while libtorch
-/// still reads it: "Unknown scalar type" from c10, or worse. Measured with a thread collecting beside the caller:
-/// <c>t.mul(c)</c> failed 26–28 times in 550,000–650,000 calls; made, used and disposed here, 0 in 1.48 million. It
-/// surfaced in a stress run of the random-graph H v cross-check (3,000 cases beside the first-order one).
+/// <para>A TorchSharp 0.107 Scalar holds a native handle that only its <c>Dispose</c> or its finalizer frees. Made
+/// implicitly — <c>x * c</c>, <c>x.mul(c)</c> with a double, and inside TorchSharp itself <c>x + y</c> and
+/// <c>x.add(y)</c> (alpha = 1), <c>x.add(s)</c>, <c>x.square()</c> (pow(2)), <c>F.leaky_relu(x, slope)</c>,
+/// <c>F.elu(x, α)</c> — it is unreachable as soon as its handle is read, so a collection during the native call may
+/// finalize it while libtorch still reads it: "Unknown scalar type" from c10, or a wrong number. Measured with a thread
+/// collecting beside the caller: <c>t.mul(c)</c> failed 26–28 times in 550,000–650,000 calls; made, used and disposed
+/// here, 0 in 1.48 million. It surfaced in a stress run of the random-graph H v cross-check.</para>
+/// <para>Each method makes the same libtorch call as the TorchSharp it replaces (<c>Add(x, y)</c> is
+/// <c>x.add(y, 1)</c>, which <c>x + y</c> calls), so the results are the same bits. The tests read the IL of this
+/// bridge, its tests, the command line's tests and the benchmark program and fail on any Scalar made elsewhere and not
+/// disposed.</para>
 /// </remarks>
-internal static class TorchScalars
+public static class TorchScalars
 {
-    /// <summary><paramref name="op"/> applied to <paramref name="value"/> as a Scalar disposed after the call.</summary>
-    internal static Tensor With(double value, Func<TorchSharp.Scalar, Tensor> op)
+    /// <summary>x + y (TorchSharp's <c>x + y</c> and <c>x.add(y)</c>: <c>x.add(y, alpha: 1)</c>).</summary>
+    public static Tensor Add(Tensor x, Tensor y)
     {
-        using TorchSharp.Scalar scalar = value.ToScalar();
-        return op(scalar);
+        ArgumentNullException.ThrowIfNull(x);
+        using TorchSharp.Scalar one = 1.ToScalar();
+        return x.add(y, one);
     }
 
-    /// <summary>x² as TorchSharp's <c>x.square()</c> computes it (<c>x.pow(2)</c>, an integer exponent), with the Scalar kept alive.</summary>
-    internal static Tensor Square(Tensor x)
+    /// <summary>x + c elementwise (TorchSharp's <c>x + c</c>: <c>x.add(c, alpha: 1)</c>).</summary>
+    public static Tensor Add(Tensor x, double c)
     {
+        ArgumentNullException.ThrowIfNull(x);
+        using TorchSharp.Scalar one = 1.ToScalar();
+        return With(c, s => x.add(s, one));
+    }
+
+    /// <summary>x · c elementwise (TorchSharp's <c>x * c</c>).</summary>
+    public static Tensor Mul(Tensor x, double c)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return With(c, s => x.mul(s));
+    }
+
+    /// <summary>x² as TorchSharp's <c>x.square()</c> computes it (<c>x.pow(2)</c>, an integer exponent).</summary>
+    public static Tensor Square(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
         using TorchSharp.Scalar two = 2.ToScalar();
         return x.pow(two);
+    }
+
+    /// <summary>
+    /// <paramref name="op"/> applied to <paramref name="value"/> as a Scalar disposed after the call: any TorchSharp
+    /// operation that takes one, e.g. <c>TorchScalars.With(c, s =&gt; x.clamp_min(s))</c>.
+    /// </summary>
+    public static Tensor With(double value, Func<TorchSharp.Scalar, Tensor> op)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        using TorchSharp.Scalar scalar = value.ToScalar();
+        return op(scalar);
     }
 }

@@ -72,7 +72,7 @@ public sealed class CustomOpCrossCheckTests
     public void Run_CustomOpWithEquivalentByName_ValuesAndGradientsMatch()
     {
         TorchRuntime.EnsureLoaded();
-        var options = new TorchCrossCheckOptions { CustomOps = { ["cube"] = x => x[0].pow(3) } };
+        var options = new TorchCrossCheckOptions { CustomOps = { ["cube"] = x => TorchScalars.With(3, three => x[0].pow(three)) } };
 
         TorchCrossCheckReport report = TorchCrossCheck.Run(CubeLoss, [W], options);
 
@@ -119,8 +119,8 @@ public sealed class CustomOpCrossCheckTests
         {
             CustomOps =
             {
-                ["hypot"] = x => x[0].add(x[1]), // wrong, and shadowed by the instance's equivalent
-                [hypot] = x => x[0].square().add(x[1].square()).sqrt(),
+                ["hypot"] = x => TorchScalars.Add(x[0], x[1]), // wrong, and shadowed by the instance's equivalent
+                [hypot] = x => TorchScalars.Add(TorchScalars.Square(x[0]), TorchScalars.Square(x[1])).sqrt(),
             },
         };
 
@@ -142,7 +142,7 @@ public sealed class CustomOpCrossCheckTests
     {
         TorchRuntime.EnsureLoaded();
         var wrong = new SquareWithWrongRuleOp();
-        var options = new TorchCrossCheckOptions { CustomOps = { [wrong] = x => x[0].square() } };
+        var options = new TorchCrossCheckOptions { CustomOps = { [wrong] = x => TorchScalars.Square(x[0]) } };
 
         // L = Σ sq(w)·c: this library says ∂L/∂w = 3w·c, libtorch 2w·c, a relative error of 1/3 everywhere.
         TorchCrossCheckReport report = TorchCrossCheck.Run(

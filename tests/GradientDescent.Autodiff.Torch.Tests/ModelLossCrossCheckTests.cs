@@ -59,7 +59,7 @@ public sealed class ModelLossCrossCheckTests
         };
         loss.Backward();
 
-        // ---- TorchSharp, written from the formulas.
+        // ---- TorchSharp, written from the formulas (numbers through TorchScalars, which keeps their Scalars alive).
         using DisposeScope scope = NewDisposeScope();
         Tensor xt = tensor(data.X, [data.N, data.D], float64, requires_grad: true);
         Tensor wt = kind == "softmax" ? tensor(data.W, [data.D, data.K], float64, requires_grad: true) : tensor(data.W, float64, requires_grad: true);
@@ -68,11 +68,11 @@ public sealed class ModelLossCrossCheckTests
         Tensor torchLoss = kind switch
         {
             // ½·mean((Xw + b − y)²)
-            "linear" => xt.mv(wt).add(bt).sub(yt).square().mean().mul(0.5),
+            "linear" => TorchScalars.Mul(TorchScalars.Square(TorchScalars.Add(xt.mv(wt), bt).sub(yt)).mean(), 0.5),
             // mean BCE on the logits Xw + b
-            "logistic" => F.binary_cross_entropy_with_logits(xt.mv(wt).add(bt), yt),
+            "logistic" => F.binary_cross_entropy_with_logits(TorchScalars.Add(xt.mv(wt), bt), yt),
             // mean cross-entropy of XW + b
-            _ => F.cross_entropy(xt.mm(wt).add(bt), tensor(data.Labels.Select(l => (long)l).ToArray(), int64)),
+            _ => F.cross_entropy(TorchScalars.Add(xt.mm(wt), bt), tensor(data.Labels.Select(l => (long)l).ToArray(), int64)),
         };
         torchLoss.backward();
 

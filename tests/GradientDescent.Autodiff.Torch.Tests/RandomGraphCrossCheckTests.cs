@@ -22,17 +22,22 @@ public sealed class RandomGraphCrossCheckTests(ITestOutputHelper output)
     /// <summary>The shared generator (see <see cref="RandomGraph"/>) under the oracle's constraints: extreme inputs, exact ties, NoGrad steps, 3–14 steps.</summary>
     private static readonly RandomGraph Graphs = new(GraphOptions.Torch);
 
-    /// <summary>Cross-check options with the TorchSharp equivalents of the generator's custom ops.</summary>
+    /// <summary>
+    /// Cross-check options with the TorchSharp equivalents of the generator's custom ops (numbers through
+    /// <see cref="TorchScalars"/>: run hundreds of times a test, an implicit Scalar would be finalized mid-call now and then).
+    /// </summary>
     public static TorchCrossCheckOptions Options { get; } = new()
     {
         CustomOps =
         {
-            [CubeOp.Instance] = x => x[0].pow(3),
+            [CubeOp.Instance] = x => Cube(x[0]),
             [SwishOp.Instance] = x => x[0] * torch.sigmoid(x[0]),
-            [ProductPlusOp.Instance] = x => (x[0] * x[1]) + x[0],
-            [SumOfCubesOp.Instance] = x => x[0].pow(3).sum(),
+            [ProductPlusOp.Instance] = x => TorchScalars.Add(x[0] * x[1], x[0]),
+            [SumOfCubesOp.Instance] = x => Cube(x[0]).sum(),
         },
     };
+
+    private static torch.Tensor Cube(torch.Tensor x) => TorchScalars.With(3, three => x.pow(three));
 
     [Property(MaxTest = 200)]
     public Property Run_RandomGraph_ValuesAndGradientsMatchTorch() =>

@@ -169,13 +169,13 @@ public sealed class SecondOrderCrossCheckTests(ITestOutputHelper output)
         if (leaves.Count == 0) return (ours, result);
         Tensor[] inputs = [.. leaves.Select(l => l.Leaf)];
         // 0·Σ leaf keeps every leaf in both graphs (an unused leaf has no gradient tensor in libtorch).
-        Tensor zero = inputs.Select(t => t.sum() * 0).Aggregate((a, b) => a + b);
-        Tensor[] g = [.. torch.autograd.grad([lossT + zero], inputs, retain_graph: true, create_graph: true)];
+        Tensor zero = inputs.Select(t => TorchScalars.Mul(t.sum(), 0)).Aggregate(TorchScalars.Add);
+        Tensor[] g = [.. torch.autograd.grad([TorchScalars.Add(lossT, zero)], inputs, retain_graph: true, create_graph: true)];
         Tensor s = zero;
         for (int i = 0; i < g.Length; i++)
         {
             Tensor vi = torch.tensor(v[leaves[i].Parameter], dtype: ScalarType.Float64).reshape(inputs[i].shape);
-            s = s + (g[i] * vi).sum();
+            s = TorchScalars.Add(s, (g[i] * vi).sum());
         }
         Tensor[] h = [.. torch.autograd.grad([s], inputs, retain_graph: true)];
         int[] offsets = new int[ps.Length];

@@ -54,7 +54,7 @@ public sealed class SeedModelCrossCheckTests
     public void Backward_LogisticRegressionOnAdmissions_EqualsHandWrittenTorchModelAndSeedFormula(double w0, double w1, double b0) =>
         CheckAgainstTorchAndSeed(
             LogisticLoss,
-            (x, y, w, b) => F.binary_cross_entropy(x.mv(w).add(b).sigmoid(), y),
+            (x, y, w, b) => F.binary_cross_entropy(TorchScalars.Add(x.mv(w), b).sigmoid(), y),
             z => 1 / (1 + Math.Exp(-z)),   // ŷ = σ(z)
             w0, w1, b0);
 
@@ -85,7 +85,7 @@ public sealed class SeedModelCrossCheckTests
     public void Backward_LinearRegressionOnAdmissions_EqualsHandWrittenTorchModelAndSeedFormula(double w0, double w1, double b0) =>
         CheckAgainstTorchAndSeed(
             LinearLoss,
-            (x, y, w, b) => x.mv(w).add(b).sub(y).square().mean().mul(0.5),
+            (x, y, w, b) => TorchScalars.Mul(TorchScalars.Square(TorchScalars.Add(x.mv(w), b).sub(y)).mean(), 0.5),
             z => z,                        // h = z
             w0, w1, b0);
 

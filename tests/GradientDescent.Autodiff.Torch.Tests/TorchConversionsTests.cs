@@ -38,7 +38,7 @@ public sealed class TorchConversionsTests
         using DisposeScope scope = NewDisposeScope();
 
         Tensor t = w.ToTorch();
-        t.square().sum().backward(); // ∂/∂W Σ W² = 2W
+        TorchScalars.Square(t).sum().backward(); // ∂/∂W Σ W² = 2W
 
         Assert.True(t.is_leaf && t.requires_grad);
         Assert.Equal([1.0, -2, 4, 0.5], t.grad!.ToDoubleArray());

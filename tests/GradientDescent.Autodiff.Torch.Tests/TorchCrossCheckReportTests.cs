@@ -54,7 +54,7 @@ public sealed class TorchCrossCheckReportTests
         var report = TorchCrossCheck.Run(
             tape => Ops.Sum(Ops.CustomMatrix(SquareWrongAtFive.Instance, tape.Use(weights))),
             [weights],
-            new TorchCrossCheckOptions { CustomOps = { [SquareWrongAtFive.Instance.Name] = x => x[0].pow(2) } });
+            new TorchCrossCheckOptions { CustomOps = { [SquareWrongAtFive.Instance.Name] = x => TorchScalars.Square(x[0]) } });
         string text = report.ToString();
         string[] lines = text.Split('\n');
 

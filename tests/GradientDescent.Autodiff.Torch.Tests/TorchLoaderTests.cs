@@ -5,6 +5,7 @@ using FsCheck.Xunit;
 using GradientDescent.Build;
 using TorchSharp;
 using Xunit;
+using static GradientDescent.Autodiff.Torch.TorchScalars;
 using static TorchSharp.torch;
 
 namespace GradientDescent.Autodiff.Torch.Tests;
@@ -31,10 +32,10 @@ public sealed class TorchLoaderTests
         // dy/dx = dh/dx + (dq/dx)(1 + x) + q, with dh/dx = 2z*3 = -60 and dq/dx = 0 + 3x + z = -22 (relu'(z) = 0 at z < 0):
         // -60 + (-22)(-3) + 40 = 46.
         Tensor x = tensor(-4.0, dtype: float64, requires_grad: true);
-        Tensor z = (2 * x) + 2 + x;
-        Tensor q = z.relu() + (z * x);
+        Tensor z = Add(Add(Mul(x, 2), 2), x);
+        Tensor q = Add(z.relu(), z * x);
         Tensor h = (z * z).relu();
-        Tensor y = h + q + (q * x);
+        Tensor y = Add(Add(h, q), q * x);
         y.backward();
 
         Assert.Equal(-20.0, y.item<double>(), 1e-12);
@@ -47,23 +48,24 @@ public sealed class TorchLoaderTests
         TorchRuntime.EnsureLoaded();
         using DisposeScope scope = NewDisposeScope();
 
-        // a = -4, b = 2. Python's `c += expr` on micrograd Values is c = c + expr (not in place), as C#'s += is here.
+        // a = -4, b = 2. Python's `c += expr` on micrograd Values is c = c + expr (not in place), as here.
+        // Numbers reach libtorch through TorchScalars (see there), with the libtorch calls the Python operators make.
         // c = a + b = -2; d = a*b + b^3 = 0; c = c + (c + 1) = -3; c = c + (1 + c + (-a)) = -3 + 2 = -1;
         // d = d + (d*2 + relu(b + a)) = 0; d = d + (3d + relu(b - a)) = 6; e = c - d = -7; f = e^2 = 49;
         // g = f/2 + 10/f = 24.5 + 0.204081632653... = 24.70408163265306.
         // PyTorch: dg/da = 138.83381924198252, dg/db = 645.5772594752186.
         Tensor a = tensor(-4.0, dtype: float64, requires_grad: true);
         Tensor b = tensor(2.0, dtype: float64, requires_grad: true);
-        Tensor c = a + b;
-        Tensor d = (a * b) + b.pow(3);
-        c += c + 1;
-        c += 1 + c + (-a);
-        d += (d * 2) + (b + a).relu();
-        d += (3 * d) + (b - a).relu();
+        Tensor c = Add(a, b);
+        Tensor d = Add(a * b, With(3, three => b.pow(three)));
+        c = Add(c, Add(c, 1));
+        c = Add(c, Add(Add(c, 1), -a));
+        d = Add(d, Add(Mul(d, 2), Add(b, a).relu()));
+        d = Add(d, Add(Mul(d, 3), (b - a).relu()));
         Tensor e = c - d;
-        Tensor f = e.pow(2);
-        Tensor g = f / 2.0;
-        g += 10.0 / f;
+        Tensor f = Square(e);
+        Tensor g = Mul(f, 1 / 2.0);
+        g = Add(g, With(10, ten => f.reciprocal().mul(ten)));
         g.backward();
 
         Assert.Equal(24.70408163265306, g.item<double>(), 1e-12);

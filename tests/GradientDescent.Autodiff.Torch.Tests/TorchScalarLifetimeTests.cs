@@ -1,7 +1,5 @@
 using Xunit;
-using System.Reflection.Metadata;
-using System.Reflection.Metadata.Ecma335;
-using System.Reflection.PortableExecutable;
+using GradientDescent.Autodiff.Testing;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,72 +11,108 @@ namespace GradientDescent.Autodiff.Torch.Tests;
 /// </summary>
 public sealed class TorchScalarLifetimeTests
 {
+    private static readonly string TorchSharpDll = typeof(torch).Assembly.Location;
+
     [Fact]
-    public void Bridge_MakesEveryScalarInTorchScalars_NoImplicitConversionAnywhereElse()
+    public void Bridge_MakesEveryScalarInTorchScalars_NoUndisposedScalarAnywhereElse()
     {
-        // The calls that make a TorchSharp Scalar nobody disposes: the implicit conversion, ToScalar, and
-        // Tensor.square() (TorchSharp's is pow(2) through the implicit conversion). Only TorchScalars may make one.
-        string assembly = typeof(TorchReplay).Assembly.Location;
-        List<string> found = CallsOutside(assembly, "TorchScalars",
-            ("TorchSharp", "Scalar", "op_Implicit"), ("TorchSharp", "ScalarExtensionMethods", "ToScalar"), ("TorchSharp", "Tensor", "square"));
-        Assert.True(found.Count == 0, "made a Scalar outside TorchScalars: " + string.Join("; ", found));
-        // The scan sees such calls: TorchScalars itself makes two.
-        Assert.Equal(2, CallsOutside(assembly, "no type", ("TorchSharp", "ScalarExtensionMethods", "ToScalar")).Count);
+        List<string> found = UndisposedTorchScalars.Find(typeof(TorchReplay).Assembly.Location, TorchSharpDll, "TorchScalars");
+        Assert.True(found.Count == 0, "hands libtorch a Scalar nobody disposes: " + string.Join("; ", found));
     }
 
     [Fact]
-    public void TorchScalars_GiveLibtorchsNumbers()
+    public void TheseTests_HandLibtorchNoUndisposedScalar()
+    {
+        List<string> found = UndisposedTorchScalars.Find(typeof(TorchScalarLifetimeTests).Assembly.Location, TorchSharpDll, nameof(ImplicitScalars), nameof(NoScalarOverload));
+        Assert.True(found.Count == 0, "hands libtorch a Scalar nobody disposes: " + string.Join("; ", found));
+    }
+
+    [Fact]
+    public void Scan_KnowsTorchSharpsImplicitScalars()
+    {
+        // The members that make one: directly (x * c, x.square()'s pow(2), F.leaky_relu's slope), and through another
+        // (x.add(y) is add(y, 1), x + y is x.add(y)); those that take a Scalar do not.
+        HashSet<string> members = UndisposedTorchScalars.UnsafeTorchSharpMembers(TorchSharpDll);
+        const string tensor = "TorchSharp.torch.Tensor";
+        Assert.Contains($"{tensor}::op_Multiply({tensor},System.Double)", members);
+        Assert.Contains($"{tensor}::square()", members);
+        Assert.Contains($"TorchSharp.torch.nn.functional::leaky_relu({tensor},System.Double,System.Boolean)", members);
+        Assert.Contains($"{tensor}::add({tensor})", members);
+        Assert.Contains($"{tensor}::add(TorchSharp.Scalar)", members);
+        Assert.Contains($"{tensor}::op_Addition({tensor},{tensor})", members);
+        Assert.DoesNotContain($"{tensor}::mul(TorchSharp.Scalar)", members);
+        Assert.DoesNotContain($"{tensor}::add({tensor},TorchSharp.Scalar)", members);
+        Assert.DoesNotContain($"{tensor}::exp()", members);
+        // And the scan finds each way of making one in compiled code, and passes the disposed one.
+        List<string> found = UndisposedTorchScalars.Find(typeof(TorchScalarLifetimeTests).Assembly.Location, TorchSharpDll)
+            .Where(f => f.StartsWith(nameof(ImplicitScalars) + ".", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+            [
+                $"ImplicitScalars.Sum calls {tensor}::op_Addition({tensor},{tensor})",
+                $"ImplicitScalars.PlusHalf calls {tensor}::op_Addition({tensor},System.Double)",
+                $"ImplicitScalars.TimesHalf calls {tensor}::op_Multiply({tensor},System.Double)",
+                "ImplicitScalars.MulHalf makes a Scalar it never disposes",
+                $"ImplicitScalars.Squared calls {tensor}::square()",
+                $"ImplicitScalars.LeakyRelu calls TorchSharp.torch.nn.functional::leaky_relu({tensor},System.Double,System.Boolean)",
+                $"ImplicitScalars.Elu calls TorchSharp.torch.nn.functional::elu({tensor},System.Double,System.Boolean)",
+                "ImplicitScalars.KeptHalf makes a Scalar it never disposes",
+            ],
+            found);
+    }
+
+    [Fact]
+    public void TorchScalars_GiveTheBitsOfTheTorchSharpTheyReplace()
     {
         TorchRuntime.EnsureLoaded();
         using DisposeScope scope = NewDisposeScope();
-        Tensor x = tensor(new[] { -1.5, 0.25, 3.0 }, float64);
-        Assert.Equal(new[] { 2.25, 0.0625, 9.0 }, TorchScalars.Square(x).data<double>().ToArray());
-        Assert.Equal(new[] { -0.75, 0.125, 1.5 }, TorchScalars.With(0.5, half => x.mul(half)).data<double>().ToArray());
-        Assert.Equal((x * 0.5).data<double>().ToArray(), TorchScalars.With(0.5, half => x.mul(half)).data<double>().ToArray());
+        Tensor x = tensor(new[] { -1.5, 0.25, 3.0, -1e-300, 7.1e15, -0.0 }, float64);
+        Tensor y = tensor(new[] { 0.1, -2.0, 1e-17, 4.0, -3.3, 0.0 }, float64);
+        AssertSameBits(ImplicitScalars.Sum(x, y), TorchScalars.Add(x, y));
+        AssertSameBits(ImplicitScalars.PlusHalf(x), TorchScalars.Add(x, 0.5));
+        AssertSameBits(ImplicitScalars.TimesHalf(x), TorchScalars.Mul(x, 0.5));
+        AssertSameBits(ImplicitScalars.MulHalf(x), TorchScalars.With(0.5, half => x.mul(half)));
+        AssertSameBits(ImplicitScalars.Squared(x), TorchScalars.Square(x));
+        // The bridge's leaky_relu and elu (TorchOpMap) against the F. functions they replace.
+        AssertSameBits(ImplicitScalars.LeakyRelu(x, 0.07), TorchScalars.With(0.07, c => x.leaky_relu(c)));
+        AssertSameBits(ImplicitScalars.Elu(x, 1.3), TorchScalars.With(1.3, alpha => TorchScalars.With(1, one => x.elu(alpha, one, one))));
+        Assert.Equal(new[] { 2.25, 0.0625, 9.0 }, TorchScalars.Square(x).data<double>().ToArray()[..3]);
     }
 
-    /// <summary>
-    /// "Type::Method" of every method outside <paramref name="allowedType"/> whose IL calls one of
-    /// <paramref name="targets"/> (namespace, type, method), read from the assembly's metadata: a call or callvirt
-    /// whose operand is a reference to that member.
-    /// </summary>
-    private static List<string> CallsOutside(string path, string allowedType, params (string Namespace, string Type, string Method)[] targets)
+    private static void AssertSameBits(Tensor expected, Tensor actual) =>
+        Assert.Equal(
+            expected.data<double>().ToArray().Select(BitConverter.DoubleToInt64Bits),
+            actual.data<double>().ToArray().Select(BitConverter.DoubleToInt64Bits));
+}
+
+/// <summary>
+/// TorchSharp as one writes it, each line handing libtorch a Scalar nobody disposes (the test above must find them all),
+/// and one that disposes its Scalar; run only to compare bits with <see cref="TorchScalars"/>.
+/// </summary>
+internal static class ImplicitScalars
+{
+    internal static Tensor Sum(Tensor x, Tensor y) => x + y;
+
+    internal static Tensor PlusHalf(Tensor x) => x + 0.5;
+
+    internal static Tensor TimesHalf(Tensor x) => x * 0.5;
+
+    internal static Tensor MulHalf(Tensor x) => x.mul(0.5);
+
+    internal static Tensor Squared(Tensor x) => x.square();
+
+    internal static Tensor LeakyRelu(Tensor x, double slope) => nn.functional.leaky_relu(x, slope);
+
+    internal static Tensor Elu(Tensor x, double alpha) => nn.functional.elu(x, alpha);
+
+    internal static Tensor KeptHalf(Tensor x)
     {
-        using FileStream stream = File.OpenRead(path);
-        using var pe = new PEReader(stream);
-        MetadataReader md = pe.GetMetadataReader();
-        var tokens = new Dictionary<int, string>();
-        foreach (MemberReferenceHandle h in md.MemberReferences)
-        {
-            MemberReference member = md.GetMemberReference(h);
-            if (member.Parent.Kind != HandleKind.TypeReference) continue;
-            TypeReference type = md.GetTypeReference((TypeReferenceHandle)member.Parent);
-            (string, string, string) key = (md.GetString(type.Namespace), md.GetString(type.Name), md.GetString(member.Name));
-            if (type.ResolutionScope.Kind == HandleKind.TypeReference)
-            {
-                // A nested type (torch.Tensor): its namespace is its enclosing type's.
-                key.Item1 = md.GetString(md.GetTypeReference((TypeReferenceHandle)type.ResolutionScope).Namespace);
-            }
-            if (targets.Contains(key)) tokens[MetadataTokens.GetToken(h)] = $"{key.Item2}.{key.Item3}";
-        }
-        var found = new List<string>();
-        foreach (TypeDefinitionHandle th in md.TypeDefinitions)
-        {
-            TypeDefinition type = md.GetTypeDefinition(th);
-            string name = md.GetString(type.Name);
-            if (name == allowedType) continue;
-            foreach (MethodDefinitionHandle mh in type.GetMethods())
-            {
-                MethodDefinition method = md.GetMethodDefinition(mh);
-                if (method.RelativeVirtualAddress == 0) continue;
-                byte[] il = pe.GetMethodBody(method.RelativeVirtualAddress).GetILBytes() ?? [];
-                for (int i = 0; i + 4 < il.Length; i++)
-                {
-                    if (il[i] is not (0x28 or 0x6F)) continue; // call, callvirt
-                    if (tokens.TryGetValue(BitConverter.ToInt32(il, i + 1), out string? what)) found.Add($"{name}.{md.GetString(method.Name)} calls {what}");
-                }
-            }
-        }
-        return found;
+        TorchSharp.Scalar half = 0.5.ToScalar();
+        return x.mul(half);
+    }
+
+    internal static Tensor DisposedHalf(Tensor x)
+    {
+        using TorchSharp.Scalar half = 0.5.ToScalar();
+        return x.mul(half);
     }
 }
