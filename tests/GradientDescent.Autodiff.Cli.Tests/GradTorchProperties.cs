@@ -47,16 +47,26 @@ public sealed class GradTorchProperties
             (4, Gen.Elements(Names).Select(n => new Formula(n, v => v[n]))),
             (1, Gen.Elements(0.5, 2.0, 3.0, 1.5, 0.25).Select(c => new Formula(c.ToString("R", CultureInfo.InvariantCulture), _ => tensor(c, float64)))));
 
-    /// <summary>Functions of one formula: the text around it and the torch equivalent.</summary>
+    /// <summary>a^c, c a number (as TorchSharp's <c>a.pow(c)</c>).</summary>
+    private static Tensor Pow(Tensor a, double c) => TorchScalars.With(c, s => a.pow(s));
+
+    /// <summary>0.5 + a².</summary>
+    private static Tensor HalfPlusSquare(Tensor a) => TorchScalars.Add(Pow(a, 2), 0.5);
+
+    /// <summary>
+    /// Functions of one formula: the text around it and the torch equivalent. Numbers reach libtorch through
+    /// <see cref="TorchScalars"/>: run thousands of times a test, a Scalar TorchSharp makes implicitly would now and then be
+    /// finalized during the call that reads it.
+    /// </summary>
     private static readonly (string Text, Func<Tensor, Tensor> Torch)[] Unary =
     [
         ("exp(tanh({0}))", a => a.tanh().exp()),
-        ("log(0.5 + ({0})^2)", a => (a.pow(2.0) + 0.5).log()),
-        ("log2(0.5 + ({0})^2)", a => (a.pow(2.0) + 0.5).log2()),
-        ("log10(0.5 + ({0})^2)", a => (a.pow(2.0) + 0.5).log10()),
-        ("sqrt(0.5 + ({0})^2)", a => (a.pow(2.0) + 0.5).sqrt()),
+        ("log(0.5 + ({0})^2)", a => HalfPlusSquare(a).log()),
+        ("log2(0.5 + ({0})^2)", a => HalfPlusSquare(a).log2()),
+        ("log10(0.5 + ({0})^2)", a => HalfPlusSquare(a).log10()),
+        ("sqrt(0.5 + ({0})^2)", a => HalfPlusSquare(a).sqrt()),
         ("abs({0})", a => a.abs()),
-        ("square({0})", a => a.square()),
+        ("square({0})", a => TorchScalars.Square(a)),
         ("sign({0})", a => a.sign()),
         ("floor({0})", a => a.floor()),
         ("ceil({0})", a => a.ceil()),
@@ -64,39 +74,39 @@ public sealed class GradTorchProperties
         ("sin({0})", a => a.sin()),
         ("cos({0})", a => a.cos()),
         ("tan(tanh({0}))", a => a.tanh().tan()),
-        ("asin(0.9*tanh({0}))", a => (a.tanh() * 0.9).asin()),
-        ("acos(0.9*tanh({0}))", a => (a.tanh() * 0.9).acos()),
+        ("asin(0.9*tanh({0}))", a => TorchScalars.Mul(a.tanh(), 0.9).asin()),
+        ("acos(0.9*tanh({0}))", a => TorchScalars.Mul(a.tanh(), 0.9).acos()),
         ("atan({0})", a => a.atan()),
-        ("sinh(2*tanh({0}))", a => (a.tanh() * 2.0).sinh()),
-        ("cosh(2*tanh({0}))", a => (a.tanh() * 2.0).cosh()),
+        ("sinh(2*tanh({0}))", a => TorchScalars.Mul(a.tanh(), 2.0).sinh()),
+        ("cosh(2*tanh({0}))", a => TorchScalars.Mul(a.tanh(), 2.0).cosh()),
         ("tanh({0})", a => a.tanh()),
         ("sigmoid({0})", a => a.sigmoid()),
         ("logsigmoid({0})", a => F.logsigmoid(a)),
         // −logsigmoid(−x), exact: F.softplus returns x itself above its threshold 20.
         ("softplus({0})", a => F.logsigmoid(a.neg()).neg()),
         ("relu({0})", a => a.relu()),
-        ("leaky_relu({0}, 0.2)", a => F.leaky_relu(a, 0.2)),
-        ("elu({0}, 1.5)", a => F.elu(a, 1.5)),
+        ("leaky_relu({0}, 0.2)", a => TorchScalars.With(0.2, slope => a.leaky_relu(slope))),
+        ("elu({0}, 1.5)", a => TorchScalars.With(1.5, alpha => TorchScalars.With(1, one => a.elu(alpha, one, one)))),
         // PyTorch's gelu is ½x(1 + erf(x/√2)), which cancels in the far lower tail; |3 tanh u| ≤ 3 stays clear of it.
-        ("gelu(3*tanh({0}))", a => F.gelu(a.tanh() * 3.0)),
+        ("gelu(3*tanh({0}))", a => F.gelu(TorchScalars.Mul(a.tanh(), 3.0))),
         ("silu({0})", a => F.silu(a)),
-        ("clamp({0}, -1, 1)", a => a.clamp(-1.0, 1.0)),
+        ("clamp({0}, -1, 1)", a => TorchScalars.With(-1, low => TorchScalars.With(1, high => a.clamp(low, high)))),
         ("-({0})", a => a.neg()),
-        ("({0})^2", a => a.pow(2.0)),
-        ("({0})^3", a => a.pow(3.0)),
-        ("({0})*2", a => a * 2.0),
-        ("3 - ({0})", a => a.neg() + 3.0),
+        ("({0})^2", a => Pow(a, 2)),
+        ("({0})^3", a => Pow(a, 3)),
+        ("({0})*2", a => TorchScalars.Mul(a, 2)),
+        ("3 - ({0})", a => TorchScalars.Add(a.neg(), 3)),
         ("2^tanh({0})", a => tensor(2.0, float64).pow(a.tanh())),
     ];
 
     private static readonly (string Text, Func<Tensor, Tensor, Tensor> Torch)[] Binary =
     [
-        ("({0}) + ({1})", (a, b) => a + b),
+        ("({0}) + ({1})", TorchScalars.Add),
         ("({0}) - ({1})", (a, b) => a - b),
         ("({0}) * ({1})", (a, b) => a * b),
-        ("({0}) / (1 + ({1})^2)", (a, b) => a / (b.pow(2.0) + 1.0)),
-        ("pow(0.5 + ({0})^2, tanh({1}))", (a, b) => (a.pow(2.0) + 0.5).pow(b.tanh())),
-        ("(0.5 + ({0})^2) ** tanh({1})", (a, b) => (a.pow(2.0) + 0.5).pow(b.tanh())),
+        ("({0}) / (1 + ({1})^2)", (a, b) => a / TorchScalars.Add(Pow(b, 2), 1)),
+        ("pow(0.5 + ({0})^2, tanh({1}))", (a, b) => HalfPlusSquare(a).pow(b.tanh())),
+        ("(0.5 + ({0})^2) ** tanh({1})", (a, b) => HalfPlusSquare(a).pow(b.tanh())),
         ("max({0}, {1})", (a, b) => a.maximum(b)),
         ("min({0}, {1})", (a, b) => a.minimum(b)),
     ];
