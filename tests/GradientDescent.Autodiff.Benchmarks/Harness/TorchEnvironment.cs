@@ -74,7 +74,11 @@ public static class TorchEnvironment
         foreach (Tensor p in parameters)
         {
             using Tensor? g = p.grad;
-            if (g is not null) p.add_(g, alpha: -learningRate);
+            if (g is not null)
+            {
+                using TorchSharp.Scalar alpha = (-learningRate).ToScalar();
+                p.add_(g, alpha);
+            }
         }
     }
 

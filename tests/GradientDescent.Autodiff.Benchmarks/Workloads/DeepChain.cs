@@ -1,3 +1,4 @@
+using GradientDescent.Autodiff.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -64,7 +65,7 @@ public sealed class DeepChain : IWorkload
             TorchEnvironment.ZeroGrad(ta, tb);
             using DisposeScope scope = torch.NewDisposeScope();
             Tensor y = tb;
-            for (int k = 0; k < torchOps / 2; k++) y = y * ta + tb;
+            for (int k = 0; k < torchOps / 2; k++) y = TorchScalars.Add(y * ta, tb);
             y.backward();
         }
         TorchStep();

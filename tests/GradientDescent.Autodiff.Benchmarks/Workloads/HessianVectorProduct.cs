@@ -1,3 +1,4 @@
+using GradientDescent.Autodiff.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -97,9 +98,9 @@ public sealed class HessianVectorProduct : IWorkload
             {
                 TorchEnvironment.ZeroGrad(tw, tb);
                 using DisposeScope scope = torch.NewDisposeScope();
-                Tensor loss = torch.nn.functional.binary_cross_entropy_with_logits(tx.mv(tw) + tb, ty);
+                Tensor loss = torch.nn.functional.binary_cross_entropy_with_logits(TorchScalars.Add(tx.mv(tw), tb), ty);
                 var g = torch.autograd.grad([loss], [tw, tb], retain_graph: true, create_graph: true);
-                ((g[0] * tv).sum() + g[1] * VB).backward();
+                TorchScalars.Add((g[0] * tv).sum(), TorchScalars.Mul(g[1], VB)).backward();
             }
             torchTiming = Harness.Time(TorchHvp, settings, settings.Scale == Scale.Tiny ? 1 : Harness.Calibrate(TorchHvp, 20));
             TorchHvp();

@@ -1,3 +1,4 @@
+using GradientDescent.Autodiff.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -62,11 +63,11 @@ public sealed class JacobianVectorProduct : IWorkload
         {
             using DisposeScope scope = torch.NewDisposeScope();
             Tensor y = tb;
-            for (int k = 0; k < torchOps / 2; k++) y = y * ta + tb;
+            for (int k = 0; k < torchOps / 2; k++) y = TorchScalars.Add(y * ta, tb);
             // g(u) = Jᵀu, linear in u; J v = ∂⟨g(u), v⟩/∂u (at any u, here 0).
             Tensor u = torch.zeros_like(y).requires_grad_(true);
             var g = torch.autograd.grad([y], [ta, tb], [u], create_graph: true);
-            Tensor s = g[0] * VA + g[1] * VB;
+            Tensor s = TorchScalars.Add(TorchScalars.Mul(g[0], VA), TorchScalars.Mul(g[1], VB));
             var jv = torch.autograd.grad([s], [u]);
             return jv[0].item<double>();
         }

@@ -1,3 +1,4 @@
+using GradientDescent.Autodiff.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -113,7 +114,7 @@ public sealed class LogRegFullBatch : IWorkload
             {
                 TorchEnvironment.ZeroGrad(tw, tb);
                 using DisposeScope scope = torch.NewDisposeScope();
-                Tensor z = tx.mv(tw) + tb;
+                Tensor z = TorchScalars.Add(tx.mv(tw), tb);
                 torch.nn.functional.binary_cross_entropy_with_logits(z, ty).backward();
             }
             torchTiming = Harness.Time(TorchStep, settings);

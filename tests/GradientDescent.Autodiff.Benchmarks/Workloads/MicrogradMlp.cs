@@ -1,3 +1,4 @@
+using GradientDescent.Autodiff.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -218,23 +219,23 @@ public sealed class MicrogradMlp : IWorkload
             int at = 0;
             for (int j = 0; j < 16; j++, at += 3)
             {
-                a[j] = (p[at + 2] + p[at] * x0 + p[at + 1] * x1).relu();
+                a[j] = TorchScalars.Add(TorchScalars.Add(p[at + 2], TorchScalars.Mul(p[at], x0)), TorchScalars.Mul(p[at + 1], x1)).relu();
             }
             for (int j = 0; j < 16; j++, at += 17)
             {
                 Tensor act = p[at + 16];
-                for (int k = 0; k < 16; k++) act += p[at + k] * a[k];
+                for (int k = 0; k < 16; k++) act = TorchScalars.Add(act, p[at + k] * a[k]);
                 b[j] = act.relu();
             }
             Tensor score = p[at + 16];
-            for (int k = 0; k < 16; k++) score += p[at + k] * b[k];
-            Tensor loss = (score * -y[i] + 1.0).relu();
-            dataLoss = dataLoss is null ? loss : dataLoss + loss;
+            for (int k = 0; k < 16; k++) score = TorchScalars.Add(score, p[at + k] * b[k]);
+            Tensor loss = TorchScalars.Add(TorchScalars.Mul(score, -y[i]), 1.0).relu();
+            dataLoss = dataLoss is null ? loss : TorchScalars.Add(dataLoss, loss);
         }
-        dataLoss = dataLoss! * (1.0 / n);
+        dataLoss = TorchScalars.Mul(dataLoss!, 1.0 / n);
         Tensor reg = p[0] * p[0];
-        for (int k = 1; k < p.Length; k++) reg += p[k] * p[k];
-        return dataLoss + reg * Alpha;
+        for (int k = 1; k < p.Length; k++) reg = TorchScalars.Add(reg, p[k] * p[k]);
+        return TorchScalars.Add(dataLoss, TorchScalars.Mul(reg, Alpha));
     }
 
     /// <summary>W₁[2×16], b₁, W₂[16×16], b₂, W₃[16×1], b₃ from micrograd's flat order (W[i, j] = weight i of neuron j).</summary>
@@ -278,12 +279,12 @@ public sealed class MicrogradMlp : IWorkload
     /// <summary>The same model and loss with matrix products: relu(X W₁ + b₁), relu(· W₂ + b₂), · W₃ + b₃.</summary>
     private static Tensor TorchVectorLoss(Tensor[] p, Tensor x, Tensor y)
     {
-        Tensor h1 = (x.mm(p[0]) + p[1]).relu();
-        Tensor h2 = (h1.mm(p[2]) + p[3]).relu();
-        Tensor score = (h2.mm(p[4]) + p[5]).squeeze(1);
-        Tensor dataLoss = (score * -y + 1.0).relu().mean();
-        Tensor reg = p[0].square().sum();
-        for (int k = 1; k < p.Length; k++) reg = reg + p[k].square().sum();
-        return dataLoss + reg * Alpha;
+        Tensor h1 = TorchScalars.Add(x.mm(p[0]), p[1]).relu();
+        Tensor h2 = TorchScalars.Add(h1.mm(p[2]), p[3]).relu();
+        Tensor score = TorchScalars.Add(h2.mm(p[4]), p[5]).squeeze(1);
+        Tensor dataLoss = TorchScalars.Add(score * -y, 1.0).relu().mean();
+        Tensor reg = TorchScalars.Square(p[0]).sum();
+        for (int k = 1; k < p.Length; k++) reg = TorchScalars.Add(reg, TorchScalars.Square(p[k]).sum());
+        return TorchScalars.Add(dataLoss, TorchScalars.Mul(reg, Alpha));
     }
 }

@@ -1,3 +1,4 @@
+using GradientDescent.Autodiff.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -135,9 +136,9 @@ public sealed class MlpEpoch : IWorkload
             {
                 TorchEnvironment.ZeroGrad(tp);
                 using DisposeScope scope = torch.NewDisposeScope();
-                Tensor h = (tx[k].mm(tp[0]) + tp[1]).relu();
-                h = (h.mm(tp[2]) + tp[3]).relu();
-                Tensor logits = h.mm(tp[4]) + tp[5];
+                Tensor h = TorchScalars.Add(tx[k].mm(tp[0]), tp[1]).relu();
+                h = TorchScalars.Add(h.mm(tp[2]), tp[3]).relu();
+                Tensor logits = TorchScalars.Add(h.mm(tp[4]), tp[5]);
                 torch.nn.functional.cross_entropy(logits, ty[k]).backward();
             }
             void TorchReset()

@@ -1,3 +1,4 @@
+using GradientDescent.Autodiff.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -76,7 +77,7 @@ public sealed class OpOverhead : IWorkload
             using DisposeScope scope = torch.NewDisposeScope();
             Tensor y = op switch
             {
-                "add" => ta + tb,
+                "add" => TorchScalars.Add(ta, tb),
                 "mul" => ta * tb,
                 _ => ta.exp(),
             };

@@ -1,3 +1,4 @@
+using GradientDescent.Autodiff.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -72,7 +73,7 @@ public sealed class SmallBatchSgd : IWorkload
                 TorchEnvironment.ZeroGrad(tw, tb);
                 using (DisposeScope scope = torch.NewDisposeScope())
                 {
-                    Tensor z = tx[k].mv(tw) + tb;
+                    Tensor z = TorchScalars.Add(tx[k].mv(tw), tb);
                     torch.nn.functional.binary_cross_entropy_with_logits(z, ty[k]).backward();
                 }
                 TorchEnvironment.SgdStep(LearningRate, tw, tb);
@@ -82,7 +83,8 @@ public sealed class SmallBatchSgd : IWorkload
                 using (torch.no_grad())
                 {
                     tw.copy_(tw0);
-                    tb.fill_(B0);
+                    using TorchSharp.Scalar b0 = B0.ToScalar();
+                    tb.fill_(b0);
                 }
                 for (int s = 0; s < steps; s++) TorchStep(s);
             }

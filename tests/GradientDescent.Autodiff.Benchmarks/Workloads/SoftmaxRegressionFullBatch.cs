@@ -1,3 +1,4 @@
+using GradientDescent.Autodiff.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -78,7 +79,7 @@ public sealed class SoftmaxRegressionFullBatch : IWorkload
             {
                 TorchEnvironment.ZeroGrad(tw, tb);
                 using DisposeScope scope = torch.NewDisposeScope();
-                torch.nn.functional.cross_entropy(tx.mm(tw) + tb, tl).backward();
+                torch.nn.functional.cross_entropy(TorchScalars.Add(tx.mm(tw), tb), tl).backward();
             }
             torchTiming = Harness.Time(TorchStep, settings);
             TorchStep();
