@@ -17,8 +17,8 @@ namespace GradientDescent.Autodiff.Torch;
 /// here, 0 in 1.48 million. It surfaced in a stress run of the random-graph H v cross-check.</para>
 /// <para>Each method makes the same libtorch call as the TorchSharp it replaces (<c>Add(x, y)</c> is
 /// <c>x.add(y, 1)</c>, which <c>x + y</c> calls), so the results are the same bits. The tests read the IL of this
-/// bridge, its tests, the command line's tests and the benchmark program and fail on any Scalar made elsewhere and not
-/// disposed.</para>
+/// bridge, its tests, gdad and its tests and the benchmark program, and fail on any Scalar made and not disposed outside
+/// this class.</para>
 /// </remarks>
 public static class TorchScalars
 {
@@ -26,6 +26,7 @@ public static class TorchScalars
     public static Tensor Add(Tensor x, Tensor y)
     {
         ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
         using TorchSharp.Scalar one = 1.ToScalar();
         return x.add(y, one);
     }
