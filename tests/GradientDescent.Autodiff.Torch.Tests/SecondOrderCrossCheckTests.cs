@@ -56,13 +56,69 @@ public sealed class SecondOrderCrossCheckTests(ITestOutputHelper output)
         output.WriteLine(sb.ToString());
     }
 
-    /// <summary>Whether the program records a binary cross-entropy on probabilities.</summary>
-    private static bool HasProbabilityCrossEntropy(GraphProgram program)
+    /// <summary>
+    /// libtorch's own part of the difference in H v, to first order in its ε: its double backward of a binary
+    /// cross-entropy on probabilities (PyTorch's binary_cross_entropy_double_backward) computes ∂²BCE/∂p² as
+    /// (p² − 2py + y)/((p + ε)²(1 − p + ε)²) with ε = 10⁻¹², short of the exact y/p² + (1 − y)/(1 − p)² (this
+    /// library's, to an ulp) by the fraction 2ε/(p(1 − p)). Through the graph, for each such node b = BCE(p) over n
+    /// elements, H v moves by −(∂L/∂b)·J_pᵀ[∂²BCE/∂p² · 2ε/(p(1 − p)) / n ⊙ J_p v]: computed here with this library's
+    /// ∂L/∂b, forward tangent J_p v and backward J_pᵀ, one array per parameter element, in H v's order. Where the
+    /// paths through p nearly cancel in an element, this is large next to the element (two stress runs of 10,000 cases
+    /// each found H v off by 1.07·10⁻⁹ and 1.08·10⁻⁹ of itself, replays 16093056821138875683,4905525731481946943,52 and
+    /// 5069180206565259435,12068212248317608063,41: in the second, a sigmoid of 3 into a BCE with label 0.7 moves the
+    /// curvature term 0.048 by 4·10⁻¹¹ of itself, and H v = 0.001 by 1.1·10⁻¹²).
+    /// </summary>
+    private static double[] TorchBceDeviation(GraphProgram program, double[][] v)
     {
-        var tape = new Tape();
-        program.Run(tape);
-        return Enumerable.Range(0, tape.NodeCount).Any(id => tape.Describe(id).Op == OpKind.BinaryCrossEntropy);
+        Parameter[] ps = program.Parameters;
+        var deviation = new double[ps.Sum(p => p.Value.Length)];
+        var probe = new Tape();
+        program.Run(probe);
+        int[] bces = [.. Enumerable.Range(0, probe.NodeCount).Where(id => probe.Describe(id).Op == OpKind.BinaryCrossEntropy && probe.Describe(id).RequiresGrad)];
+        foreach (int b in bces)
+        {
+            NodeInfo info = probe.Describe(b);
+            int pId = info.Inputs[0];
+            if (!probe.Describe(pId).RequiresGrad) continue;
+            double[] p = probe.NodeAt(pId).ToArray(), y = probe.NodeAt(info.Inputs[1]).ToArray();
+
+            var t1 = new Tape();
+            Scalar l1 = program.Run(t1);
+            double dLdb = t1.Grad(l1, [t1.NodeAt(b)])[0].ToArray()[0];
+
+            var t2 = new Tape();
+            program.Run(t2);
+            var jv = new double[p.Length];
+            t2.Jvp(t2.NodeAt(pId), ps, v, jv);
+
+            var u = new double[p.Length];
+            for (int k = 0; k < p.Length; k++)
+            {
+                double q = p[k] * (1 - p[k]);
+                if (q <= 0) continue; // p = 0 or 1 comes with the agreeing label: p² − 2py + y = 0 in both
+                double curvature = y[k] / (p[k] * p[k]) + (1 - y[k]) / ((1 - p[k]) * (1 - p[k]));
+                u[k] = dLdb * curvature * (2 * TorchBceEpsilon / q) / p.Length * jv[k];
+            }
+
+            var t3 = new Tape();
+            program.Run(t3);
+            foreach (Parameter q in ps) q.ZeroGrad();
+            Node pn = t3.NodeAt(pId);
+            if (pn.Shape.Kind == ShapeKind.Scalar) (pn.AsScalar() * u[0]).Backward();
+            else pn.AsVector().Backward(u);
+            int at = 0;
+            foreach (Parameter q in ps)
+            {
+                for (int e = 0; e < q.Grad.Length; e++) deviation[at + e] -= q.Grad[e];
+                at += q.Value.Length;
+            }
+        }
+        foreach (Parameter q in ps) q.ZeroGrad();
+        return deviation;
     }
+
+    /// <summary>The ε libtorch's binary cross-entropy adds to p and 1 − p in its double backward.</summary>
+    private const double TorchBceEpsilon = 1e-12;
 
     [Property(MaxTest = 200)]
     public Property HessianVectorProduct_RandomGraph_MatchesTorchDoubleBackward() =>
@@ -79,8 +135,33 @@ public sealed class SecondOrderCrossCheckTests(ITestOutputHelper output)
                 Assert.All(ours, h => Assert.False(double.IsNaN(h)));
                 return;
             }
-            AssertCloseToLargest(ours, theirs, program.ToString(), HasProbabilityCrossEntropy(program) ? BceRelative : Relative);
+            if (HasPowerAtZeroExponent(program))
+            {
+                // libtorch's double backward misses a term here (see HasPowerAtZeroExponent): checked against this
+                // library's forward-over-reverse H v instead, a second route through other rules.
+                double[] forward = [.. Functional.HessianVectorProductForward(program.Run, program.Parameters, Direction(program)).SelectMany(x => x)];
+                AssertCloseToLargest(ours, forward, program.ToString(), Relative, deviation: null, reference: "forward-over-reverse");
+                return;
+            }
+            double[] deviation = TorchBceDeviation(program, Direction(program));
+            AssertCloseToLargest(ours, theirs, program.ToString(), Relative, deviation);
         });
+
+    /// <summary>
+    /// Whether the program raises a base that takes a gradient to an exponent that takes one and is exactly 0
+    /// somewhere. libtorch's backward for the base there is where(b == 0, 0, grad·b·a^(b − 1)) (so that 0⁰ has
+    /// gradient 0), and its double backward through that mask drops ∂²(a^b)/∂a∂b = a^(b − 1)(1 + b ln a), which is
+    /// 1/a at b = 0. A stress run found it (replay 1046988780273713756,13756663531060387005,63, the exponent p − detach(p)):
+    /// H v [0] = −0.012549 here, in forward-over-reverse and by hand, −0.003132 in libtorch, which lacks c·(da/a).
+    /// </summary>
+    private static bool HasPowerAtZeroExponent(GraphProgram program)
+    {
+        var tape = new Tape();
+        program.Run(tape);
+        return Enumerable.Range(0, tape.NodeCount).Select(tape.Describe).Any(n =>
+            n.Op == OpKind.Power && tape.Describe(n.Inputs[0]).RequiresGrad && tape.Describe(n.Inputs[1]).RequiresGrad
+            && tape.NodeAt(n.Inputs[1]).ToArray().Contains(0.0));
+    }
 
     /// <summary>Whether the program has a standard deviation node that takes a gradient and is 0 (a group of equal elements).</summary>
     private static bool HasZeroStandardDeviation(GraphProgram program)
@@ -118,7 +199,7 @@ public sealed class SecondOrderCrossCheckTests(ITestOutputHelper output)
     }
 
     private static void AssertClose(double[] ours, double[] theirs, string what, double relative = Relative) =>
-        AssertWithin(ours, theirs, what, relative, scale: 0);
+        AssertWithin(ours, theirs, what, relative, scale: 0, deviation: null, reference: "torch");
 
     /// <summary>
     /// <see cref="AssertClose"/> with each element's tolerance <paramref name="relative"/> to the larger of itself and
@@ -126,28 +207,39 @@ public sealed class SecondOrderCrossCheckTests(ITestOutputHelper output)
     /// where the paths nearly cancel, the engines' last-bit differences in each term are large next to the small sum.
     /// In one random graph with a cross-entropy on probabilities (replay 6655287918599428486,8402313694218112055),
     /// H v [1] = 5.9·10⁻⁴ differed by 1.25·10⁻¹²: 2·10⁻⁹ of itself, 10⁻¹¹ of the largest element (0.13). A wrong rule
-    /// is off by far more than that.
+    /// is off by far more than that. Beyond it, twice libtorch's own deviation where the model of it applies
+    /// (<see cref="TorchBceDeviation"/>, first order in ε).
     /// </summary>
-    private static void AssertCloseToLargest(double[] ours, double[] theirs, string what, double relative) =>
-        AssertWithin(ours, theirs, what, relative, scale: ours.Concat(theirs).Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max());
+    private static void AssertCloseToLargest(double[] ours, double[] theirs, string what, double relative, double[]? deviation, string reference = "torch") =>
+        AssertWithin(ours, theirs, what, relative, scale: ours.Concat(theirs).Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max(), deviation, reference);
 
-    /// <summary>Each element equal, within <see cref="Absolute"/>, or within <paramref name="relative"/> of max(|ours|, |torch|, <paramref name="scale"/>).</summary>
-    private static void AssertWithin(double[] ours, double[] theirs, string what, double relative, double scale)
+    /// <summary>
+    /// Each element equal, within <see cref="Absolute"/>, or within <paramref name="relative"/> of max(|ours|, |torch|,
+    /// <paramref name="scale"/>) plus twice the element's <paramref name="deviation"/>, if given.
+    /// </summary>
+    private static void AssertWithin(double[] ours, double[] theirs, string what, double relative, double scale, double[]? deviation, string reference)
     {
         for (int e = 0; e < ours.Length; e++)
         {
             double d = Math.Abs(ours[e] - theirs[e]);
-            Assert.True(ours[e].Equals(theirs[e]) || d <= Absolute || d <= relative * Math.Max(Math.Max(Math.Abs(ours[e]), Math.Abs(theirs[e])), scale),
-                $"H v [{e}]: ours {ours[e]:R}, torch {theirs[e]:R}\nours  [{string.Join(", ", ours.Select(x => x.ToString("G6", CultureInfo.InvariantCulture)))}]\ntorch [{string.Join(", ", theirs.Select(x => x.ToString("G6", CultureInfo.InvariantCulture)))}]\n{what}");
+            double allowed = relative * Math.Max(Math.Max(Math.Abs(ours[e]), Math.Abs(theirs[e])), scale) + 2 * Math.Abs(deviation?[e] ?? 0);
+            Assert.True(ours[e].Equals(theirs[e]) || d <= Absolute || d <= allowed,
+                $"H v [{e}]: ours {ours[e]:R}, {reference} {theirs[e]:R}, libtorch's modelled deviation {deviation?[e] ?? 0:R} (allowed {allowed:E2})\nours  [{string.Join(", ", ours.Select(x => x.ToString("G6", CultureInfo.InvariantCulture)))}]\n{reference} [{string.Join(", ", theirs.Select(x => x.ToString("G6", CultureInfo.InvariantCulture)))}]\n{what}");
         }
+    }
+
+    /// <summary>The random v of a program (from its spec's seed), one array per parameter.</summary>
+    private static double[][] Direction(GraphProgram program)
+    {
+        var rng = new Random(program.Spec.Seed);
+        return [.. program.Parameters.Select(p => p.Value.Select(_ => rng.NextDouble() * 2 - 1).ToArray())];
     }
 
     /// <summary>H v for a random v (from the spec's seed): by this library's create-graph backward and by libtorch's double backward of the same tape.</summary>
     private static (double[] Ours, double[] Torch) Compare(GraphProgram program)
     {
         Parameter[] ps = program.Parameters;
-        var rng = new Random(program.Spec.Seed);
-        double[][] v = [.. ps.Select(p => p.Value.Select(_ => rng.NextDouble() * 2 - 1).ToArray())];
+        double[][] v = Direction(program);
         double[] ours = [.. Functional.HessianVectorProduct(program.Run, ps, v).SelectMany(x => x)];
 
         var tape = new Tape();
