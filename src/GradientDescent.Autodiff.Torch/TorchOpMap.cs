@@ -35,6 +35,10 @@ namespace GradientDescent.Autodiff.Torch;
 /// per-dimension var/std lose digits to a large mean (Welford's update, error ∝ |mean|/std·ε: 6·10⁻⁹ relative for
 /// a mean of 10⁸ and a spread of 1, where this library's corrected two-pass keeps all digits); for means up to about
 /// 10⁴ times the spread the two agree to 10⁻¹⁰.</para>
+/// <para>Second derivatives (a double backward through the replay, as the bridge's H v tests take): libtorch's
+/// binary cross-entropy on probabilities computes ∂²/∂p² with ε = 10⁻¹² added to p and 1 − p, short of the exact
+/// y/p² + (1 − y)/(1 − p)² (this library's) by 2ε/(p(1 − p)); and at an exponent exactly 0 the base's derivative of a^b is
+/// masked to 0 (so 0⁰ has gradient 0), so its derivative with respect to b, 1/a there, is lost.</para>
 /// <para>Every kind has a mapping; <see cref="IsSupported"/> says so for each value of <see cref="OpKind"/>, and the
 /// bridge's tests fail for a kind that lacks one, so a new op cannot escape the cross-check.</para>
 /// </remarks>
