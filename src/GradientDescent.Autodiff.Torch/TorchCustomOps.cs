@@ -10,7 +10,7 @@ namespace GradientDescent.Autodiff.Torch;
 /// </summary>
 /// <remarks>
 /// <para>Looked up by instance first, then by <see cref="CustomOp.Name"/>:
-/// <c>new TorchCustomOps { ["cube"] = x => TorchScalars.With(3, c => x[0].pow(c)) }</c>. Numbers go through
+/// <c>new TorchCustomOps { ["cube"] = x => TorchScalars.Pow(x[0], 3) }</c>. Numbers go through
 /// <see cref="TorchScalars"/>: an equivalent runs once per case of a property test, and a Scalar TorchSharp makes
 /// implicitly (<c>x[0].pow(3)</c>, <c>x[0] + x[1]</c>) can be freed during the call that reads it.</para>
 /// <para>A custom node without an equivalent cannot be cross-checked: <see cref="TorchReplay"/> replaces it by a

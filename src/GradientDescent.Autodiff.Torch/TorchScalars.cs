@@ -54,6 +54,28 @@ public static class TorchScalars
         return x.pow(two);
     }
 
+    /// <summary>x^c elementwise (TorchSharp's <c>x.pow(c)</c>), c a number.</summary>
+    public static Tensor Pow(Tensor x, double c)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return With(c, s => x.pow(s));
+    }
+
+    /// <summary>x where x &gt; 0, slope·x elsewhere (TorchSharp's <c>F.leaky_relu(x, slope)</c>: <c>x.leaky_relu(slope)</c>).</summary>
+    public static Tensor LeakyRelu(Tensor x, double slope)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return With(slope, s => x.leaky_relu(s));
+    }
+
+    /// <summary>x where x &gt; 0, α(eˣ − 1) elsewhere (TorchSharp's <c>F.elu(x, α)</c>: <c>x.elu(α, 1, 1)</c>).</summary>
+    public static Tensor Elu(Tensor x, double alpha)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        using TorchSharp.Scalar one = 1.ToScalar();
+        return With(alpha, a => x.elu(a, one, one));
+    }
+
     /// <summary>
     /// <paramref name="op"/> applied to <paramref name="value"/> as a Scalar disposed after the call: any TorchSharp
     /// operation that takes one, e.g. <c>TorchScalars.With(c, s =&gt; x.clamp_min(s))</c>.

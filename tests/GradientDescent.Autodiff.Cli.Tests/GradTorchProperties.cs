@@ -47,11 +47,8 @@ public sealed class GradTorchProperties
             (4, Gen.Elements(Names).Select(n => new Formula(n, v => v[n]))),
             (1, Gen.Elements(0.5, 2.0, 3.0, 1.5, 0.25).Select(c => new Formula(c.ToString("R", CultureInfo.InvariantCulture), _ => tensor(c, float64)))));
 
-    /// <summary>a^c, c a number (as TorchSharp's <c>a.pow(c)</c>).</summary>
-    private static Tensor Pow(Tensor a, double c) => TorchScalars.With(c, s => a.pow(s));
-
     /// <summary>0.5 + a².</summary>
-    private static Tensor HalfPlusSquare(Tensor a) => TorchScalars.Add(Pow(a, 2), 0.5);
+    private static Tensor HalfPlusSquare(Tensor a) => TorchScalars.Add(TorchScalars.Pow(a, 2), 0.5);
 
     /// <summary>
     /// Functions of one formula: the text around it and the torch equivalent. Numbers reach libtorch through
@@ -85,15 +82,15 @@ public sealed class GradTorchProperties
         // −logsigmoid(−x), exact: F.softplus returns x itself above its threshold 20.
         ("softplus({0})", a => F.logsigmoid(a.neg()).neg()),
         ("relu({0})", a => a.relu()),
-        ("leaky_relu({0}, 0.2)", a => TorchScalars.With(0.2, slope => a.leaky_relu(slope))),
-        ("elu({0}, 1.5)", a => TorchScalars.With(1.5, alpha => TorchScalars.With(1, one => a.elu(alpha, one, one)))),
+        ("leaky_relu({0}, 0.2)", a => TorchScalars.LeakyRelu(a, 0.2)),
+        ("elu({0}, 1.5)", a => TorchScalars.Elu(a, 1.5)),
         // PyTorch's gelu is ½x(1 + erf(x/√2)), which cancels in the far lower tail; |3 tanh u| ≤ 3 stays clear of it.
         ("gelu(3*tanh({0}))", a => F.gelu(TorchScalars.Mul(a.tanh(), 3.0))),
         ("silu({0})", a => F.silu(a)),
         ("clamp({0}, -1, 1)", a => TorchScalars.With(-1, low => TorchScalars.With(1, high => a.clamp(low, high)))),
         ("-({0})", a => a.neg()),
-        ("({0})^2", a => Pow(a, 2)),
-        ("({0})^3", a => Pow(a, 3)),
+        ("({0})^2", a => TorchScalars.Pow(a, 2)),
+        ("({0})^3", a => TorchScalars.Pow(a, 3)),
         ("({0})*2", a => TorchScalars.Mul(a, 2)),
         ("3 - ({0})", a => TorchScalars.Add(a.neg(), 3)),
         ("2^tanh({0})", a => tensor(2.0, float64).pow(a.tanh())),
@@ -104,7 +101,7 @@ public sealed class GradTorchProperties
         ("({0}) + ({1})", TorchScalars.Add),
         ("({0}) - ({1})", (a, b) => a - b),
         ("({0}) * ({1})", (a, b) => a * b),
-        ("({0}) / (1 + ({1})^2)", (a, b) => a / TorchScalars.Add(Pow(b, 2), 1)),
+        ("({0}) / (1 + ({1})^2)", (a, b) => a / TorchScalars.Add(TorchScalars.Pow(b, 2), 1)),
         ("pow(0.5 + ({0})^2, tanh({1}))", (a, b) => HalfPlusSquare(a).pow(b.tanh())),
         ("(0.5 + ({0})^2) ** tanh({1})", (a, b) => HalfPlusSquare(a).pow(b.tanh())),
         ("max({0}, {1})", (a, b) => a.maximum(b)),

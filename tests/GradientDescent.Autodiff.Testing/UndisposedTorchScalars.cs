@@ -147,7 +147,7 @@ public static class UndisposedTorchScalars
     /// <summary>"Namespace.Outer.Type::Name(parameter types)" of a method definition or reference.</summary>
     private static string MemberKey(MetadataReader md, EntityHandle h)
     {
-        var names = new TypeNames();
+        TypeNames names = TypeNames.Instance;
         switch (h.Kind)
         {
             case HandleKind.MethodDefinition:
@@ -185,6 +185,8 @@ public static class UndisposedTorchScalars
     /// <summary>Type names as text, the same for a type's definition (in TorchSharp) and a reference to it (in ours).</summary>
     private sealed class TypeNames : ISignatureTypeProvider<string, object?>
     {
+        public static readonly TypeNames Instance = new();
+
         public string GetPrimitiveType(PrimitiveTypeCode typeCode) => "System." + typeCode;
 
         public string GetTypeFromDefinition(MetadataReader reader, TypeDefinitionHandle handle, byte rawTypeKind)

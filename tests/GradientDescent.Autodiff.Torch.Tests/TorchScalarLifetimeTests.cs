@@ -53,6 +53,7 @@ public sealed class TorchScalarLifetimeTests
                 $"ImplicitScalars.TimesHalf calls {tensor}::op_Multiply({tensor},System.Double)",
                 "ImplicitScalars.MulHalf makes a Scalar it never disposes",
                 $"ImplicitScalars.Squared calls {tensor}::square()",
+                "ImplicitScalars.Cubed makes a Scalar it never disposes",
                 $"ImplicitScalars.LeakyRelu calls TorchSharp.torch.nn.functional::leaky_relu({tensor},System.Double,System.Boolean)",
                 $"ImplicitScalars.Elu calls TorchSharp.torch.nn.functional::elu({tensor},System.Double,System.Boolean)",
                 "ImplicitScalars.KeptHalf makes a Scalar it never disposes",
@@ -72,9 +73,9 @@ public sealed class TorchScalarLifetimeTests
         AssertSameBits(ImplicitScalars.TimesHalf(x), TorchScalars.Mul(x, 0.5));
         AssertSameBits(ImplicitScalars.MulHalf(x), TorchScalars.With(0.5, half => x.mul(half)));
         AssertSameBits(ImplicitScalars.Squared(x), TorchScalars.Square(x));
-        // The bridge's leaky_relu and elu (TorchOpMap) against the F. functions they replace.
-        AssertSameBits(ImplicitScalars.LeakyRelu(x, 0.07), TorchScalars.With(0.07, c => x.leaky_relu(c)));
-        AssertSameBits(ImplicitScalars.Elu(x, 1.3), TorchScalars.With(1.3, alpha => TorchScalars.With(1, one => x.elu(alpha, one, one))));
+        AssertSameBits(ImplicitScalars.Cubed(x), TorchScalars.Pow(x, 3));
+        AssertSameBits(ImplicitScalars.LeakyRelu(x, 0.07), TorchScalars.LeakyRelu(x, 0.07));
+        AssertSameBits(ImplicitScalars.Elu(x, 1.3), TorchScalars.Elu(x, 1.3));
         Assert.Equal(new[] { 2.25, 0.0625, 9.0 }, TorchScalars.Square(x).data<double>().ToArray()[..3]);
     }
 
@@ -99,6 +100,8 @@ internal static class ImplicitScalars
     internal static Tensor MulHalf(Tensor x) => x.mul(0.5);
 
     internal static Tensor Squared(Tensor x) => x.square();
+
+    internal static Tensor Cubed(Tensor x) => x.pow(3.0);
 
     internal static Tensor LeakyRelu(Tensor x, double slope) => nn.functional.leaky_relu(x, slope);
 
